@@ -1,0 +1,127 @@
+"""Located diagnostics and the one exception type specc raises for bad specs.
+
+Every problem found in a spec — syntax, names, types, shapes, backend limits — becomes a
+:class:`Diagnostic` with a :class:`Span` (file, line, column).  A :class:`SpecError`
+carries all diagnostics of a file; its ``str()`` renders them like a compiler::
+
+    digits.spec:4:3: error: unknown layer 'dense2'
+        4 |   dense2(10)
+          |   ^^^^^^
+      = help: did you mean 'dense'?
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Span", "Diagnostic", "SpecError", "suggest", "did_you_mean"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file: 1-based line and column, end exclusive."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class Diagnostic:
+    """One located problem."""
+
+    span: Span | None
+    message: str
+    expected: str | None = None
+    hint: str | None = None
+    severity: str = "error"
+    notes: list[str] = field(default_factory=list)
+
+    def render(self, sources: dict[str, str] | None = None) -> str:
+        head = f"{self.span}: " if self.span else ""
+        lines = [f"{head}{self.severity}: {self.message}"]
+        text = (sources or {}).get(self.span.file) if self.span else None
+        if text is not None and self.span is not None:
+            lines.extend(_excerpt(text, self.span))
+        if self.expected:
+            lines.append(f"  = expected: {self.expected}")
+        for note in self.notes:
+            lines.append(f"  = note: {note}")
+        if self.hint:
+            lines.append(f"  = help: {self.hint}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        span = self.span
+        return {
+            "severity": self.severity,
+            "message": self.message,
+            "file": span.file if span else None,
+            "line": span.line if span else None,
+            "col": span.col if span else None,
+            "expected": self.expected,
+            "hint": self.hint,
+        }
+
+
+def _excerpt(text: str, span: Span) -> list[str]:
+    src_lines = text.splitlines()
+    if not 1 <= span.line <= len(src_lines):
+        return []
+    raw = src_lines[span.line - 1]
+    # Show printable text only: a binary file must not garble the terminal.
+    shown = "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in raw)
+    shown = shown.replace("\t", " ")
+    if len(shown) > 200:  # keep very long lines readable around the column
+        start = max(0, span.col - 80)
+        shown = ("…" if start else "") + shown[start : start + 160]
+        col = span.col - start + (1 if start else 0)
+    else:
+        col = span.col
+    width = 1
+    if span.end_line == span.line and span.end_col and span.end_col > span.col:
+        width = span.end_col - span.col
+    width = max(1, min(width, len(shown) - col + 2))
+    gutter = f"{span.line:>5} | "
+    return [gutter + shown, " " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width]
+
+
+class SpecError(Exception):
+    """A spec is invalid.  ``.diagnostics`` lists every located problem found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = list(diagnostics)
+        self.sources = dict(sources or {})
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n\n".join(d.render(self.sources) for d in self.diagnostics)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    @classmethod
+    def single(cls, span: Span | None, message: str, **kw) -> SpecError:
+        return cls([Diagnostic(span, message, **kw)])
+
+
+def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
+    """Close matches of ``word`` among ``candidates`` (for "did you mean")."""
+    cands = sorted(set(candidates))
+    out = difflib.get_close_matches(word, cands, n=n, cutoff=0.6)
+    if not out:
+        low = word.lower()
+        out = [c for c in cands if c.lower() == low or c.startswith(word) or word.startswith(c)][:n]
+    return out
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    best = suggest(word, candidates)
+    return f"did you mean '{best[0]}'?" if best else None

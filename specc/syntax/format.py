@@ -1,0 +1,173 @@
+"""The canonical text of a spec (``specc fmt``).
+
+Two-space indentation, one statement per line, one blank line kept where the author left
+one or more, comments kept where they were (own-line comments above their statement,
+end-of-line comments after it), numbers as written, minimal parentheses.  Chains longer
+than :data:`WIDTH` columns are split before each ``->``.  ``fmt`` is idempotent and keeps
+the meaning: ``loads(fmt(x)) == loads(x)``.
+"""
+
+from __future__ import annotations
+
+from specc.syntax import ast
+from specc.syntax.parser import parse
+
+__all__ = ["format_spec", "format_source", "WIDTH"]
+
+WIDTH = 100
+INDENT = "  "
+
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "**": 4}
+
+
+def _prec(e: ast.Expr) -> int:
+    if isinstance(e, ast.BinOp):
+        return _PREC[e.op]
+    if isinstance(e, ast.UnaryOp):
+        return 3
+    return 5
+
+
+def expr(e: ast.Expr) -> str:
+    if isinstance(e, ast.Num):
+        return e.text
+    if isinstance(e, ast.Str):
+        return '"' + e.value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    if isinstance(e, ast.Bool):
+        return "true" if e.value else "false"
+    if isinstance(e, ast.Sym):
+        return e.name
+    if isinstance(e, ast.ListExpr):
+        return "[" + ", ".join(expr(i) for i in e.items) + "]"
+    if isinstance(e, ast.Call):
+        return call(e)
+    if isinstance(e, ast.UnaryOp):
+        inner = expr(e.operand)
+        if _prec(e.operand) < 3:
+            inner = f"({inner})"
+        return f"{e.op}{inner}"
+    if isinstance(e, ast.BinOp):
+        p = _PREC[e.op]
+        left, right = expr(e.left), expr(e.right)
+        if e.op == "**":  # atom ** unary (right-associative)
+            if _prec(e.left) < 5:
+                left = f"({left})"
+            if _prec(e.right) < 3:
+                right = f"({right})"
+        else:
+            if _prec(e.left) < p:
+                left = f"({left})"
+            if _prec(e.right) <= p:
+                right = f"({right})"
+        return f"{left} {e.op} {right}"
+    raise TypeError(f"unknown expression {e!r}")  # pragma: no cover
+
+
+def call(c: ast.Call) -> str:
+    if not c.args:
+        return f"{c.name}()"
+    parts = [expr(a.value) if a.name is None else f"{a.name}={expr(a.value)}" for a in c.args]
+    return f"{c.name}({', '.join(parts)})"
+
+
+def _link(link: ast.Link) -> str:
+    if isinstance(link, ast.Ref):
+        return link.name
+    if isinstance(link, ast.TupleRef):
+        return "(" + ", ".join(n for n, _ in link.names) + ")"
+    return call(link)
+
+
+def _chain(c: ast.Chain, prefix: str, indent: str) -> list[str]:
+    parts = [_link(li) for li in c.links]
+    one = indent + prefix + " -> ".join(parts)
+    if len(one) <= WIDTH or len(parts) == 1:
+        return [one]
+    lines = [indent + prefix + parts[0]]
+    lines.extend(f"{indent}    -> {p}" for p in parts[1:])
+    return lines
+
+
+def _dims(t: ast.TensorTypeAst) -> str:
+    return ", ".join("?" if d.value is None else str(d.value) for d in t.dims)
+
+
+class _Printer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def comments(self, node: ast.Node | None, comments: list[str], indent: str) -> None:
+        for c in comments:
+            self.lines.append(f"{indent}# {c}".rstrip() if c else f"{indent}#")
+
+    def emit(self, text_lines: list[str], node: ast.Node) -> None:
+        if node.trailing is not None:
+            text_lines[-1] += f"  # {node.trailing}".rstrip()
+        self.lines.extend(text_lines)
+
+    def body(self, stmts: list[ast.Node], end_comments: list[str], indent: str) -> None:
+        for i, s in enumerate(stmts):
+            if i > 0 and s.blank_before:
+                self.lines.append("")
+            self.comments(s, s.comments, indent)
+            self.stmt(s, indent)
+        self.comments(None, end_comments, indent)
+
+    def block_open(self, head: str, node: ast.Node, indent: str) -> None:
+        line = f"{indent}{head} {{"
+        if node.trailing is not None:
+            line += f"  # {node.trailing}".rstrip()
+        self.lines.append(line)
+
+    def stmt(self, s: ast.Node, indent: str) -> None:
+        if isinstance(s, ast.InputDecl):
+            text = f"input {s.name}" + (f": {s.type.dtype}[{_dims(s.type)}]" if s.type else "")
+            self.emit([indent + text], s)
+        elif isinstance(s, ast.OutputDecl):
+            self.emit([indent + "output " + ", ".join(n for n, _ in s.names)], s)
+        elif isinstance(s, ast.Assign):
+            prefix = ", ".join(n for n, _ in s.targets) + " = "
+            self.emit(_chain(s.chain, prefix, indent), s)
+        elif isinstance(s, ast.Chain):
+            self.emit(_chain(s, "", indent), s)
+        elif isinstance(s, ast.Repeat):
+            head = f"repeat {expr(s.count)}" + (f" as {s.var}" if s.var else "")
+            self.block_open(head, s, indent)
+            self.body(s.body.stmts, s.body.comments, indent + INDENT)
+            self.lines.append(indent + "}")
+        elif isinstance(s, ast.Section):
+            self.block_open(s.kind, s, indent)
+            self.body(s.settings, s.comments_end, indent + INDENT)
+            self.lines.append(indent + "}")
+        elif isinstance(s, ast.Setting):
+            self.emit([f"{indent}{s.key} {expr(s.value)}"], s)
+        elif isinstance(s, ast.ModelDef):
+            self.block_open(f"model {s.name}", s, indent)
+            self.body(s.body.stmts, s.body.comments, indent + INDENT)
+            self.lines.append(indent + "}")
+        elif isinstance(s, ast.BlockDef):
+            params = ", ".join(p.name if p.default is None else f"{p.name}={expr(p.default)}" for p in s.params)
+            self.block_open(f"block {s.name}({params})", s, indent)
+            self.body(s.body.stmts, s.body.comments, indent + INDENT)
+            self.lines.append(indent + "}")
+        else:  # pragma: no cover
+            raise TypeError(f"unknown statement {s!r}")
+
+
+def format_spec(tree: ast.SpecFile) -> str:
+    p = _Printer()
+    for i, d in enumerate(tree.definitions):
+        if i > 0:
+            p.lines.append("")
+        p.comments(d, d.comments, "")
+        p.stmt(d, "")
+    if tree.comments_end:
+        if tree.definitions:
+            p.lines.append("")
+        p.comments(None, tree.comments_end, "")
+    return "\n".join(p.lines) + "\n"
+
+
+def format_source(text: str | bytes, path: str = "<string>") -> str:
+    """Canonical text of spec source (raises SpecError on a syntax error)."""
+    return format_spec(parse(text, path))

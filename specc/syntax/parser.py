@@ -1,0 +1,501 @@
+"""Text → surface AST (:mod:`specc.syntax.ast`), with located syntax errors.
+
+The grammar lives in ``grammar/specc.lark`` (shipped inside the package as
+``specc/grammar/specc.lark``).  Parsing is LALR(1), so it is linear in the size of the file.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+
+from specc.errors import Diagnostic, SpecError, Span
+from specc.syntax import ast
+
+__all__ = ["parse", "grammar_path", "MAX_NESTING"]
+
+MAX_NESTING = 64  # brackets nested deeper than this are rejected (no recursion blow-ups)
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+
+
+def grammar_path() -> Path:
+    """Where the grammar file is: inside the installed package, or the source checkout."""
+    pkg = Path(__file__).resolve().parent.parent
+    for cand in (pkg / "grammar" / "specc.lark", pkg.parent / "grammar" / "specc.lark"):
+        if cand.is_file():
+            return cand
+    raise FileNotFoundError("specc's grammar file (grammar/specc.lark) is missing from the installation")
+
+
+# --------------------------------------------------------------------------- lexing
+
+
+class _TooDeep(Exception):
+    def __init__(self, token: Token):
+        self.token = token
+
+
+class _PostLex:
+    """Makes newlines mean "end of statement" only where that is what a reader sees.
+
+    * inside ``(...)`` and ``[...]`` newlines are dropped (multi-line argument lists);
+    * a newline next to ``->`` is dropped (a chain may be split over lines);
+    * brackets nested deeper than MAX_NESTING are an error, never a recursion crash.
+    """
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        depth = 0
+        pending_nl: Token | None = None
+        prev_value: str | None = None
+        for tok in stream:
+            if tok.type == "_NL":
+                if depth > 0 or prev_value == "->":
+                    continue
+                pending_nl = pending_nl or tok
+                continue
+            if pending_nl is not None:
+                if tok.value != "->":
+                    yield pending_nl
+                pending_nl = None
+            if tok.value in ("(", "["):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _TooDeep(tok)
+            elif tok.value in (")", "]") and depth > 0:
+                depth -= 1
+            prev_value = tok.value
+            yield tok
+        if pending_nl is not None:
+            yield pending_nl
+
+
+_comment_sink = threading.local()
+
+
+def _on_comment(tok: Token) -> None:
+    sink = getattr(_comment_sink, "items", None)
+    if sink is not None:
+        sink.append(tok)
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="basic",
+        postlex=_PostLex(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+        lexer_callbacks={"COMMENT": _on_comment},
+    )
+
+
+# --------------------------------------------------------------------------- tree → AST
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+class _ToAst(Transformer):
+    def __init__(self, file: str):
+        super().__init__(visit_tokens=False)
+        self.file = file
+
+    def _span(self, meta) -> Span:
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _ts(self, tok: Token) -> Span:
+        return _tok_span(self.file, tok)
+
+    # ---- expressions
+    @v_args(meta=True)
+    def int_lit(self, meta, items):
+        (tok,) = items
+        text = str(tok)
+        return ast.Num(self._ts(tok), int(text.replace("_", "")), text)
+
+    @v_args(meta=True)
+    def float_lit(self, meta, items):
+        (tok,) = items
+        text = str(tok)
+        return ast.Num(self._ts(tok), float(text.replace("_", "")), text)
+
+    @v_args(meta=True)
+    def str_lit(self, meta, items):
+        (tok,) = items
+        raw = str(tok)[1:-1]
+        value = raw.encode("utf-8", "surrogatepass").decode("unicode_escape", errors="replace") if "\\" in raw else raw
+        return ast.Str(self._ts(tok), value)
+
+    @v_args(meta=True)
+    def true_lit(self, meta, items):
+        return ast.Bool(self._span(meta), True)
+
+    @v_args(meta=True)
+    def false_lit(self, meta, items):
+        return ast.Bool(self._span(meta), False)
+
+    @v_args(meta=True)
+    def sym(self, meta, items):
+        (tok,) = items
+        return ast.Sym(self._ts(tok), str(tok))
+
+    @v_args(meta=True)
+    def list_lit(self, meta, items):
+        return ast.ListExpr(self._span(meta), [i for i in items if i is not None])
+
+    def _bin(op):  # noqa: N805 - factory
+        @v_args(meta=True)
+        def f(self, meta, items):
+            left, right = items
+            return ast.BinOp(self._span(meta), op, left, right)
+
+        return f
+
+    add = _bin("+")
+    sub = _bin("-")
+    mul = _bin("*")
+    div = _bin("/")
+    floordiv = _bin("//")
+    mod = _bin("%")
+    pow = _bin("**")
+
+    @v_args(meta=True)
+    def neg(self, meta, items):
+        return ast.UnaryOp(self._span(meta), "-", items[0])
+
+    @v_args(meta=True)
+    def pos(self, meta, items):
+        return ast.UnaryOp(self._span(meta), "+", items[0])
+
+    @v_args(meta=True)
+    def pos_arg(self, meta, items):
+        return ast.Arg(self._span(meta), None, items[0])
+
+    @v_args(meta=True)
+    def kw_arg(self, meta, items):
+        name, value = items
+        return ast.Arg(self._span(meta), str(name), value)
+
+    @v_args(meta=True)
+    def call(self, meta, items):
+        name, *args = items
+        return ast.Call(self._span(meta), str(name), [a for a in args if a is not None], self._ts(name))
+
+    # ---- chains
+    @v_args(meta=True)
+    def ref(self, meta, items):
+        (tok,) = items
+        return ast.Ref(self._ts(tok), str(tok))
+
+    @v_args(meta=True)
+    def tuple_ref(self, meta, items):
+        return ast.TupleRef(self._span(meta), [(str(t), self._ts(t)) for t in items])
+
+    @v_args(meta=True)
+    def chain(self, meta, items):
+        return ast.Chain(self._span(meta), list(items))
+
+    @v_args(meta=True)
+    def assign(self, meta, items):
+        *names, chain = items
+        return ast.Assign(self._span(meta), [(str(t), self._ts(t)) for t in names], chain)
+
+    # ---- declarations
+    @v_args(meta=True)
+    def dim_int(self, meta, items):
+        (tok,) = items
+        return ast.Dim(self._ts(tok), int(str(tok).replace("_", "")))
+
+    @v_args(meta=True)
+    def dim_any(self, meta, items):
+        return ast.Dim(self._span(meta), None)
+
+    @v_args(meta=True)
+    def dim_name(self, meta, items):
+        (tok,) = items
+        return ast.Dim(self._ts(tok), str(tok))
+
+    @v_args(meta=True)
+    def tensor_type(self, meta, items):
+        dtype, *dims = items
+        return ast.TensorTypeAst(self._span(meta), str(dtype), self._ts(dtype), [d for d in dims if d is not None])
+
+    @v_args(meta=True)
+    def input_decl(self, meta, items):
+        name = items[0]
+        ttype = items[1] if len(items) > 1 else None
+        return ast.InputDecl(self._span(meta), str(name), ttype)
+
+    @v_args(meta=True)
+    def output_decl(self, meta, items):
+        return ast.OutputDecl(self._span(meta), [(str(t), self._ts(t)) for t in items])
+
+    @v_args(meta=True)
+    def body(self, meta, items):
+        return ast.Body([i for i in items if i is not None])
+
+    @v_args(meta=True)
+    def repeat(self, meta, items):
+        count = items[0]
+        var = str(items[1]) if len(items) == 3 else None
+        return ast.Repeat(self._span(meta), count, var, items[-1])
+
+    @v_args(meta=True)
+    def setting(self, meta, items):
+        key, value = items
+        return ast.Setting(self._span(meta), str(key), self._ts(key), value)
+
+    def section_name(self, items):
+        return items[0]
+
+    @v_args(meta=True)
+    def section(self, meta, items):
+        kind, *settings = items
+        return ast.Section(self._span(meta), str(kind), [s for s in settings if s is not None])
+
+    @v_args(meta=True)
+    def param(self, meta, items):
+        name = items[0]
+        default = items[1] if len(items) > 1 else None
+        return ast.Param(self._span(meta), str(name), default)
+
+    @v_args(meta=True)
+    def model(self, meta, items):
+        name, body = items
+        return ast.ModelDef(self._span(meta), str(name), self._ts(name), body)
+
+    @v_args(meta=True)
+    def block(self, meta, items):
+        name, *rest = items
+        body = rest[-1]
+        params = [p for p in rest[:-1] if p is not None]
+        return ast.BlockDef(self._span(meta), str(name), self._ts(name), params, body)
+
+    def start(self, items):
+        return [i for i in items if i is not None]
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> None:
+    """Give each comment to the statement it belongs to, so `fmt` keeps it in place."""
+    lines = source.splitlines()
+
+    def is_blank(n: int) -> bool:  # 1-based line number
+        return 1 <= n <= len(lines) and not lines[n - 1].strip()
+
+    # containers: (start_line, end_line, anchors, sink) ; anchors: nodes with spans
+    containers: list[tuple[int, int, list[ast.Node], list[str]]] = []
+    leaves: list[ast.Node] = []
+
+    def visit_body(start: int, end: int, nodes: list[ast.Node], sink: list[str]) -> None:
+        containers.append((start, end, nodes, sink))
+        prev_end = start
+        for n in nodes:
+            first = n.span.line
+            n.blank_before = prev_end != start and is_blank(first - 1)
+            prev_end = n.span.end_line or n.span.line
+            if isinstance(n, (ast.ModelDef, ast.BlockDef)):
+                visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
+            elif isinstance(n, ast.Repeat):
+                visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
+            elif isinstance(n, ast.Section):
+                visit_body(n.span.line, n.span.end_line, n.settings, n.comments_end)
+            else:
+                leaves.append(n)
+
+    visit_body(0, 10**12, tree.definitions, tree.comments_end)
+
+    for tok in comments:
+        line, text = tok.line, str(tok)[1:].rstrip()
+        text = text[1:] if text.startswith(" ") else text
+        leaf = next((n for n in leaves if n.span.line <= line <= (n.span.end_line or n.span.line)), None)
+        if leaf is not None:
+            leaf.trailing = text if leaf.trailing is None else f"{leaf.trailing} {text}"
+            continue
+        inner = min(
+            (c for c in containers if c[0] <= line <= c[1]),
+            key=lambda c: c[1] - c[0],
+        )
+        start, end, nodes, sink = inner
+        owner = next((n for n in nodes if n.span.line == line), None)
+        if owner is not None or (line == start and start > 0):
+            # comment on the opening line of a definition/section: `model x {  # ...`
+            target = owner or next(n for c in containers for n in c[2] if n.span.line == start)
+            target.trailing = text if target.trailing is None else f"{target.trailing} {text}"
+            continue
+        nxt = next((n for n in nodes if n.span.line > line), None)
+        if nxt is not None:
+            nxt.comments.append(text)
+            if is_blank(line - 1) and not nxt.comments[:-1] and nodes.index(nxt) > 0:
+                nxt.blank_before = True
+        else:
+            sink.append(text)
+
+
+# --------------------------------------------------------------------------- errors
+
+_FRIENDLY = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "_NL": "end of line",
+    "$END": "end of file",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "SEMICOLON": "';'",
+    "EQUAL": "'='",
+    "QMARK": "'?'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "PERCENT": "'%'",
+}
+
+
+def _friendly(term: str) -> str:
+    if term in _FRIENDLY:
+        return _FRIENDLY[term]
+    try:
+        pattern = _lark().get_terminal(term).pattern
+        if pattern.type == "str":
+            return f"'{pattern.value}'"
+    except Exception:  # noqa: BLE001 - unknown terminal: show its name
+        pass
+    return term.lower()
+
+
+def _expected_list(terms) -> str:
+    # words ("a name", "end of line") first, then punctuation and keywords
+    names = sorted({_friendly(t) for t in terms}, key=lambda n: (n.startswith("'"), n))
+    # keywords first would be noise; keep the list short and readable
+    if len(names) > 8:
+        names = names[:8] + ["…"]
+    return ", ".join(names)
+
+
+def _token_desc(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    if tok.type == "_NL":
+        return "end of line"
+    return f"'{tok.value}'"
+
+
+def _syntax_diagnostic(file: str, source: str, err: UnexpectedInput) -> Diagnostic:
+    line, col = max(err.line, 1) if err.line != -1 else 1, max(err.column, 1) if err.column != -1 else 1
+    if isinstance(err, UnexpectedCharacters):
+        ch = source[err.pos_in_stream] if 0 <= err.pos_in_stream < len(source) else "?"
+        shown = ch if ch.isprintable() else repr(ch)
+        hint = None
+        if ch == '"':
+            hint = "strings end on the line they start on"
+        elif ch in "'`":
+            hint = 'strings use double quotes: "text"'
+        elif ch == "/" and source[err.pos_in_stream : err.pos_in_stream + 2] == "//":
+            hint = "comments start with '#'"
+        elif ch == "{":
+            hint = "'{' opens a model, block, repeat, train or verify body"
+        return Diagnostic(
+            Span(file, line, col, line, col + 1),
+            f"unexpected character {shown!r}" if not ch.isprintable() else f"unexpected character '{shown}'",
+            hint=hint,
+        )
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        if tok.type == "$END":
+            line, col = _end_position(source)
+        span = Span(file, line, col, getattr(tok, "end_line", line) or line, getattr(tok, "end_column", col + 1) or col + 1)
+        expected = set(err.accepts or err.expected)
+        hint = None
+        if "RBRACE" in expected and tok.type == "$END":
+            hint = "a '{' is not closed"
+        elif tok.type in ("_NL", "RBRACE", "$END") and "RPAR" in expected:
+            hint = "a '(' is not closed"
+        elif tok.type in ("_NL", "RBRACE", "$END") and "RSQB" in expected:
+            hint = "a '[' is not closed"
+        elif tok.type == "NAME" and "_NL" in expected:
+            hint = "put one statement per line, or separate statements with ';'"
+        return Diagnostic(span, f"unexpected {_token_desc(tok)}", expected=_expected_list(expected), hint=hint)
+    if isinstance(err, UnexpectedEOF):
+        line, col = _end_position(source)
+        return Diagnostic(Span(file, line, col), "unexpected end of file", expected=_expected_list(err.expected))
+    return Diagnostic(Span(file, line, col), "syntax error")
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    lines = source.splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
+    """Parse spec text into its surface AST; raise :class:`SpecError` on a syntax error."""
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = source[: e.start].count(b"\n") + 1
+            col = e.start - (source.rfind(b"\n", 0, e.start) + 1) + 1
+            raise SpecError.single(Span(file, line, col), "the file is not valid UTF-8 text") from None
+    if len(source) > MAX_SOURCE_BYTES:
+        raise SpecError.single(Span(file, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
+    if "\x00" in source:
+        pos = source.index("\x00")
+        line = source.count("\n", 0, pos) + 1
+        col = pos - (source.rfind("\n", 0, pos) + 1) + 1
+        raise SpecError.single(
+            Span(file, line, col), "the file contains a NUL byte: this is not a spec file", expected="UTF-8 text"
+        )
+    sources = {file: source}
+    comments: list[Token] = []
+    _comment_sink.items = comments
+    try:
+        tree: Tree = _lark().parse(source)
+    except UnexpectedInput as e:
+        raise SpecError([_syntax_diagnostic(file, source, e)], sources) from None
+    except _TooDeep as e:
+        raise SpecError(
+            [Diagnostic(_tok_span(file, e.token), f"brackets are nested more than {MAX_NESTING} levels deep")],
+            sources,
+        ) from None
+    finally:
+        _comment_sink.items = None
+    try:
+        definitions = _ToAst(file).transform(tree)
+    except VisitError as e:  # a literal the transformer could not convert
+        orig = e.orig_exc
+        if isinstance(orig, RecursionError):
+            raise SpecError.single(Span(file, 1, 1), "the spec is nested too deeply") from None
+        raise SpecError([Diagnostic(Span(file, 1, 1), f"could not read the spec: {orig}")], sources) from None
+    except RecursionError:
+        raise SpecError.single(Span(file, 1, 1), "the spec is nested too deeply") from None
+    spec = ast.SpecFile(file, definitions)
+    _attach_comments(spec, comments, source)
+    return spec
