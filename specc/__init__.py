@@ -1,0 +1,28 @@
+"""specc — a declarative model-spec compiler.
+
+Write a network once in a ``.spec`` file; specc validates it (:func:`load`), builds it
+in PyTorch or Keras (:func:`build`), and proves both backends compute the same function
+(:func:`verify`).  Framework imports are lazy: ``import specc`` and ``specc.load`` never
+import torch or tensorflow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from specc.api import load, loads
+from specc.errors import Diagnostic, SpecError
+
+__version__ = "0.1.0"
+__all__ = ["load", "loads", "SpecError", "Diagnostic", "Model", "__version__"]
+
+if TYPE_CHECKING:
+    from specc.ir.graph import Model
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Model":
+        from specc.ir.graph import Model
+
+        return Model
+    raise AttributeError(f"module 'specc' has no attribute {name!r}")

@@ -1,0 +1,34 @@
+"""The front end's public functions: spec text or file → validated IR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from specc.errors import Diagnostic, SpecError, Span
+from specc.ir.graph import Model
+from specc.semantics.elaborate import elaborate
+from specc.syntax.parser import parse
+
+__all__ = ["load", "loads"]
+
+
+def loads(text: str | bytes, path: str = "<string>") -> Model:
+    """Parse and validate spec text; raise :class:`SpecError` listing every problem."""
+    tree = parse(text, path)
+    source = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
+    return elaborate(tree, {path: source})
+
+
+def load(path: str | os.PathLike) -> Model:
+    """Parse and validate a ``.spec`` file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Diagnostic(Span(str(path), 1, 1), "no such file")]) from None
+    except IsADirectoryError:
+        raise SpecError([Diagnostic(Span(str(path), 1, 1), "is a directory, not a spec file")]) from None
+    except OSError as e:
+        raise SpecError([Diagnostic(Span(str(path), 1, 1), f"cannot read the file: {e.strerror}")]) from None
+    return loads(data, str(path))

@@ -1,0 +1,68 @@
+"""The ``specc`` command.  Each sub-command lives in its own module here with a
+``register(subparsers)`` that adds its parser and sets ``func``; heavy imports (torch,
+tensorflow) happen inside the command, never at start-up."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from specc import __version__
+from specc.errors import SpecError
+
+__all__ = ["main"]
+
+_COMMANDS = ("check", "fmt", "schema", "compile", "build_cmd", "verify", "train", "evaluate", "export", "weights")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 with a short message
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = _Parser(
+        prog="specc",
+        description="Compile neural-network model specs to PyTorch and Keras, and prove the backends agree.",
+    )
+    parser.add_argument("--version", action="version", version=f"specc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _COMMANDS:
+        try:
+            mod = importlib.import_module(f"specc.cli.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"specc.cli.{name}":
+                continue  # command not part of this build
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # noqa: BLE001 - last resort: a message, not a traceback
+        if os.environ.get("SPECC_DEBUG"):
+            traceback.print_exc()
+        else:
+            print(f"specc: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+            print("(set SPECC_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
+        return 3

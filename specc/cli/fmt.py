@@ -1,0 +1,67 @@
+"""``specc fmt FILE...``: print, rewrite (--write) or check (--check) the canonical form."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("fmt", help="print specs in canonical form")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".spec files")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-w", "--write", action="store_true", help="rewrite the files in place (atomically)")
+    g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form (prints a diff)")
+    p.set_defaults(func=run)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args) -> int:
+    from specc.errors import Diagnostic, SpecError, Span
+    from specc.syntax.format import format_source
+
+    status = 0
+    for path in args.files:
+        p = Path(path)
+        try:
+            original = p.read_bytes()
+        except OSError as e:
+            print(SpecError([Diagnostic(Span(path, 1, 1), f"cannot read the file: {e.strerror}")]).render(), file=sys.stderr)
+            status = 1
+            continue
+        try:
+            text = format_source(original, path)
+        except SpecError as e:
+            print(e.render(), file=sys.stderr)
+            status = 1
+            continue
+        old = original.decode("utf-8")
+        if args.check:
+            if text != old:
+                status = 1
+                sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True), path, f"{path} (formatted)"))
+        elif args.write:
+            if text != old:
+                atomic_write_text(p, text)
+                print(f"formatted {path}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    return status

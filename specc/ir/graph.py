@@ -1,0 +1,209 @@
+"""The validated model: what every backend lowers and every tool reads.
+
+A :class:`Model` is a DAG in topological order.  Tensors are named by ids: a model input
+by its name, a node's first output by the node's name, further outputs ``name:1``,
+``name:2``….  Node names are dotted paths: ``encoder.0.dense_1`` is the layer
+``dense_1`` inside the first repetition of block ``encoder``.  Every part is a frozen
+pydantic model, so a Model round-trips through JSON (``specc check --json``) and two
+Models compare equal when they mean the same network (source positions are ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from specc.errors import Span
+from specc.ir.losses import Loss
+from specc.ir.metrics import Metric
+from specc.ir.ops import AnyOp, Op, WeightSpec
+from specc.ir.optimizers import Adam, Optimizer
+from specc.ir.schedules import Schedule
+from specc.ir.spec import Spec
+from specc.ir.types import TensorType
+
+__all__ = ["Model", "Node", "Input", "Scope", "TrainConfig", "VerifyConfig", "IDENTIFIER", "IR_VERSION"]
+
+IR_VERSION = 1
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    # Source positions are annotations, not meaning: two IR objects that differ only in
+    # where they were written are equal (so ``parse(fmt(x)) == parse(x)``), and a model
+    # read back from JSON equals the one written.
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.model_dump() == other.model_dump()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
+
+class Input(_Frozen):
+    name: str
+    type: TensorType
+    span: Span | None = Field(None, exclude=True)
+
+
+class Node(_Frozen):
+    """One layer application."""
+
+    name: str  # dotted path, unique in the model
+    op: AnyOp
+    inputs: tuple[str, ...]
+    types: tuple[TensorType, ...]  # one per output
+    trainable: bool = True
+    span: Span | None = Field(None, exclude=True)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.name if i == 0 else f"{self.name}:{i}" for i in range(len(self.types)))
+
+    @property
+    def local_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def scope(self) -> str:
+        return self.name.rsplit(".", 1)[0] if "." in self.name else ""
+
+
+class Scope(_Frozen):
+    """A block instance or one repetition of a ``repeat`` body."""
+
+    path: str
+    block: str | None  # block name; None for a repeat body
+    args: dict[str, Any] = {}
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+class TrainConfig(Spec):
+    """The ``train { ... }`` section."""
+
+    kind: Literal["train"] = "train"
+    loss: Loss = Field(..., description="the loss to minimise")
+    optimizer: Optimizer = Field(Adam(), description="the optimizer, e.g. adam(lr=1e-3)")
+    schedule: Schedule | None = Field(None, description="learning-rate schedule over optimizer steps")
+    metrics: tuple[Metric, ...] = Field((), description="metrics to report, e.g. [accuracy, f1]")
+    batch: int = Field(32, gt=0, description="examples per optimizer step")
+    epochs: int = Field(1, gt=0, description="passes over the training data")
+    seed: int = Field(0, ge=0, description="seed of initial weights, shuffling and dropout")
+    ema: float | None = Field(None, gt=0, lt=1, description="decay of an exponential moving average of weights used to evaluate")
+    validation_split: float = Field(0.2, ge=0, lt=1, description="fraction held out when the data has no validation set")
+
+
+class VerifyConfig(Spec):
+    """The ``verify { ... }`` section: how `specc verify` compares backends."""
+
+    kind: Literal["verify"] = "verify"
+    rtol: float | None = Field(None, gt=0, description="relative tolerance in float32 (default per layer family)")
+    atol: float | None = Field(None, gt=0, description="absolute tolerance in float32 (default per layer family)")
+    rtol64: float | None = Field(None, gt=0, description="relative tolerance in float64")
+    atol64: float | None = Field(None, gt=0, description="absolute tolerance in float64")
+    steps: int = Field(3, ge=0, description="optimizer steps to compare")
+    batch: int = Field(4, gt=0, description="examples per compared batch")
+
+
+class Model(_Frozen):
+    """A validated model spec."""
+
+    ir_version: ClassVar[int] = IR_VERSION
+    name: str
+    inputs: tuple[Input, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[str, ...]
+    scopes: tuple[Scope, ...] = ()
+    train: TrainConfig | None = None
+    verify: VerifyConfig = VerifyConfig()
+    source: str | None = Field(None, exclude=True)  # file the model came from
+
+    @model_validator(mode="after")
+    def _check(self):
+        seen = {i.name for i in self.inputs}
+        for n in self.nodes:
+            for t in n.inputs:
+                if t not in seen:
+                    raise ValueError(f"node {n.name} reads tensor {t!r} before it is defined")
+            seen.update(n.outputs)
+        for o in self.outputs:
+            if o not in seen:
+                raise ValueError(f"output {o!r} is not a tensor of the model")
+        return self
+
+    # ---- lookups
+    @cached_property
+    def _types(self) -> dict[str, TensorType]:
+        out = {i.name: i.type for i in self.inputs}
+        for n in self.nodes:
+            out.update(zip(n.outputs, n.types, strict=True))
+        return out
+
+    @cached_property
+    def _producers(self) -> dict[str, Node]:
+        return {o: n for n in self.nodes for o in n.outputs}
+
+    @cached_property
+    def _by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
+
+    def type_of(self, tensor: str) -> TensorType:
+        return self._types[tensor]
+
+    def producer(self, tensor: str) -> Node | None:
+        """The node computing ``tensor`` (None for a model input)."""
+        return self._producers.get(tensor)
+
+    def node(self, name: str) -> Node:
+        return self._by_name[name]
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [n for n in self.nodes if tensor in n.inputs]
+
+    def input_types(self, node: Node) -> list[TensorType]:
+        return [self.type_of(t) for t in node.inputs]
+
+    # ---- weights
+    def node_weights(self, node: Node) -> list[WeightSpec]:
+        return node.op.weights(self.input_types(node))
+
+    def weights(self) -> list[tuple[Node, WeightSpec]]:
+        """Every canonical weight, in model order: (node, spec); full name = node.name + '.' + spec.name."""
+        return [(n, w) for n in self.nodes for w in self.node_weights(n)]
+
+    def weight_names(self) -> list[str]:
+        return [f"{n.name}.{w.name}" for n, w in self.weights()]
+
+    def count_params(self) -> tuple[int, int]:
+        """(trainable, non-trainable) parameter counts, as Keras' summary counts them."""
+        trainable = frozen = 0
+        for n, w in self.weights():
+            if w.trainable and n.trainable:
+                trainable += w.size
+            else:
+                frozen += w.size
+        return trainable, frozen
+
+    @property
+    def stochastic(self) -> bool:
+        return any(n.op.stochastic for n in self.nodes)
+
+    def ops(self) -> list[Op]:
+        out: list[Op] = []
+        for n in self.nodes:
+            out.append(n.op)
+            out.extend(n.op.sublayers())
+        return out
+
+    # ---- JSON
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent, exclude_none=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Model:
+        return cls.model_validate_json(text)

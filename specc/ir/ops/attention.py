@@ -1,0 +1,92 @@
+"""multi_head_attention over sequences (Keras' MultiHeadAttention semantics).
+
+Inputs: one tensor (self-attention), ``(query, value)`` (key = value) or
+``(query, value, key)``, each ``(time, features)``.  For each head h:
+``softmax(Q_h K_hᵀ / √key_dim + mask) V_h``, heads concatenated and projected.
+``causal`` masks keys after the query's position.  ``dropout`` drops attention weights
+in training.  Output: ``(query_time, output_dim)``, output_dim defaulting to the query's
+feature size.
+
+Canonical weights (Keras' einsum layout): ``query_kernel`` ``(Eq, heads, key_dim)``,
+``query_bias`` ``(heads, key_dim)``, ``key_kernel`` ``(Ek, heads, key_dim)``,
+``key_bias``, ``value_kernel`` ``(Ev, heads, value_dim)``, ``value_bias``,
+``output_kernel`` ``(heads, value_dim, output_dim)``, ``output_bias`` ``(output_dim,)``.
+Initialiser fans are those of the equivalent dense layer: (E, heads·key_dim) for the
+projections, (heads·value_dim, output_dim) for the output.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from specc.ir.initializers import GLOROT_UNIFORM, ZEROS, Initializer
+from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, require_rank
+from specc.ir.regularizers import Regularizer
+from specc.ir.types import TensorType, dims_equal, fmt_shape
+
+
+@LAYERS.register
+class MultiHeadAttention(Op):
+    """Scaled dot-product attention with several heads."""
+
+    kind: Literal["multi_head_attention"] = "multi_head_attention"
+    family: ClassVar[str] = "attention"
+    summary: ClassVar[str] = "multi-head attention"
+    arity: ClassVar[tuple[int, int | None]] = (1, 3)
+    heads: int = Field(..., gt=0, description="number of attention heads")
+    key_dim: int = Field(..., gt=0, description="size of each head's query and key")
+    value_dim: int | None = Field(None, gt=0, description="size of each head's value (default key_dim)")
+    output_dim: int | None = Field(None, gt=0, description="output features (default: the query's)")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on attention weights (training)")
+    causal: bool = Field(False, description="each position attends only to itself and earlier ones")
+    use_bias: bool = Field(True, description="biases in the projections")
+    init: Initializer = Field(GLOROT_UNIFORM, description="initialiser of the projection kernels")
+    bias_init: Initializer = Field(ZEROS, description="initialiser of the biases")
+    reg: Regularizer | None = Field(None, description="penalty on the kernels")
+    bias_reg: Regularizer | None = Field(None, description="penalty on the biases")
+    positional = ("heads", "key_dim")
+
+    @property
+    def stochastic(self) -> bool:  # type: ignore[override]
+        return self.dropout > 0
+
+    @property
+    def vdim(self) -> int:
+        return self.value_dim or self.key_dim
+
+    @staticmethod
+    def qvk(ins: list[TensorType]) -> tuple[TensorType, TensorType, TensorType]:
+        q = ins[0]
+        v = ins[1] if len(ins) > 1 else q
+        k = ins[2] if len(ins) > 2 else v
+        return q, v, k
+
+    def infer(self, ins: list[TensorType]) -> list[TensorType]:
+        q, v, k = self.qvk(ins)
+        for name, t in (("query", q), ("value", v), ("key", k)):
+            require_rank(self.kind, t, (2,), f"{name} sequences (time, features)")
+            known(self.kind, f"{name} feature size", t.shape[-1])
+        if dims_equal(k.shape[0], v.shape[0]) is False:
+            raise ShapeError(
+                f"multi_head_attention: key and value must have the same length, got "
+                f"{fmt_shape(k.shape, batch=True)} and {fmt_shape(v.shape, batch=True)}"
+            )
+        out = self.output_dim or q.shape[-1]
+        return [TensorType(dtype=float_dtype(ins), shape=(q.shape[0], out))]
+
+    def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
+        q, v, k = self.qvk(ins)
+        h, kd, vd = self.heads, self.key_dim, self.vdim
+        out = self.output_dim or q.shape[-1]
+        ws = []
+        for name, t, d in (("query", q, kd), ("key", k, kd), ("value", v, vd)):
+            e = t.shape[-1]
+            ws.append(WeightSpec(f"{name}_kernel", (e, h, d), self.init, regularizer=self.reg, fans=(e, h * d)))
+            if self.use_bias:
+                ws.append(WeightSpec(f"{name}_bias", (h, d), self.bias_init, regularizer=self.bias_reg))
+        ws.append(WeightSpec("output_kernel", (h, vd, out), self.init, regularizer=self.reg, fans=(h * vd, out)))
+        if self.use_bias:
+            ws.append(WeightSpec("output_bias", (out,), self.bias_init, regularizer=self.bias_reg))
+        return ws

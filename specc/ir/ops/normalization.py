@@ -1,0 +1,80 @@
+"""batch_norm and layer_norm, over the channel/feature (last) axis.
+
+**batch_norm** (Keras' conventions, for every backend):
+training mode normalises with the batch mean and *biased* batch variance and updates
+``moving = momentum · moving + (1 − momentum) · batch`` — the moving variance is fed the
+biased batch variance too (PyTorch feeds the unbiased one).  Inference mode uses the
+moving statistics.  ``momentum`` is the weight of the *old* value (0.99; PyTorch's
+momentum = 1 − this), ``epsilon`` 1e-3.  Canonical weights: ``gamma``, ``beta``
+(trained), ``moving_mean``, ``moving_variance`` (state).
+
+**layer_norm**: per example, over the last axis, biased variance, ``epsilon`` 1e-3
+(Keras' default; PyTorch's is 1e-5).  Weights: ``gamma``, ``beta``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from specc.ir.initializers import ONES, ZEROS, Initializer
+from specc.ir.ops.base import LAYERS, Op, WeightSpec, known
+from specc.ir.regularizers import Regularizer
+from specc.ir.types import ShapeError, TensorType
+
+
+class _Norm(Op):
+    family: ClassVar[str] = "norm"
+    epsilon: float = Field(1e-3, gt=0, description="added to the variance")
+    center: bool = Field(True, description="learn a shift (beta)")
+    scale: bool = Field(True, description="learn a scale (gamma)")
+    gamma_init: Initializer = Field(ONES, description="initialiser of gamma")
+    beta_init: Initializer = Field(ZEROS, description="initialiser of beta")
+    gamma_reg: Regularizer | None = Field(None, description="penalty on gamma")
+    beta_reg: Regularizer | None = Field(None, description="penalty on beta")
+
+    def infer(self, ins: list[TensorType]) -> list[TensorType]:
+        (x,) = ins
+        if x.rank < 1:
+            raise ShapeError(f"{self.kind} needs at least one non-batch axis")
+        known(self.kind, "number of features (last axis)", x.shape[-1])
+        return [x]
+
+    def _affine(self, c: int) -> list[WeightSpec]:
+        ws = []
+        if self.scale:
+            ws.append(WeightSpec("gamma", (c,), self.gamma_init, regularizer=self.gamma_reg))
+        if self.center:
+            ws.append(WeightSpec("beta", (c,), self.beta_init, regularizer=self.beta_reg))
+        return ws
+
+
+@LAYERS.register
+class BatchNorm(_Norm):
+    """Normalise each channel with batch statistics (training) or moving ones (inference)."""
+
+    kind: Literal["batch_norm"] = "batch_norm"
+    summary: ClassVar[str] = "batch normalisation over the last axis"
+    momentum: float = Field(0.99, ge=0, lt=1, description="weight of the old moving statistics")
+    moving_mean_init: Initializer = Field(ZEROS, description="initial moving mean")
+    moving_variance_init: Initializer = Field(ONES, description="initial moving variance")
+
+    def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
+        c = ins[0].shape[-1]
+        return [
+            *self._affine(c),
+            WeightSpec("moving_mean", (c,), self.moving_mean_init, trainable=False),
+            WeightSpec("moving_variance", (c,), self.moving_variance_init, trainable=False),
+        ]
+
+
+@LAYERS.register
+class LayerNorm(_Norm):
+    """Normalise each example over its last axis."""
+
+    kind: Literal["layer_norm"] = "layer_norm"
+    summary: ClassVar[str] = "layer normalisation over the last axis"
+
+    def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
+        return self._affine(ins[0].shape[-1])

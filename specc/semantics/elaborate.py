@@ -1,0 +1,672 @@
+"""Surface AST → validated IR :class:`~specc.ir.graph.Model`.
+
+Resolves names (tensors, layers, blocks, parameters), evaluates parameter expressions,
+expands blocks and ``repeat``, builds each layer's parameters, runs the shape rules and
+checks the training section.  It reports *every* problem it can find, located, then
+raises one :class:`~specc.errors.SpecError`; a statement that failed poisons only what
+depends on it, so one mistake does not cascade into a page of errors.
+
+Naming: layers are named like Keras names them (``dense``, ``dense_1``, …) unless given
+``name=``; inside a block instance or a repetition the names are prefixed with the
+instance path (``encoder.0.dense``).
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+from typing import Any
+
+from specc.errors import Diagnostic, SpecError, Span, did_you_mean
+from specc.ir.activations import ACTIVATIONS
+from specc.ir.graph import IDENTIFIER, Input, Model, Node, Scope, TrainConfig, VerifyConfig
+from specc.ir.ops import LAYERS, Op
+from specc.ir.ops.activation import ActivationLayer
+from specc.ir.spec import ArgValue, CallValue, build_spec
+from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
+from specc.semantics.evaluate import evaluate
+from specc.syntax import ast
+
+__all__ = ["elaborate", "MAX_NODES", "RESERVED_NAMES"]
+
+MAX_NODES = 1_000_000
+DTYPES = tuple(DType.__args__)  # type: ignore[attr-defined]
+#: names a spec may not give to tensors or layers (keywords of the language and of Python)
+RESERVED_NAMES = frozenset(keyword.kwlist) | {"model", "block", "input", "output", "repeat", "train", "verify", "as", "true", "false", "none", "self"}
+
+_Tensors = list[str]  # tensor ids a statement produced
+
+
+class _Abort(Exception):
+    """Stop elaborating (too many nodes)."""
+
+
+@dataclass
+class _Scope:
+    path: str  # "" for the model, "encoder.0" inside an instance
+    values: dict[str, ArgValue]  # parameters and loop variables
+    tensors: dict[str, tuple[str, Span]]  # user names → tensor id
+    parent_tensors: dict[str, tuple[str, Span]] = field(default_factory=dict)  # visible from outside
+    counters: dict[str, int] = field(default_factory=dict)
+    blocks: tuple[str, ...] = ()  # block call stack, for recursion errors
+    trainable: bool = True
+    is_block: bool = False
+    block_inputs: list[str] | None = None
+    n_inputs_bound: int = 0
+    current: _Tensors | None = None
+    outputs: _Tensors | None = None
+    output_span: Span | None = None
+
+    def lookup(self, name: str) -> tuple[str, Span] | None:
+        return self.tensors.get(name) or self.parent_tensors.get(name)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+class _Elaborator:
+    def __init__(self, spec: ast.SpecFile):
+        self.spec = spec
+        self.diags: list[Diagnostic] = []
+        self.inputs: list[Input] = []
+        self.nodes: list[Node] = []
+        self.scopes: list[Scope] = []
+        self.types: dict[str, TensorType] = {}
+        self.names: dict[str, Span | None] = {}  # full layer/input names in use
+        self.blocks: dict[str, ast.BlockDef] = {}
+        self.train: TrainConfig | None = None
+        self.verify: VerifyConfig | None = None
+        self.softmax_outputs: dict[str, Op] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def error(self, span: Span | None, message: str, **kw) -> None:
+        self.diags.append(Diagnostic(span, message, **kw))
+
+    def absorb(self, e: SpecError) -> None:
+        self.diags.extend(e.diagnostics)
+
+    def check_identifier(self, name: str, span: Span, what: str) -> bool:
+        if not IDENTIFIER.match(name):
+            self.error(span, f"'{name}' is not a valid {what}", expected="letters, digits and '_', not starting with a digit")
+            return False
+        if name in RESERVED_NAMES:
+            self.error(span, f"'{name}' is reserved and cannot name a {what}", hint=f"use e.g. '{name}_'")
+            return False
+        if name.startswith("__"):
+            self.error(span, f"a {what} name may not start with '__'")
+            return False
+        return True
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> Model | None:
+        models = self.spec.models
+        for b in self.spec.blocks:
+            if not self.check_identifier(b.name, b.name_span, "block"):
+                continue
+            if b.name in self.blocks:
+                first = self.blocks[b.name].name_span
+                self.error(b.name_span, f"block '{b.name}' is defined twice", notes=[f"first defined at {first}"])
+            elif b.name in LAYERS or b.name in ACTIVATIONS:
+                self.error(b.name_span, f"block '{b.name}' has the name of a built-in layer", hint=f"rename it, e.g. '{b.name}_block'")
+            else:
+                self.blocks[b.name] = b
+            seen: set[str] = set()
+            for p in b.params:
+                if p.name in seen:
+                    self.error(p.span, f"block '{b.name}': parameter '{p.name}' is declared twice")
+                seen.add(p.name)
+                self.check_identifier(p.name, p.span, "parameter")
+        if not models:
+            self.error(Span(self.spec.path, 1, 1), "no model in this file", hint="add: model NAME { input x: float32[...] ... }")
+            return None
+        for extra in models[1:]:
+            self.error(extra.name_span, "a file holds one model", notes=[f"the first is '{models[0].name}' at {models[0].name_span}"])
+        m = models[0]
+        self.check_identifier(m.name, m.name_span, "model")
+        scope = _Scope(path="", values={}, tensors={})
+        try:
+            self.run_body(m.body, scope, in_model=True)
+        except _Abort:
+            return None
+        outputs = scope.outputs if scope.outputs is not None else scope.current
+        if not self.inputs and not self.diags:
+            self.error(m.name_span, f"model '{m.name}' has no input", hint="declare one: input x: float32[16]")
+        if outputs is None and not self.diags:
+            self.error(m.name_span, f"model '{m.name}' computes nothing", hint="add layers after the input")
+        if self.diags or outputs is None:
+            return None
+        self.check_training(m, outputs)
+        if self.diags:
+            return None
+        return Model(
+            name=m.name,
+            inputs=tuple(self.inputs),
+            nodes=tuple(self.nodes),
+            outputs=tuple(outputs),
+            scopes=tuple(self.scopes),
+            train=self.train,
+            verify=self.verify or VerifyConfig(),
+            source=self.spec.path,
+        )
+
+    # ------------------------------------------------------------------ statements
+    def run_body(self, body: ast.Body, scope: _Scope, in_model: bool) -> None:
+        for stmt in body.stmts:
+            try:
+                self.run_stmt(stmt, scope, in_model)
+            except SpecError as e:
+                self.absorb(e)
+                scope.current = None
+
+    def run_stmt(self, stmt: ast.Node, scope: _Scope, in_model: bool) -> None:
+        if isinstance(stmt, ast.InputDecl):
+            self.declare_input(stmt, scope, in_model)
+        elif isinstance(stmt, ast.OutputDecl):
+            self.declare_output(stmt, scope)
+        elif isinstance(stmt, ast.Assign):
+            result = self.run_chain(stmt.chain, scope)
+            self.bind(stmt.targets, result, scope)
+            scope.current = result
+        elif isinstance(stmt, ast.Chain):
+            scope.current = self.run_chain(stmt, scope)
+        elif isinstance(stmt, ast.Repeat):
+            scope.current = self.run_repeat(stmt, scope)
+        elif isinstance(stmt, ast.Section):
+            self.run_section(stmt, scope, in_model)
+        else:  # pragma: no cover
+            self.error(stmt.span, "unsupported statement")
+
+    def declare_input(self, stmt: ast.InputDecl, scope: _Scope, in_model: bool) -> None:
+        if not self.check_identifier(stmt.name, stmt.span, "input"):
+            scope.current = None
+            return
+        if scope.lookup(stmt.name) is not None and stmt.name in scope.tensors:
+            self.error(stmt.span, f"'{stmt.name}' is already defined", notes=[f"first defined at {scope.tensors[stmt.name][1]}"])
+            return
+        declared = self.tensor_type(stmt.type) if stmt.type else None
+        if in_model:
+            if stmt.type is None:
+                self.error(stmt.span, f"model input '{stmt.name}' needs a type", hint=f"input {stmt.name}: float32[16]")
+                return
+            if declared is None:
+                return
+            if stmt.name in self.names:
+                self.error(stmt.span, f"'{stmt.name}' is already the name of a layer or input")
+                return
+            self.names[stmt.name] = stmt.span
+            self.inputs.append(Input(name=stmt.name, type=declared, span=stmt.span))
+            self.types[stmt.name] = declared
+            scope.tensors[stmt.name] = (stmt.name, stmt.span)
+            scope.current = [stmt.name]
+            return
+        # block input: bound to the i-th tensor the block was called with
+        assert scope.block_inputs is not None
+        i = scope.n_inputs_bound
+        scope.n_inputs_bound += 1
+        if i >= len(scope.block_inputs):
+            scope.current = None
+            return  # the arity mismatch was reported at the call
+        tid = scope.block_inputs[i]
+        if declared is not None and tid in self.types:
+            actual = self.types[tid]
+            if not _compatible(declared, actual):
+                self.error(stmt.span, f"block input '{stmt.name}' is declared {declared} but receives {actual}")
+        scope.tensors[stmt.name] = (tid, stmt.span)
+        scope.current = [tid]
+
+    def tensor_type(self, t: ast.TensorTypeAst) -> TensorType | None:
+        ok = True
+        if t.dtype not in DTYPES:
+            self.error(t.dtype_span, f"unknown dtype '{t.dtype}'", expected=f"one of: {', '.join(DTYPES)}", hint=did_you_mean(t.dtype, DTYPES))
+            ok = False
+        dims: list[Any] = []
+        for d in t.dims:
+            if isinstance(d.value, int):
+                if d.value <= 0 or d.value > 2**31:
+                    self.error(d.span, f"dimension {d.value} is out of range", expected="a positive size, '?' or a name")
+                    ok = False
+            dims.append(d.value)
+        return TensorType(dtype=t.dtype, shape=tuple(dims)) if ok else None
+
+    def declare_output(self, stmt: ast.OutputDecl, scope: _Scope) -> None:
+        if scope.outputs is not None:
+            self.error(stmt.span, "outputs are already declared", notes=[f"at {scope.output_span}"])
+            return
+        out: list[str] = []
+        for name, span in stmt.names:
+            found = scope.lookup(name)
+            if found is None:
+                self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
+                continue
+            out.append(found[0])
+        if len(out) == len(stmt.names):
+            scope.outputs = out
+            scope.output_span = stmt.span
+
+    def bind(self, targets: list[tuple[str, Span]], result: _Tensors | None, scope: _Scope) -> None:
+        for name, span in targets:
+            if not self.check_identifier(name, span, "tensor"):
+                continue
+            if name in scope.tensors:
+                self.error(span, f"'{name}' is already defined", notes=[f"first defined at {scope.tensors[name][1]}"], hint="give the new tensor another name")
+                continue
+            if name in LAYERS or name in ACTIVATIONS or name in self.blocks:
+                self.error(span, f"'{name}' is the name of a layer and cannot name a tensor", hint=f"use e.g. '{name}_out'")
+                continue
+        if result is None:
+            for name, span in targets:
+                scope.tensors.setdefault(name, ("", span))  # poisoned: uses stay silent
+            return
+        if len(targets) != len(result):
+            what = f"{len(result)} tensor{'s' if len(result) != 1 else ''}"
+            self.error(targets[0][1], f"{len(targets)} name{'s' if len(targets) != 1 else ''} for {what}", hint="name each output, e.g. out, h, c = lstm(32, return_state=true)" if len(result) > 1 else None)
+            return
+        for (name, span), tid in zip(targets, result, strict=True):
+            scope.tensors.setdefault(name, (tid, span))
+
+    # ------------------------------------------------------------------ chains
+    def run_chain(self, chain: ast.Chain, scope: _Scope) -> _Tensors | None:
+        links = list(chain.links)
+        first = links[0]
+        cur: _Tensors | None
+        if isinstance(first, ast.TupleRef):
+            cur = []
+            for name, span in first.names:
+                found = scope.lookup(name)
+                if found is None:
+                    self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
+                    return None
+                if not found[0]:
+                    return None  # poisoned by an earlier error
+                cur.append(found[0])
+            links = links[1:]
+            if not links:
+                self.error(first.span, "a tuple of tensors must feed a layer", hint=f"({', '.join(n for n, _ in first.names)}) -> concat")
+                return None
+        elif isinstance(first, ast.Ref) and scope.lookup(first.name) is not None:
+            tid = scope.lookup(first.name)[0]  # type: ignore[index]
+            if not tid:
+                return None
+            cur = [tid]
+            links = links[1:]
+        else:
+            cur = scope.current
+            if cur is None:
+                if not self.diags:
+                    self.error(first.span, "this layer has no input", hint="declare an input first, or start the chain with a tensor: x -> dense(10)")
+                return None
+        for link in links:
+            if isinstance(link, ast.TupleRef):
+                self.error(link.span, "a tuple of tensors can only start a chain")
+                return None
+            if isinstance(link, ast.Ref):
+                if scope.lookup(link.name) is not None and not _is_layer_name(link.name, self.blocks):
+                    self.error(link.span, f"'{link.name}' is a tensor; a tensor can only start a chain", hint=f"start a new statement: {link.name} -> ...")
+                    return None
+                link = ast.Call(link.span, link.name, [], link.span)
+            cur = self.apply(link, cur, scope)
+            if cur is None:
+                return None
+        return cur
+
+    def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
+        name = call.name
+        if name in self.blocks:
+            return self.call_block(self.blocks[name], call, ins, scope)
+        cls = LAYERS.lookup(name)
+        is_activation = cls is None and name in ACTIVATIONS
+        if cls is None and not is_activation:
+            candidates = [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
+            tensors = [*scope.tensors, *scope.parent_tensors]
+            self.error(
+                call.name_span,
+                f"unknown layer '{name}'",
+                hint=did_you_mean(name, candidates + tensors),
+                expected="a layer, a block or an activation",
+            )
+            return None
+        args, opts = self.eval_args(call, scope)
+        if args is None:
+            return None
+        try:
+            op: Op
+            if is_activation:
+                fn = ACTIVATIONS.build(name, args, call.span, call.name_span)
+                op = ActivationLayer(fn=fn)
+                base = fn.kind
+            else:
+                op = build_spec(cls, args, call.span)  # type: ignore[arg-type]
+                base = op.kind
+        except SpecError as e:
+            self.absorb(e)
+            return None
+        return self.add_node(op, ins, call, scope, base, opts)
+
+    def eval_args(self, call: ast.Call, scope: _Scope) -> tuple[list[tuple[str | None, ArgValue]] | None, dict[str, ArgValue]]:
+        """Evaluate a call's arguments; split off the options every layer takes (name, trainable)."""
+        args: list[tuple[str | None, ArgValue]] = []
+        opts: dict[str, ArgValue] = {}
+        ok = True
+        for a in call.args:
+            try:
+                av = ArgValue(evaluate(a.value, scope.values), a.value.span)
+            except SpecError as e:
+                self.absorb(e)
+                ok = False
+                continue
+            if a.name in ("name", "trainable"):
+                opts[a.name] = av
+            else:
+                args.append((a.name, av))
+        return (args if ok else None), opts
+
+    def node_options(self, opts: dict[str, ArgValue]) -> tuple[str | None, bool]:
+        name = None
+        trainable = True
+        if "name" in opts:
+            av = opts["name"]
+            if isinstance(av.value, str) and self.check_identifier(str(av.value), av.span, "layer"):  # type: ignore[arg-type]
+                name = str(av.value)
+            elif not isinstance(av.value, str):
+                self.error(av.span, "name must be a name, e.g. name=encoder1")
+        if "trainable" in opts:
+            av = opts["trainable"]
+            if isinstance(av.value, bool):
+                trainable = av.value
+            else:
+                self.error(av.span, "trainable must be true or false")
+        return name, trainable
+
+    def allocate(self, scope: _Scope, base: str, explicit: str | None, span: Span) -> str | None:
+        if explicit is not None:
+            full = _join(scope.path, explicit)
+            if full in self.names:
+                prev = self.names[full]
+                self.error(span, f"the name '{explicit}' is already used", notes=[f"first used at {prev}"] if prev else [])
+                return None
+            self.names[full] = span
+            return full
+        n = scope.counters.get(base, 0)
+        while True:
+            local = base if n == 0 else f"{base}_{n}"
+            n += 1
+            full = _join(scope.path, local)
+            if full not in self.names:
+                scope.counters[base] = n
+                self.names[full] = span
+                return full
+
+    def add_node(self, op: Op, ins: _Tensors, call: ast.Call, scope: _Scope, base: str, opts: dict[str, ArgValue]) -> _Tensors | None:
+        lo, hi = op.arity
+        if not lo <= len(ins) <= (hi if hi is not None else len(ins)):
+            if hi == 1:
+                self.error(
+                    call.span,
+                    f"{call.name} takes one input, got {len(ins)}",
+                    hint="the previous statement has several outputs: name them (a, b = ...) and start a chain with one"
+                    if len(ins) > 1
+                    else None,
+                )
+            else:
+                want = f"{lo} to {hi}" if hi else f"at least {lo}"
+                self.error(call.span, f"{call.name} takes {want} inputs, got {len(ins)}", hint=f"feed a tuple: (a, b) -> {call.name}")
+            return None
+        name, trainable = self.node_options(opts)
+        if any(t not in self.types for t in ins):
+            return None
+        in_types = [self.types[t] for t in ins]
+        try:
+            out_types = op.infer(in_types)
+            op.weights(in_types)  # a weight shape may need dims the rule accepted as unknown
+        except ShapeError as e:
+            shapes = ", ".join(fmt_shape(t.shape, batch=True) for t in in_types)
+            self.error(call.span, e.message, expected=e.expected, hint=e.hint, notes=[f"input shape{'s' if len(in_types) > 1 else ''}: {shapes}"])
+            return None
+        full = self.allocate(scope, base, name, call.span)
+        if full is None:
+            return None
+        if len(self.nodes) >= MAX_NODES:
+            self.error(call.span, f"the model has more than {MAX_NODES} layers")
+            raise _Abort
+        node = Node(name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable and scope.trainable, span=call.span)
+        self.nodes.append(node)
+        for tid, t in zip(node.outputs, out_types, strict=True):
+            self.types[tid] = t
+        return list(node.outputs)
+
+    # ------------------------------------------------------------------ blocks
+    def call_block(self, block: ast.BlockDef, call: ast.Call, ins: _Tensors, scope: _Scope, path: str | None = None) -> _Tensors | None:
+        if block.name in scope.blocks:
+            cycle = " → ".join([*scope.blocks[scope.blocks.index(block.name):], block.name])
+            self.error(call.name_span, f"block '{block.name}' calls itself ({cycle})", hint="blocks cannot be recursive; use repeat N { ... } to stack layers")
+            return None
+        args, opts = self.eval_args(call, scope)
+        if args is None:
+            return None
+        values = self.bind_params(block, call, args)
+        if values is None:
+            return None
+        name, trainable = self.node_options(opts)
+        if path is None:
+            path = self.allocate(scope, block.name, name, call.span)
+            if path is None:
+                return None
+        n_inputs = sum(1 for s in block.body.stmts if isinstance(s, ast.InputDecl))
+        if n_inputs != len(ins):
+            self.error(
+                call.span,
+                f"block '{block.name}' takes {n_inputs} input{'s' if n_inputs != 1 else ''}, got {len(ins)}",
+                notes=[f"'{block.name}' is defined at {block.name_span}"],
+            )
+            return None
+        inner = _Scope(
+            path=path,
+            values=values,
+            tensors={},
+            blocks=(*scope.blocks, block.name),
+            trainable=scope.trainable and trainable,
+            is_block=True,
+            block_inputs=list(ins),
+        )
+        n_before = len(self.diags)
+        self.run_body(block.body, inner, in_model=False)
+        if len(self.diags) > n_before:
+            self.diags[n_before].notes.append(f"in block '{block.name}' called at {call.span}")
+            return None
+        outputs = inner.outputs if inner.outputs is not None else inner.current
+        if outputs is None:
+            self.error(call.span, f"block '{block.name}' computes nothing")
+            return None
+        self.scopes.append(Scope(path=path, block=block.name, args={k: _jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs)))
+        return outputs
+
+    def bind_params(self, block: ast.BlockDef, call: ast.Call, args: list[tuple[str | None, ArgValue]]) -> dict[str, ArgValue] | None:
+        names = [p.name for p in block.params]
+        given: dict[str, ArgValue] = {}
+        ok = True
+        pos = 0
+        for key, av in args:
+            if key is None:
+                if pos >= len(names):
+                    self.error(av.span, f"block '{block.name}' takes {len(names)} parameter{'s' if len(names) != 1 else ''}", hint=f"parameters: {', '.join(names)}" if names else None)
+                    ok = False
+                    continue
+                key = names[pos]
+                pos += 1
+            if key not in names:
+                self.error(av.span, f"block '{block.name}' has no parameter '{key}'", expected=f"one of: {', '.join(names)}" if names else "no parameters", hint=did_you_mean(key, names))
+                ok = False
+                continue
+            if key in given:
+                self.error(av.span, f"parameter '{key}' is given twice")
+                ok = False
+                continue
+            given[key] = av
+        values: dict[str, ArgValue] = {}
+        for p in block.params:
+            if p.name in given:
+                values[p.name] = given[p.name]
+            elif p.default is not None:
+                try:
+                    values[p.name] = ArgValue(evaluate(p.default, values), p.default.span)
+                except SpecError as e:
+                    self.absorb(e)
+                    ok = False
+            else:
+                self.error(call.span, f"block '{block.name}' needs parameter '{p.name}'", hint=f"usage: {block.name}({', '.join(names)})")
+                ok = False
+        return values if ok else None
+
+    # ------------------------------------------------------------------ repeat
+    def run_repeat(self, stmt: ast.Repeat, scope: _Scope) -> _Tensors | None:
+        try:
+            count = evaluate(stmt.count, scope.values)
+        except SpecError as e:
+            self.absorb(e)
+            return None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            self.error(stmt.count.span, f"repeat needs a positive integer count, got {count!r}")
+            return None
+        if count > MAX_NODES:
+            self.error(stmt.count.span, f"repeat count {count} is too large")
+            return None
+        if stmt.var is not None and not self.check_identifier(stmt.var, stmt.span, "loop variable"):
+            return None
+        cur = scope.current
+        if cur is None:
+            if not self.diags:
+                self.error(stmt.span, "repeat has no input", hint="declare an input before it")
+            return None
+        single = _single_block_call(stmt.body, self.blocks)
+        base = self.allocate(scope, single.name if single else "repeat", None, stmt.span)
+        if base is None:
+            return None
+        for i in range(count):
+            path = f"{base}.{i}"
+            values = dict(scope.values)
+            if stmt.var is not None:
+                values[stmt.var] = ArgValue(i, stmt.span)
+            if single is not None:
+                inner_scope = _Scope(path=scope.path, values=values, tensors=scope.tensors, parent_tensors=scope.parent_tensors, blocks=scope.blocks, trainable=scope.trainable)
+                cur = self.call_block(self.blocks[single.name], single, cur, inner_scope, path=path)
+                self.names[path] = stmt.span
+            else:
+                inner = _Scope(
+                    path=path,
+                    values=values,
+                    tensors={},
+                    parent_tensors={**scope.parent_tensors, **scope.tensors},
+                    blocks=scope.blocks,
+                    trainable=scope.trainable,
+                    current=cur,
+                )
+                n_before = len(self.diags)
+                self.run_body(stmt.body, inner, in_model=False)
+                if len(self.diags) > n_before:
+                    if count > 1:
+                        self.diags[n_before].notes.append(f"in repetition {i} of the repeat at {stmt.span}")
+                    return None
+                start = cur
+                cur = inner.outputs if inner.outputs is not None else inner.current
+                if cur is not None:
+                    self.scopes.append(Scope(path=path, block=None, args={stmt.var: i} if stmt.var else {}, inputs=tuple(start), outputs=tuple(cur)))
+            if cur is None:
+                return None
+        return cur
+
+    # ------------------------------------------------------------------ sections
+    def run_section(self, stmt: ast.Section, scope: _Scope, in_model: bool) -> None:
+        if not in_model:
+            self.error(stmt.span, f"a {stmt.kind} section belongs in the model, not in a block or repeat")
+            return
+        cls = TrainConfig if stmt.kind == "train" else VerifyConfig
+        if (self.train if stmt.kind == "train" else self.verify) is not None:
+            self.error(stmt.span, f"the model has two {stmt.kind} sections")
+            return
+        args: list[tuple[str | None, ArgValue]] = []
+        keys: set[str] = set()
+        for s in stmt.settings:
+            if s.key in keys:
+                self.error(s.key_span, f"{stmt.kind}: '{s.key}' is set twice")
+                continue
+            keys.add(s.key)
+            try:
+                args.append((s.key, ArgValue(evaluate(s.value, scope.values), s.value.span)))
+            except SpecError as e:
+                self.absorb(e)
+        try:
+            cfg = build_spec(cls, args, stmt.span, noun="section")
+        except SpecError as e:
+            for d in e.diagnostics:
+                d.message = d.message.replace(f"{stmt.kind} has no parameter", f"{stmt.kind} has no setting").replace(f"{stmt.kind} needs parameter", f"{stmt.kind} needs setting")
+                if d.hint and d.hint.startswith("usage:"):
+                    d.hint = f"e.g. {stmt.kind} {{ loss categorical_crossentropy; optimizer adam(lr=1e-3) }}" if stmt.kind == "train" else None
+            self.absorb(e)
+            return
+        if stmt.kind == "train":
+            self.train = cfg  # type: ignore[assignment]
+            self.train_span = stmt.span
+        else:
+            self.verify = cfg  # type: ignore[assignment]
+
+    def check_training(self, m: ast.ModelDef, outputs: _Tensors) -> None:
+        if self.train is None:
+            return
+        loss = self.train.loss
+        span = getattr(self, "train_span", m.name_span)
+        for o in outputs:
+            t = self.types[o]
+            if not t.is_float:
+                self.error(span, f"the loss needs a float output, but '{o}' is {t.dtype}")
+                continue
+            if loss.target in ("class_index", "one_hot") and (t.rank < 1 or not isinstance(t.shape[-1], int)):
+                self.error(span, f"{loss.kind} needs an output with a known number of classes on its last axis, got {fmt_shape(t.shape, batch=True)}")
+
+
+def _compatible(a: TensorType, b: TensorType) -> bool:
+    return a.dtype == b.dtype and len(a.shape) == len(b.shape) and all(dims_equal(x, y) is not False for x, y in zip(a.shape, b.shape, strict=True))
+
+
+def _is_layer_name(name: str, blocks: dict) -> bool:
+    return name in LAYERS or name in ACTIVATIONS or name in blocks
+
+
+def _single_block_call(body: ast.Body, blocks: dict[str, ast.BlockDef]) -> ast.Call | None:
+    """The call when a repeat body is exactly one block call (``repeat 4 { encoder(64) }``)."""
+    if len(body.stmts) != 1 or not isinstance(body.stmts[0], ast.Chain):
+        return None
+    links = body.stmts[0].links
+    if len(links) != 1:
+        return None
+    link = links[0]
+    if isinstance(link, ast.Ref):
+        link = ast.Call(link.span, link.name, [], link.span)
+    if isinstance(link, ast.Call) and link.name in blocks:
+        return link
+    return None
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (bool, int, float)) or v is None:
+        return v
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, list):
+        return [_jsonable(i) for i in v]
+    if isinstance(v, CallValue):
+        return f"{v.name}(…)"
+    return str(v)
+
+
+def elaborate(spec: ast.SpecFile, sources: dict[str, str] | None = None) -> Model:
+    """Build the validated IR of ``spec`` or raise :class:`SpecError` with every problem."""
+    el = _Elaborator(spec)
+    try:
+        model = el.run()
+    except RecursionError:
+        raise SpecError([Diagnostic(Span(spec.path, 1, 1), "the spec is nested too deeply")], sources) from None
+    if el.diags or model is None:
+        raise SpecError(el.diags or [Diagnostic(Span(spec.path, 1, 1), "invalid spec")], sources)
+    return model
+
