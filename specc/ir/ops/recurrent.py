@@ -26,6 +26,7 @@ recurrent state likewise (training only).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -100,6 +101,23 @@ class SimpleRNN(RecurrentBase):
     summary: ClassVar[str] = "simple recurrent layer"
 
 
+@dataclass(frozen=True)
+class UnitForgetBias:
+    """The LSTM bias initialiser with ``unit_forget_bias``: the forget-gate quarter is 1."""
+
+    base: object
+    units: int
+
+    @property
+    def kind(self) -> str:
+        return f"{self.base.kind}+unit_forget_bias"  # type: ignore[attr-defined]
+
+    def sample(self, shape, rng, fans=None):
+        b = self.base.sample(shape, rng, fans)  # type: ignore[attr-defined]
+        b[self.units : 2 * self.units] = 1.0
+        return b
+
+
 @LAYERS.register
 class LSTM(RecurrentBase):
     """Long short-term memory (gates i, f, c, o)."""
@@ -110,6 +128,12 @@ class LSTM(RecurrentBase):
     state_names: ClassVar[tuple[str, ...]] = ("h", "c")
     recurrent_activation: Activation = Field(Sigmoid(), description="activation of the gates")
     unit_forget_bias: bool = Field(True, description="start the forget-gate bias at 1")
+
+    def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
+        ws = super().weights(ins)
+        if self.unit_forget_bias and self.use_bias:
+            ws[-1] = replace(ws[-1], init=UnitForgetBias(ws[-1].init, self.units))
+        return ws
 
 
 @LAYERS.register

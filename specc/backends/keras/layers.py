@@ -1,0 +1,74 @@
+"""Keras layers and activations that reproduce the IR's semantics where Keras' built-ins
+do not.  This file imports only ``keras`` (and its ``ops``): ``specc compile --to keras``
+copies what a model uses into the generated source.  Every class is registered as
+serializable, so ``model.save('m.keras')`` and ``keras.models.load_model`` work (import
+this module, or the generated file, before loading)."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class SpeccActivation:
+    """A parametrised activation as a serializable callable (``activation=`` of a layer)."""
+
+    def __init__(self, kind: str, **params):
+        self.kind = kind
+        self.params = params
+
+    def __call__(self, x):
+        p = self.params
+        if self.kind == "leaky_relu":
+            return keras.activations.leaky_relu(x, negative_slope=p["alpha"])
+        if self.kind == "elu":
+            return keras.activations.elu(x, alpha=p["alpha"])
+        if self.kind == "gelu":
+            return keras.activations.gelu(x, approximate=p["approximate"])
+        if self.kind == "softmax":  # axis other than the last: no logits shortcut for the loss
+            return ops.softmax(x, axis=p["axis"])
+        if self.kind == "log_softmax":
+            return ops.log_softmax(x, axis=p["axis"])
+        raise ValueError(f"unknown activation {self.kind}")
+
+    def get_config(self):
+        return {"kind": self.kind, **self.params}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class Pool(keras.layers.Layer):
+    """Max or average pooling with explicit (lo, hi) padding per spatial axis: padded cells
+    never win a max (−∞) and are not counted in an average."""
+
+    def __init__(self, mode, pool, strides, padding, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+        self.pool = tuple(pool)
+        self.strides = tuple(strides)
+        self.padding = tuple(tuple(p) for p in padding)
+
+    def call(self, x):
+        pad = [(0, 0), *self.padding, (0, 0)]
+        if self.mode == "max":
+            return ops.max_pool(ops.pad(x, pad, constant_values=-math.inf), self.pool, self.strides, padding="valid")
+        summed = ops.average_pool(ops.pad(x, pad), self.pool, self.strides, padding="valid")
+        ones = ops.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
+        counts = ops.average_pool(ops.pad(ones, pad), self.pool, self.strides, padding="valid")
+        return summed / counts
+
+    def compute_output_shape(self, input_shape):
+        out = [input_shape[0]]
+        for i, (lo, hi) in enumerate(self.padding):
+            size = input_shape[1 + i]
+            out.append(None if size is None else (size + lo + hi - self.pool[i]) // self.strides[i] + 1)
+        return (*out, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode, "pool": self.pool, "strides": self.strides, "padding": self.padding}

@@ -1,0 +1,90 @@
+"""The in-memory Keras model: a functional ``keras.Model`` built from the plan, with the
+canonical weights loaded.  It is an ordinary Keras model (``fit``, ``save``, ``export``)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from specc.ir.graph import Model
+
+from .plan import KERAS_OPS, KPlan, make_plan
+
+__all__ = ["build_functional", "set_canonical", "get_canonical", "keras_input_shape"]
+
+
+def keras_input_shape(shape) -> tuple:
+    return tuple(d if isinstance(d, int) else None for d in shape)
+
+
+def build_functional(plan: KPlan, dtype: str = "float32") -> tuple[keras.Model, dict[str, list]]:
+    """The functional model, and every plan variable's Keras tensor (for per-layer probes)."""
+    model = plan.model
+    env: dict[str, object] = {}
+    for var, i in zip(plan.inputs, model.inputs, strict=True):
+        in_dtype = dtype if i.type.is_float else i.type.dtype
+        env[var] = keras.Input(shape=keras_input_shape(i.type.shape), dtype=in_dtype, name=i.name)
+    frozen = {n.name for n in model.nodes if not n.trainable}
+    for step in plan.steps:
+        layer = step.construct.build(name=step.name, dtype=dtype)
+        if step.node in frozen:
+            layer.trainable = False
+        args = [env[v] for v in step.inputs]
+        if step.call == "list":
+            out = layer(args, **step.call_kwargs)
+        elif step.call == "args":
+            out = layer(*args, **step.call_kwargs)
+        else:
+            out = layer(args[0], **step.call_kwargs)
+        if len(step.outputs) == 1:
+            env[step.outputs[0]] = out
+        else:
+            env.update(zip(step.outputs, out, strict=True))
+    outputs = [env[o] for o in plan.outputs]
+    km = keras.Model(
+        inputs=[env[v] for v in plan.inputs] if len(plan.inputs) > 1 else env[plan.inputs[0]],
+        outputs=outputs if len(outputs) > 1 else outputs[0],
+        name=model.name,
+    )
+    return km, env
+
+
+def _variables(km: keras.Model) -> dict[str, object]:
+    return {v.path: v for v in km.weights}
+
+
+def set_canonical(plan: KPlan, km: keras.Model, weights: dict[str, np.ndarray]) -> None:
+    """Load canonical weights into the Keras model."""
+    model: Model = plan.model
+    variables = _variables(km)
+    for node in model.nodes:
+        specs = model.node_weights(node)
+        if not specs:
+            continue
+        local = {w.name: weights[f"{node.name}.{w.name}"] for w in specs}
+        for rel, value in KERAS_OPS[node.op.kind].to_keras(plan.nodes[node.name], local).items():
+            var = variables[f"{node.name}/{rel}"]
+            value = np.asarray(value)
+            if tuple(var.shape) != value.shape:  # pragma: no cover - a lowering bug
+                raise AssertionError(f"{var.path}: canonical shape {value.shape}, keras shape {tuple(var.shape)}")
+            var.assign(value.astype(var.dtype))
+
+
+def get_canonical(plan: KPlan, km: keras.Model) -> dict[str, np.ndarray]:
+    """Read the Keras model's weights back as canonical weights (float64)."""
+    model: Model = plan.model
+    variables = _variables(km)
+    out: dict[str, np.ndarray] = {}
+    for node in model.nodes:
+        specs = model.node_weights(node)
+        if not specs:
+            continue
+        prefix = f"{node.name}/"
+        vals = {p[len(prefix) :]: np.asarray(v.numpy(), dtype=np.float64) for p, v in variables.items() if p.startswith(prefix)}
+        conv = KERAS_OPS[node.op.kind].from_keras(plan.nodes[node.name], [w.name for w in specs], vals)
+        out.update({f"{node.name}.{k}": v for k, v in conv.items()})
+    return out
+
+
+def plan_for(model: Model) -> KPlan:
+    return make_plan(model)

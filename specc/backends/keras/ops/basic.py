@@ -1,0 +1,188 @@
+"""Layers that map one-to-one onto Keras built-ins with the canonical weights unchanged:
+dense, convolutions, pooling (valid/same), global pooling, flatten, reshape, permute,
+dropout, activation, add, multiply, concat, embedding, batch_norm, layer_norm."""
+
+from __future__ import annotations
+
+from keras import layers
+
+from specc.ir.ops.base import norm_axis
+
+from .. import layers as KL
+from ..activations import keras_activation
+from ..plan import Construct, KerasOp, keras_op
+
+
+def _act(ctx, spec):
+    return keras_activation(spec, ctx.out_types[0].rank)
+
+
+@keras_op
+class DenseOp(KerasOp):
+    kinds = ("dense",)
+
+    def lower(self, node, ins, ctx):
+        op = node.op
+        kw = {"activation": _act(ctx, op.activation)} if op.activation.kind != "linear" else {}
+        if not op.use_bias:
+            kw["use_bias"] = False
+        ctx.done(ctx.layer(Construct(layers.Dense, (op.units,), kw), ins))
+
+
+@keras_op
+class ConvOp(KerasOp):
+    kinds = ("conv1d", "conv2d", "depthwise_conv2d", "separable_conv2d")
+
+    def check(self, node, in_types):
+        op = node.op
+        if max(op.stride) > 1 and max(op.dilation) > 1:
+            return "keras cannot combine stride > 1 with dilation > 1 in a convolution"
+        return None
+
+    def lower(self, node, ins, ctx):
+        op = node.op
+        n = op.spatial
+        padding = op.padding
+        x = ins
+        if isinstance(padding, tuple):  # explicit padding: a zero-padding layer first
+            pad_cls = layers.ZeroPadding1D if n == 1 else layers.ZeroPadding2D
+            arg = padding[0] if n == 1 else padding
+            x = ctx.layer(Construct(pad_cls, (arg,)), x, suffix="pad")
+            padding = "valid"
+        kind = op.kind
+        kw: dict = {}
+        if set(op.stride) != {1}:
+            kw["strides"] = op.stride
+        if padding != "valid":
+            kw["padding"] = padding
+        if set(op.dilation) != {1}:
+            kw["dilation_rate"] = op.dilation
+        if op.activation.kind != "linear":
+            kw["activation"] = _act(ctx, op.activation)
+        if not op.use_bias:
+            kw["use_bias"] = False
+        if kind in ("conv1d", "conv2d"):
+            if op.groups != 1:
+                kw["groups"] = op.groups
+            cls = layers.Conv1D if kind == "conv1d" else layers.Conv2D
+            construct = Construct(cls, (op.filters, op.kernel), kw)
+        elif kind == "depthwise_conv2d":
+            if op.depth_multiplier != 1:
+                kw["depth_multiplier"] = op.depth_multiplier
+            construct = Construct(layers.DepthwiseConv2D, (op.kernel,), kw)
+        else:
+            if op.depth_multiplier != 1:
+                kw["depth_multiplier"] = op.depth_multiplier
+            construct = Construct(layers.SeparableConv2D, (op.filters, op.kernel), kw)
+        ctx.done(ctx.layer(construct, x))
+
+
+@keras_op
+class PoolOp(KerasOp):
+    kinds = ("maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d")
+
+    def lower(self, node, ins, ctx):
+        op = node.op
+        if isinstance(op.padding, tuple):
+            construct = Construct(KL.Pool, ("max" if op.reduce == "max" else "avg", op.pool, op.strides, op.padding))
+        else:
+            cls = {
+                ("max", 1): layers.MaxPooling1D,
+                ("max", 2): layers.MaxPooling2D,
+                ("avg", 1): layers.AveragePooling1D,
+                ("avg", 2): layers.AveragePooling2D,
+            }[(op.reduce, op.spatial)]
+            kw: dict = {}
+            if op.stride is not None and op.stride != op.pool:
+                kw["strides"] = op.stride
+            if op.padding != "valid":
+                kw["padding"] = op.padding
+            construct = Construct(cls, (op.pool,), kw)
+        ctx.done(ctx.layer(construct, ins))
+
+
+@keras_op
+class GlobalPoolOp(KerasOp):
+    kinds = ("global_avgpool1d", "global_avgpool2d", "global_maxpool1d", "global_maxpool2d")
+
+    def lower(self, node, ins, ctx):
+        cls = {
+            "global_avgpool1d": layers.GlobalAveragePooling1D,
+            "global_avgpool2d": layers.GlobalAveragePooling2D,
+            "global_maxpool1d": layers.GlobalMaxPooling1D,
+            "global_maxpool2d": layers.GlobalMaxPooling2D,
+        }[node.op.kind]
+        ctx.done(ctx.layer(Construct(cls), ins))
+
+
+@keras_op
+class ShapeOps(KerasOp):
+    kinds = ("flatten", "reshape", "permute")
+
+    def lower(self, node, ins, ctx):
+        op = node.op
+        if op.kind == "flatten":
+            construct = Construct(layers.Flatten)
+        elif op.kind == "reshape":
+            construct = Construct(layers.Reshape, (op.shape,))
+        else:
+            construct = Construct(layers.Permute, (op.dims,))
+        ctx.done(ctx.layer(construct, ins))
+
+
+@keras_op
+class DropoutOp(KerasOp):
+    kinds = ("dropout",)
+
+    def lower(self, node, ins, ctx):
+        ctx.done(ctx.layer(Construct(layers.Dropout, (node.op.rate,)), ins))
+
+
+@keras_op
+class ActivationOp(KerasOp):
+    kinds = ("activation",)
+
+    def lower(self, node, ins, ctx):
+        ctx.done(ctx.layer(Construct(layers.Activation, (_act(ctx, node.op.fn),)), ins))
+
+
+@keras_op
+class MergeOps(KerasOp):
+    kinds = ("add", "multiply", "concat")
+
+    def lower(self, node, ins, ctx):
+        op = node.op
+        if op.kind == "concat":
+            rank = ctx.in_types[0].rank
+            axis = norm_axis("concat", op.axis, rank) + 1
+            construct = Construct(layers.Concatenate, (), {"axis": -1 if axis == rank else axis})
+        else:
+            construct = Construct(layers.Add if op.kind == "add" else layers.Multiply)
+        ctx.done(ctx.layer(construct, ins, call="list"))
+
+
+@keras_op
+class EmbeddingOp(KerasOp):
+    kinds = ("embedding",)
+
+    def lower(self, node, ins, ctx):
+        ctx.done(ctx.layer(Construct(layers.Embedding, (node.op.vocab, node.op.dim)), ins))
+
+
+@keras_op
+class NormOps(KerasOp):
+    kinds = ("batch_norm", "layer_norm")
+
+    def lower(self, node, ins, ctx):
+        op = node.op
+        kw: dict = {"epsilon": op.epsilon}
+        if not op.center:
+            kw["center"] = False
+        if not op.scale:
+            kw["scale"] = False
+        if op.kind == "batch_norm":
+            kw["momentum"] = op.momentum
+            construct = Construct(layers.BatchNormalization, (), kw)
+        else:
+            construct = Construct(layers.LayerNormalization, (), kw)
+        ctx.done(ctx.layer(construct, ins))

@@ -1,0 +1,168 @@
+"""Lowering an IR model to a Keras *plan*: layer steps that both the in-memory functional
+model (:mod:`specc.backends.keras.model`) and the generated source
+(:mod:`specc.backends.keras.emit`) are made from.
+
+Keras is channels-last like the IR, and the IR's weight layouts are Keras' own, so most
+ops map to one built-in layer with the same weights.  Each IR op kind has one
+:class:`KerasOp` (in ``specc/backends/keras/ops/``).  A node's main layer is named after
+the node (``encoder.0.dense``); helper layers get ``<node>__<suffix>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from specc.backends.common import Construct
+from specc.errors import Diagnostic, SpecError
+from specc.ir.graph import Model, Node
+from specc.ir.types import TensorType
+
+__all__ = ["LayerStep", "KerasOp", "keras_op", "KPlan", "KNodeInfo", "make_plan", "Construct", "KERAS_OPS"]
+
+
+@dataclass
+class LayerStep:
+    name: str  # Keras layer name
+    construct: Construct
+    inputs: list[str]
+    outputs: list[str]
+    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...)
+    call_kwargs: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None
+    scope: str = ""
+
+
+@dataclass
+class KNodeInfo:
+    node: Node
+    in_types: list[TensorType]
+    layers: list[str] = field(default_factory=list)
+    out_vars: list[str] = field(default_factory=list)
+
+
+class KerasOp:
+    """The Keras lowering of one or more IR op kinds."""
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+    #: canonical weight name → variable path under the node's main layer
+    paths: ClassVar[dict[str, str]] = {}
+
+    def lower(self, node: Node, ins: list[str], ctx: KCtx) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def check(self, node: Node, in_types: list[TensorType]) -> str | None:
+        """Why Keras cannot express this node, if it cannot."""
+        return None
+
+    def var_path(self, info: KNodeInfo, name: str) -> str:
+        return self.paths.get(name, name)
+
+    def to_keras(self, info: KNodeInfo, w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Canonical weights (local names) → {variable path under the node's layer: array}."""
+        return {self.var_path(info, k): v for k, v in w.items()}
+
+    def from_keras(self, info: KNodeInfo, names: list[str], vals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The inverse of :meth:`to_keras` for the canonical weights ``names``."""
+        return {n: vals[self.var_path(info, n)] for n in names}
+
+
+KERAS_OPS: dict[str, KerasOp] = {}
+
+
+def keras_op(cls: type[KerasOp]) -> type[KerasOp]:
+    inst = cls()
+    for k in cls.kinds:
+        if k in KERAS_OPS:
+            raise RuntimeError(f"keras lowering for {k} registered twice")
+        KERAS_OPS[k] = inst
+    return cls
+
+
+def _load_ops() -> None:
+    import importlib
+    import pkgutil
+
+    from . import ops
+
+    for m in sorted(i.name for i in pkgutil.iter_modules(ops.__path__)):
+        importlib.import_module(f"{ops.__name__}.{m}")
+
+
+class KCtx:
+    def __init__(self, plan: KPlan, info: KNodeInfo):
+        self.plan = plan
+        self.info = info
+
+    @property
+    def node(self) -> Node:
+        return self.info.node
+
+    @property
+    def in_types(self) -> list[TensorType]:
+        return self.info.in_types
+
+    @property
+    def out_types(self) -> list[TensorType]:
+        return list(self.info.node.types)
+
+    def layer(self, construct: Construct, ins: list[str], *, call: str = "one", n_out: int = 1, suffix: str | None = None, **call_kwargs) -> list[str]:
+        name = self.node.name if suffix is None else f"{self.node.name}__{suffix}"
+        outs = [self.plan.new_var(self.node.local_name) for _ in range(n_out)]
+        self.plan.steps.append(LayerStep(name, construct, list(ins), outs, call, call_kwargs, self.node.name, self.node.scope))
+        self.info.layers.append(name)
+        return outs
+
+    def done(self, outs: list[str]) -> None:
+        self.info.out_vars = list(outs)
+
+
+@dataclass
+class KPlan:
+    model: Model
+    steps: list[LayerStep] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    nodes: dict[str, KNodeInfo] = field(default_factory=dict)
+    tensor_var: dict[str, str] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
+
+    def new_var(self, hint: str) -> str:
+        import keyword
+
+        base = hint if hint.isidentifier() and not keyword.iskeyword(hint) else "x"
+        name, i = base, 1
+        while name in self._names:
+            name = f"{base}_{i}"
+            i += 1
+        self._names.add(name)
+        return name
+
+
+def make_plan(model: Model) -> KPlan:
+    """Lower ``model`` to a Keras plan, or raise SpecError for what Keras cannot express."""
+    if not KERAS_OPS:
+        _load_ops()
+    diags = []
+    for n in model.nodes:
+        op = KERAS_OPS.get(n.op.kind)
+        why = f"the keras backend cannot lower layer '{n.op.kind}'" if op is None else op.check(n, model.input_types(n))
+        if why:
+            diags.append(Diagnostic(n.span, f"{why} (node {n.name})", hint="build this spec with backend torch, or change the layer"))
+    if diags:
+        raise SpecError(diags)
+    plan = KPlan(model)
+    for i in model.inputs:
+        var = plan.new_var(i.name)
+        plan.inputs.append(var)
+        plan.tensor_var[i.name] = var
+    for node in model.nodes:
+        info = KNodeInfo(node, model.input_types(node))
+        plan.nodes[node.name] = info
+        KERAS_OPS[node.op.kind].lower(node, [plan.tensor_var[t] for t in node.inputs], KCtx(plan, info))
+        for tid, var in zip(node.outputs, info.out_vars, strict=True):
+            plan.tensor_var[tid] = var
+    plan.outputs = [plan.tensor_var[o] for o in model.outputs]
+    return plan

@@ -1,0 +1,238 @@
+"""PyTorch modules and functions that reproduce the IR's semantics where ``torch.nn`` differs.
+
+This file imports only ``torch`` and ``math``: ``specc compile --to torch`` copies the
+classes and functions a model uses into the generated source, so generated models never
+import specc.  Each item documents the rule it implements; the IR modules in
+``specc/ir/ops`` state the meaning.
+
+Layout: inside a specc PyTorch model, image/sequence tensors flow channels-first (what
+torch's kernels want); the model's inputs and outputs are channels-last, as the IR
+defines, converted once at the edges.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# --------------------------------------------------------------------------- layout glue
+
+
+def to_channels_first(x: torch.Tensor) -> torch.Tensor:
+    """(batch, *spatial, channels) → (batch, channels, *spatial)."""
+    return x.movedim(-1, 1)
+
+
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """(batch, channels, *spatial) → (batch, *spatial, channels)."""
+    return x.movedim(1, -1)
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1)
+
+
+def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """Keras' 'same' padding of one axis: (lo, hi), the extra cell at the end."""
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _same_pad_arg(x: torch.Tensor, kernel, stride, dilation) -> list[int]:
+    """F.pad argument (last axis first) for 'same' padding of every spatial axis of x."""
+    pads: list[int] = []
+    spatial = x.shape[2:]
+    for i in reversed(range(len(kernel))):
+        lo, hi = same_pads(int(spatial[i]), kernel[i], stride[i], dilation[i])
+        pads += [lo, hi]
+    return pads
+
+
+# --------------------------------------------------------------------------- convolutions
+
+
+class Conv1d(nn.Conv1d):
+    """nn.Conv1d with explicit (possibly asymmetric) padding applied before it.
+
+    ``pad`` is an ``F.pad`` argument ``[left, right]``; ``same=True`` computes Keras'
+    'same' padding from the input length at run time (needed when stride > 1 and the
+    length is not known when the model is built)."""
+
+    def __init__(self, *args, pad: tuple[int, ...] = (), same: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = tuple(pad)
+        self.same = same
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.same:
+            x = F.pad(x, _same_pad_arg(x, self.kernel_size, self.stride, self.dilation))
+        elif self.pad:
+            x = F.pad(x, self.pad)
+        return super().forward(x)
+
+
+class Conv2d(nn.Conv2d):
+    """nn.Conv2d with explicit (possibly asymmetric) padding applied before it.
+
+    ``pad`` is an ``F.pad`` argument ``[left, right, top, bottom]``; ``same=True``
+    computes Keras' 'same' padding from the input size at run time."""
+
+    def __init__(self, *args, pad: tuple[int, ...] = (), same: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = tuple(pad)
+        self.same = same
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.same:
+            x = F.pad(x, _same_pad_arg(x, self.kernel_size, self.stride, self.dilation))
+        elif self.pad:
+            x = F.pad(x, self.pad)
+        return super().forward(x)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+class Pool(nn.Module):
+    """Max or average pooling over 1 or 2 spatial axes with the IR's padding rules.
+
+    Padded cells never win a max (−∞) and are not counted in an average.  ``pad`` is an
+    ``F.pad`` argument; ``same=True`` computes Keras' 'same' padding at run time."""
+
+    def __init__(self, mode: str, kernel: tuple[int, ...], stride: tuple[int, ...], pad: tuple[int, ...] = (), same: bool = False):
+        super().__init__()
+        self.mode = mode
+        self.kernel = tuple(kernel)
+        self.stride = tuple(stride)
+        self.pad = tuple(pad)
+        self.same = same
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = list(self.pad)
+        if self.same:
+            pad = _same_pad_arg(x, self.kernel, self.stride, (1,) * len(self.kernel))
+        pool = F.max_pool1d if self.mode == "max" and len(self.kernel) == 1 else F.max_pool2d
+        if self.mode == "max":
+            if any(pad):
+                x = F.pad(x, pad, value=-math.inf)
+            return pool(x, self.kernel, self.stride)
+        avg = F.avg_pool1d if len(self.kernel) == 1 else F.avg_pool2d
+        if not any(pad):
+            return avg(x, self.kernel, self.stride)
+        # average of the real cells only: sum over the window / number of real cells
+        summed = avg(F.pad(x, pad), self.kernel, self.stride)
+        ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+        counts = avg(F.pad(ones, pad), self.kernel, self.stride)
+        return summed / counts
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+class BatchNorm(nn.Module):
+    """Batch normalisation with Keras' conventions.
+
+    Training: normalise with the batch mean and biased variance; update
+    ``moving = momentum·moving + (1 − momentum)·batch`` with the *biased* variance.
+    Inference: use the moving statistics.  ``channel_dim`` is the channel axis of the
+    input (1 for channels-first tensors, −1 for channels-last ones)."""
+
+    def __init__(self, num_features: int, momentum: float = 0.99, eps: float = 1e-3, center: bool = True, scale: bool = True, channel_dim: int = 1):
+        super().__init__()
+        self.momentum = momentum
+        self.eps = eps
+        self.channel_dim = channel_dim
+        self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
+        self.register_buffer("moving_mean", torch.zeros(num_features))
+        self.register_buffer("moving_var", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = self.channel_dim in (-1, x.dim() - 1) and x.dim() > 2
+        if last:
+            x = x.movedim(-1, 1)
+        if self.training:
+            y = F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+            with torch.no_grad():
+                dims = [d for d in range(x.dim()) if d != 1]
+                var, mean = torch.var_mean(x, dim=dims, correction=0)
+                self.moving_mean.mul_(self.momentum).add_(mean, alpha=1.0 - self.momentum)
+                self.moving_var.mul_(self.momentum).add_(var, alpha=1.0 - self.momentum)
+        else:
+            y = F.batch_norm(x, self.moving_mean, self.moving_var, self.weight, self.bias, False, 0.0, self.eps)
+        return y.movedim(1, -1) if last else y
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def add(*xs: torch.Tensor) -> torch.Tensor:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+def multiply(*xs: torch.Tensor) -> torch.Tensor:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out * x
+    return out
+
+
+def concat(*xs: torch.Tensor, dim: int) -> torch.Tensor:
+    return torch.cat(xs, dim=dim)
+
+
+class LayerNorm(nn.Module):
+    """Layer normalisation over the last axis with optional scale and shift."""
+
+    def __init__(self, num_features: int, eps: float = 1e-3, scale: bool = True, center: bool = True):
+        super().__init__()
+        self.eps = eps
+        self.normalized_shape = (num_features,)
+        self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+# --------------------------------------------------------------------------- reshaping
+
+
+class Reshape(nn.Module):
+    """Per-example reshape (the batch axis is kept)."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Permute(nn.Module):
+    """Permute axes; ``dims`` include the batch axis (0)."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+
+
+class FeatureOrder(nn.Module):
+    """Reorder the last axis: ``out[..., i] = x[..., index[i]]``."""
+
+    def __init__(self, index: tuple[int, ...]):
+        super().__init__()
+        self.register_buffer("index", torch.tensor(index, dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.index_select(-1, self.index)

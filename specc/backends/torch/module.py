@@ -1,0 +1,76 @@
+"""The in-memory PyTorch model: an ordinary ``nn.Module`` whose submodules are the plan's
+modules (nested by block/repeat scope, so ``state_dict`` keys read ``encoder.0.dense.weight``)
+and whose ``forward`` runs the plan's steps.  ``torch.compile``, ``torch.save``, DDP,
+``.to(device)`` all work as on any module."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .plan import FUNCTIONS, FnStep, ModuleStep, Plan
+
+__all__ = ["SpeccModule", "Container"]
+
+
+class Container(nn.Module):
+    """Holds the layers of one block instance or repetition (no forward of its own)."""
+
+
+class SpeccModule(nn.Module):
+    """A PyTorch model compiled from a spec.  Inputs and outputs are channels-last, in the
+    order the spec declares them; one output is returned as a tensor, several as a tuple."""
+
+    def __init__(self, plan: Plan):
+        super().__init__()
+        object.__setattr__(self, "plan", plan)  # not a submodule, not in the state_dict
+        self.spec_name = plan.model.name
+        program = []
+        for step in plan.steps:
+            if isinstance(step, ModuleStep):
+                parent: nn.Module = self
+                for seg in step.attr[:-1]:
+                    child = parent._modules.get(seg)
+                    if child is None:
+                        child = Container()
+                        parent.add_module(seg, child)
+                    parent = child
+                mod = step.construct.build()
+                parent.add_module(step.attr[-1], mod)
+                program.append((mod, tuple(step.inputs), tuple(step.outputs), None))
+            else:
+                assert isinstance(step, FnStep)
+                program.append((FUNCTIONS[step.fn], tuple(step.inputs), tuple(step.outputs), step.kwargs or None))
+        object.__setattr__(self, "_program", program)
+        self.input_names = tuple(plan.inputs)
+
+    def run(self, inputs, keep: tuple[str, ...] | bool = ()) -> dict[str, torch.Tensor]:
+        """Run the plan; return the values of the outputs and of ``keep`` (all if True)."""
+        env: dict[str, torch.Tensor] = dict(zip(self.plan.inputs, inputs, strict=True))
+        for fn, ins, outs, kwargs in self._program:
+            args = [env[i] for i in ins]
+            res = fn(*args, **kwargs) if kwargs else fn(*args)
+            if len(outs) == 1:
+                env[outs[0]] = res
+            else:
+                env.update(zip(outs, res, strict=True))
+        if keep is True:
+            return env
+        wanted = {*self.plan.outputs, *keep}
+        return {k: env[k] for k in wanted}
+
+    def forward(self, *inputs: torch.Tensor, **named: torch.Tensor):
+        if named:
+            names = [i.name for i in self.plan.model.inputs]
+            missing = [n for n in names[len(inputs) :] if n not in named]
+            if missing:
+                raise TypeError(f"missing model input(s): {', '.join(missing)}")
+            inputs = (*inputs, *(named[n] for n in names[len(inputs) :]))
+        if len(inputs) != len(self.plan.inputs):
+            raise TypeError(f"{self.spec_name} takes {len(self.plan.inputs)} input(s), got {len(inputs)}")
+        env = self.run(inputs)
+        outs = tuple(env[o] for o in self.plan.outputs)
+        return outs[0] if len(outs) == 1 else outs
+
+    def extra_repr(self) -> str:
+        return f"spec={self.spec_name!r}"

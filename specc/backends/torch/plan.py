@@ -1,0 +1,391 @@
+"""Lowering an IR model to a PyTorch *plan*: the list of steps both the in-memory model
+(:mod:`specc.backends.torch.module`) and the generated source
+(:mod:`specc.backends.torch.emit`) are made from, so the two cannot diverge.
+
+A step is either a module call (``ModuleStep``: a module built from a
+:class:`Construct` — class plus literal arguments — stored at an attribute path) or a
+function call (``FnStep``: one of the functions in :data:`FUNCTIONS`, with literal
+keyword arguments).  Each IR op kind has one :class:`TorchOp` (in
+``specc/backends/torch/ops/``) that emits its steps and converts its canonical weights.
+
+**Layouts.**  The IR is channels-last; torch kernels want channels-first.  Every torch
+value carries a :class:`Layout`: ``CANON`` (as the IR), ``CF`` (channels moved to axis 1)
+or ``Perm`` (a flattened channels-first image: features in another order, folded into the
+next dense layer's weights so it costs nothing at run time).  Ops say which layouts they
+accept; the planner inserts the conversions.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from specc.backends.common import Construct
+from specc.errors import Diagnostic, SpecError
+from specc.ir.graph import Model, Node
+from specc.ir.types import TensorType
+
+from . import layers as L
+
+__all__ = [
+    "Layout",
+    "CANON",
+    "CF",
+    "Perm",
+    "Construct",
+    "ModuleStep",
+    "FnStep",
+    "TorchOp",
+    "torch_op",
+    "Plan",
+    "NodeInfo",
+    "make_plan",
+    "FUNCTIONS",
+]
+
+# --------------------------------------------------------------------------- layouts
+
+
+@dataclass(frozen=True)
+class Layout:
+    kind: str  # "canon" | "cf" | "perm"
+    perm: tuple[int, ...] | None = None  # for "perm": torch feature i is canonical feature perm[i]
+
+    def to_canonical(self, a: np.ndarray) -> np.ndarray:
+        """Convert a batch of values in this layout to the canonical layout (numpy)."""
+        if self.kind == "cf":
+            return np.moveaxis(a, 1, -1)
+        if self.kind == "perm":
+            return a[..., np.argsort(np.asarray(self.perm))]
+        return a
+
+
+CANON = Layout("canon")
+CF = Layout("cf")
+
+
+def Perm(perm) -> Layout:  # noqa: N802 - reads like a constructor
+    return Layout("perm", tuple(int(i) for i in perm))
+
+
+# --------------------------------------------------------------------------- steps
+
+#: the functions a plan may call, by the name the generated source uses
+FUNCTIONS: dict[str, Callable] = {
+    "torch.relu": torch.relu,
+    "torch.sigmoid": torch.sigmoid,
+    "torch.tanh": torch.tanh,
+    "torch.softmax": torch.softmax,
+    "torch.log_softmax": torch.log_softmax,
+    "F.relu6": F.relu6,
+    "F.leaky_relu": F.leaky_relu,
+    "F.elu": F.elu,
+    "F.selu": F.selu,
+    "F.gelu": F.gelu,
+    "F.silu": F.silu,
+    "F.softplus": F.softplus,
+    "F.hardsigmoid": F.hardsigmoid,
+    "torch.mean": torch.mean,
+    "torch.amax": torch.amax,
+    "to_channels_first": L.to_channels_first,
+    "to_channels_last": L.to_channels_last,
+    "flatten": L.flatten,
+    "add": L.add,
+    "multiply": L.multiply,
+    "concat": L.concat,
+}
+
+
+@dataclass
+class ModuleStep:
+    attr: tuple[str, ...]  # attribute path from the model root
+    construct: Construct
+    inputs: list[str]
+    outputs: list[str]
+    node: str | None = None
+    scope: str = ""  # block/repeat scope path the step belongs to
+
+
+@dataclass
+class FnStep:
+    fn: str  # key of FUNCTIONS
+    inputs: list[str]
+    outputs: list[str]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None
+    scope: str = ""
+
+
+Step = ModuleStep | FnStep
+
+
+@dataclass
+class NodeInfo:
+    """What the planner decided for one IR node (weight conversion needs it)."""
+
+    node: Node
+    in_types: list[TensorType]
+    in_layouts: list[Layout]
+    attr: tuple[str, ...]  # attribute path of the node's module (weights live under it)
+    out_vars: list[str] = field(default_factory=list)
+    out_layouts: list[Layout] = field(default_factory=list)
+    pre_activation: str | None = None  # var holding the value before a fused activation
+
+
+# --------------------------------------------------------------------------- op registry
+
+
+class TorchOp:
+    """The PyTorch lowering of one or more IR op kinds."""
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def accepts(self, node: Node, layouts: list[Layout], types: list[TensorType]) -> list[Layout]:
+        """The layouts this op wants its inputs in (default: canonical)."""
+        return [CANON] * len(layouts)
+
+    def lower(self, node: Node, ins: list[str], ctx: LowerCtx) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_torch(self, info: NodeInfo, w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Canonical weights (local names) → state-dict entries (keys relative to info.attr)."""
+        return {}
+
+    def from_torch(self, info: NodeInfo, sd: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The inverse of :meth:`to_torch`."""
+        return {}
+
+
+TORCH_OPS: dict[str, TorchOp] = {}
+
+
+def torch_op(cls: type[TorchOp]) -> type[TorchOp]:
+    inst = cls()
+    for k in cls.kinds:
+        if k in TORCH_OPS:
+            raise RuntimeError(f"torch lowering for {k} registered twice")
+        TORCH_OPS[k] = inst
+    return cls
+
+
+def _load_ops() -> None:
+    import importlib
+    import pkgutil
+
+    from . import ops
+
+    for m in sorted(i.name for i in pkgutil.iter_modules(ops.__path__)):
+        importlib.import_module(f"{ops.__name__}.{m}")
+
+
+# --------------------------------------------------------------------------- planning
+
+_MODULE_ATTRS = frozenset(dir(nn.Module)) | {"training", "forward", "call"}
+
+
+def attr_name(name: str, taken: set[str]) -> str:
+    """A safe attribute name for a layer: never an nn.Module attribute or a keyword."""
+    out = name
+    while out in _MODULE_ATTRS or keyword.iskeyword(out) or out in taken:
+        out += "_"
+    return out
+
+
+class LowerCtx:
+    """What a :class:`TorchOp` uses to emit steps for one node."""
+
+    def __init__(self, plan: Plan, info: NodeInfo):
+        self.plan = plan
+        self.info = info
+
+    @property
+    def node(self) -> Node:
+        return self.info.node
+
+    @property
+    def in_types(self) -> list[TensorType]:
+        return self.info.in_types
+
+    @property
+    def in_layouts(self) -> list[Layout]:
+        return self.info.in_layouts
+
+    @property
+    def out_types(self) -> list[TensorType]:
+        return list(self.info.node.types)
+
+    def module(self, construct: Construct, ins: list[str], n_out: int = 1, suffix: str | None = None) -> list[str]:
+        """Call a module stored at the node's attribute (or a sibling ``<attr>_<suffix>``)."""
+        attr = self.info.attr if suffix is None else (*self.info.attr[:-1], f"{self.info.attr[-1]}_{suffix}")
+        outs = [self.plan.new_var(self.node.local_name) for _ in range(n_out)]
+        self.plan.steps.append(ModuleStep(attr, construct, list(ins), outs, self.node.name, self.node.scope))
+        return outs
+
+    def fn(self, name: str, ins: list[str], **kwargs) -> str:
+        out = self.plan.new_var(self.node.local_name)
+        self.plan.steps.append(FnStep(name, list(ins), [out], kwargs, self.node.name, self.node.scope))
+        return out
+
+    def activation(self, spec, x: str, layout: Layout, rank: int) -> str:
+        """Apply an IR activation (no step for linear); records the pre-activation value."""
+        from .activations import activation_step
+
+        if spec is None or spec.kind == "linear":
+            return x
+        self.info.pre_activation = x
+        fn, kwargs = activation_step(spec, layout, rank)
+        return self.fn(fn, [x], **kwargs)
+
+    def done(self, outs: list[str], layouts: list[Layout]) -> None:
+        self.info.out_vars = list(outs)
+        self.info.out_layouts = list(layouts)
+
+
+@dataclass
+class Plan:
+    model: Model
+    steps: list[Step] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    var_layout: dict[str, Layout] = field(default_factory=dict)
+    tensor_var: dict[str, str] = field(default_factory=dict)  # IR tensor id → var (its own layout)
+    _names: set[str] = field(default_factory=set)
+    _converted: dict[tuple[str, Layout], str] = field(default_factory=dict)
+
+    def new_var(self, hint: str) -> str:
+        base = hint if hint.isidentifier() and not keyword.iskeyword(hint) else "x"
+        name, i = base, 1
+        while name in self._names:
+            name = f"{base}_{i}"
+            i += 1
+        self._names.add(name)
+        return name
+
+    def convert(self, var: str, to: Layout, scope: str) -> str:
+        """``var`` in layout ``to`` (inserting a conversion step once)."""
+        frm = self.var_layout[var]
+        if frm == to:
+            return var
+        key = (var, to)
+        if key in self._converted:
+            return self._converted[key]
+        if frm == CANON and to == CF:
+            fn = "to_channels_first"
+        elif frm == CF and to == CANON:
+            fn = "to_channels_last"
+        else:  # pragma: no cover - the planner never asks for other conversions
+            raise AssertionError(f"no conversion {frm} → {to}")
+        out = self.new_var(f"{var}_{'cf' if to == CF else 'cl'}")
+        self.steps.append(FnStep(fn, [var], [out], {}, None, scope))
+        self.var_layout[out] = to
+        self._converted[key] = out
+        return out
+
+    # ---- used by the module, the emitter and the verify harness
+    def logits_var(self, tensor: str) -> str | None:
+        """The pre-activation value of an output produced by softmax/sigmoid, if any."""
+        node = self.model.producer(tensor)
+        if node is None:
+            return None
+        info = self.nodes[node.name]
+        spec = node.op.activation_spec()
+        if spec is None or spec.kind not in ("softmax", "sigmoid"):
+            return None
+        if node.op.kind == "activation":
+            return self.tensor_var[node.inputs[0]]
+        return info.pre_activation
+
+
+def _attr_paths(model: Model) -> dict[str, tuple[str, ...]]:
+    """Attribute path of every node: scopes become nested containers."""
+    taken: dict[tuple[str, ...], set[str]] = {}
+    mapping: dict[str, tuple[str, ...]] = {}
+    seg_map: dict[tuple[str, ...], str] = {}
+    for n in model.nodes:
+        parts = n.name.split(".")
+        path: tuple[str, ...] = ()
+        for depth, seg in enumerate(parts):
+            key = (*tuple(parts[:depth]), seg)
+            if key not in seg_map:
+                siblings = taken.setdefault(path, set())
+                a = seg if seg.isdigit() else attr_name(seg, siblings)
+                siblings.add(a)
+                seg_map[key] = a
+            path = (*path, seg_map[key])
+        mapping[n.name] = path
+    return mapping
+
+
+def make_plan(model: Model) -> Plan:
+    """Lower ``model`` to a torch plan, or raise SpecError for ops torch cannot express."""
+    if not TORCH_OPS:
+        _load_ops()
+    missing = [n for n in model.nodes if n.op.kind not in TORCH_OPS]
+    if missing:
+        raise SpecError(
+            [Diagnostic(n.span, f"the torch backend cannot lower layer '{n.op.kind}' (node {n.name})") for n in missing],
+            {},
+        )
+    plan = Plan(model)
+    attrs = _attr_paths(model)
+    for i in model.inputs:
+        var = plan.new_var(i.name)
+        plan.inputs.append(var)
+        plan.var_layout[var] = CANON
+        plan.tensor_var[i.name] = var
+    perm_ok = _perm_ok(model)
+    for node in model.nodes:
+        op = TORCH_OPS[node.op.kind]
+        in_vars = [plan.tensor_var[t] for t in node.inputs]
+        in_types = model.input_types(node)
+        have = [plan.var_layout[v] for v in in_vars]
+        want = op.accepts(node, have, in_types)
+        if node.op.kind == "flatten" and want[0] == CF and not perm_ok.get(node.name, False):
+            want = [CANON]
+        in_vars = [plan.convert(v, w, node.scope) for v, w in zip(in_vars, want, strict=True)]
+        info = NodeInfo(node, in_types, list(want), attrs[node.name])
+        plan.nodes[node.name] = info
+        op.lower(node, in_vars, LowerCtx(plan, info))
+        for tid, var, lay in zip(node.outputs, info.out_vars, info.out_layouts, strict=True):
+            plan.tensor_var[tid] = var
+            plan.var_layout[var] = lay
+    plan.outputs = [plan.convert(plan.tensor_var[o], CANON, "") for o in model.outputs]
+    return plan
+
+
+# a flatten of a channels-first image may hand its features over in channels-first order
+# when every use of the result, looking through layout-agnostic layers, is a dense layer
+_TRANSPARENT = {"dropout"}
+
+
+def _perm_ok(model: Model) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    outputs = set(model.outputs)
+
+    def only_dense(tensor: str) -> bool:
+        if tensor in outputs:
+            return False
+        users = model.consumers(tensor)
+        if not users:
+            return False
+        for u in users:
+            if u.op.kind == "dense":
+                continue
+            elementwise_act = u.op.kind == "activation" and getattr(u.op.fn, "elementwise", False)
+            if (u.op.kind in _TRANSPARENT or elementwise_act) and only_dense(u.name):
+                continue
+            return False
+        return True
+
+    for n in model.nodes:
+        if n.op.kind == "flatten":
+            out[n.name] = only_dense(n.name)
+    return out
