@@ -28,3 +28,51 @@ class Construct:
             return v
 
         return self.cls(*[b(a) for a in self.args], **{k: b(v) for k, v in self.kwargs.items()}, **extra)
+
+
+def schedule_args(schedule) -> dict | None:
+    """An IR schedule as the plain dict the self-contained libraries take."""
+    if schedule is None:
+        return None
+    return {"kind": schedule.kind, **schedule.params()}
+
+
+def optimizer_args(train) -> dict:
+    """``SpeccOptimizer`` keyword arguments (both backends) for a TrainConfig."""
+    opt = train.optimizer
+    p = opt.model_dump(exclude={"kind"})
+    common = {k: p.pop(k) for k in ("lr", "weight_decay", "clip_norm", "clip_value")}
+    return {"kind": opt.kind, **common, "schedule": schedule_args(train.schedule), "hparams": p}
+
+
+def loss_uses_logits(model, tensor: str) -> bool:
+    """Whether the loss on output ``tensor`` is computed from the logits of the softmax /
+    sigmoid that produced it (the IR's rule, see ``specc/ir/losses.py``)."""
+    train = model.train
+    if train is None or getattr(train.loss, "from_logits", True):
+        return False
+    through = train.loss.logits_through
+    node = model.producer(tensor)
+    if through is None or node is None:
+        return False
+    act = node.op.activation_spec()
+    if act is None or act.kind != through:
+        return False
+    return act.kind == "sigmoid" or act.axis in (-1, model.type_of(tensor).rank)
+
+
+def metric_setup(model) -> dict:
+    """How classification metrics read the output: mode (binary / categorical / sparse /
+    exact), decision threshold, number of classes — derived from the loss and output."""
+    train = model.train
+    out = model.type_of(model.outputs[0])
+    classes = out.shape[-1] if out.rank and isinstance(out.shape[-1], int) else 2
+    kind = train.loss.kind if train is not None else "mse"
+    logits = bool(getattr(train.loss, "from_logits", False)) if train is not None else False
+    if kind == "sparse_categorical_crossentropy":
+        return {"mode": "sparse", "threshold": 0.5, "classes": classes}
+    if kind == "categorical_crossentropy":
+        return {"mode": "categorical", "threshold": 0.5, "classes": classes}
+    if kind == "binary_crossentropy":
+        return {"mode": "binary", "threshold": 0.0 if logits else 0.5, "classes": 2}
+    return {"mode": "exact", "threshold": 0.5, "classes": classes}

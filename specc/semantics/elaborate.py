@@ -617,6 +617,16 @@ class _Elaborator:
         span = getattr(self, "train_span", m.name_span)
         for o in outputs:
             t = self.types[o]
+            producer = next((n for n in self.nodes if o in n.outputs), None)
+            act = producer.op.activation_spec() if producer is not None else None
+            if getattr(loss, "from_logits", False) and act is not None and act.kind in ("softmax", "sigmoid"):
+                self.error(
+                    span,
+                    f"{loss.kind}(from_logits=true), but the output '{o}' is already a probability (it ends in {act.kind})",
+                    hint=f"either remove from_logits=true (the loss then uses the logits before {act.kind}, exactly), "
+                    f"or remove the {act.kind} activation",
+                )
+                continue
             if not t.is_float:
                 self.error(span, f"the loss needs a float output, but '{o}' is {t.dtype}")
                 continue

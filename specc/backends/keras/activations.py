@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from specc.backends.common import Construct
 
-from .layers import SpeccActivation
+from .lib import SpeccActivation
 
 _SAME = {
     "linear": "linear",

@@ -32,7 +32,7 @@ from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
 
-from . import layers as L
+from . import lib as L
 
 __all__ = [
     "Layout",

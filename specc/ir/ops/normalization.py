@@ -4,7 +4,8 @@
 training mode normalises with the batch mean and *biased* batch variance and updates
 ``moving = momentum · moving + (1 − momentum) · batch`` — the moving variance is fed the
 biased batch variance too (PyTorch feeds the unbiased one).  Inference mode uses the
-moving statistics.  ``momentum`` is the weight of the *old* value (0.99; PyTorch's
+moving statistics — and so does a layer with ``trainable=false``, which neither learns nor
+updates its statistics (Keras' rule, the usual one for fine-tuning).  ``momentum`` is the weight of the *old* value (0.99; PyTorch's
 momentum = 1 − this), ``epsilon`` 1e-3.  Canonical weights: ``gamma``, ``beta``
 (trained), ``moving_mean``, ``moving_variance`` (state).
 

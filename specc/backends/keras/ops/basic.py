@@ -8,13 +8,26 @@ from keras import layers
 
 from specc.ir.ops.base import norm_axis
 
-from .. import layers as KL
+from .. import lib as KL
 from ..activations import keras_activation
 from ..plan import Construct, KerasOp, keras_op
 
 
 def _act(ctx, spec):
     return keras_activation(spec, ctx.out_types[0].rank)
+
+
+def regularizers(op, mapping: dict[str, str]) -> dict:
+    """Keras ``*_regularizer`` arguments for the IR op's penalties: {ir field: keras kwarg}."""
+    out = {}
+    for field, kwarg in mapping.items():
+        reg = getattr(op, field, None)
+        if reg is not None and (reg.l1_coef or reg.l2_coef):
+            out[kwarg] = Construct(KL.Penalty, (), {"l1": reg.l1_coef, "l2": reg.l2_coef})
+    return out
+
+
+KERNEL_REGS = {"reg": "kernel_regularizer", "bias_reg": "bias_regularizer"}
 
 
 @keras_op
@@ -26,6 +39,7 @@ class DenseOp(KerasOp):
         kw = {"activation": _act(ctx, op.activation)} if op.activation.kind != "linear" else {}
         if not op.use_bias:
             kw["use_bias"] = False
+        kw.update(regularizers(op, KERNEL_REGS))
         ctx.done(ctx.layer(Construct(layers.Dense, (op.units,), kw), ins))
 
 
@@ -62,15 +76,18 @@ class ConvOp(KerasOp):
         if not op.use_bias:
             kw["use_bias"] = False
         if kind in ("conv1d", "conv2d"):
+            kw.update(regularizers(op, KERNEL_REGS))
             if op.groups != 1:
                 kw["groups"] = op.groups
             cls = layers.Conv1D if kind == "conv1d" else layers.Conv2D
             construct = Construct(cls, (op.filters, op.kernel), kw)
         elif kind == "depthwise_conv2d":
+            kw.update(regularizers(op, {"reg": "depthwise_regularizer", "bias_reg": "bias_regularizer"}))
             if op.depth_multiplier != 1:
                 kw["depth_multiplier"] = op.depth_multiplier
             construct = Construct(layers.DepthwiseConv2D, (op.kernel,), kw)
         else:
+            kw.update(regularizers(op, {"depthwise_reg": "depthwise_regularizer", "pointwise_reg": "pointwise_regularizer", "bias_reg": "bias_regularizer"}))
             if op.depth_multiplier != 1:
                 kw["depth_multiplier"] = op.depth_multiplier
             construct = Construct(layers.SeparableConv2D, (op.filters, op.kernel), kw)
@@ -166,7 +183,8 @@ class EmbeddingOp(KerasOp):
     kinds = ("embedding",)
 
     def lower(self, node, ins, ctx):
-        ctx.done(ctx.layer(Construct(layers.Embedding, (node.op.vocab, node.op.dim)), ins))
+        kw = regularizers(node.op, {"reg": "embeddings_regularizer"})
+        ctx.done(ctx.layer(Construct(layers.Embedding, (node.op.vocab, node.op.dim), kw), ins))
 
 
 @keras_op
@@ -180,6 +198,7 @@ class NormOps(KerasOp):
             kw["center"] = False
         if not op.scale:
             kw["scale"] = False
+        kw.update(regularizers(op, {"gamma_reg": "gamma_regularizer", "beta_reg": "beta_regularizer"}))
         if op.kind == "batch_norm":
             kw["momentum"] = op.momentum
             construct = Construct(layers.BatchNormalization, (), kw)

@@ -12,7 +12,7 @@ from torch import nn
 
 from specc.ir.ops.padding import pads_for
 
-from .. import layers as L
+from .. import lib as L
 from ..plan import CF, Construct, NodeInfo, TorchOp, torch_op
 
 

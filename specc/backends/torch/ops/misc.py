@@ -8,7 +8,7 @@ from torch import nn
 
 from specc.ir.ops.base import norm_axis
 
-from .. import layers as L
+from .. import lib as L
 from ..activations import torch_axis
 from ..plan import CANON, CF, Construct, Perm, TorchOp, torch_op
 

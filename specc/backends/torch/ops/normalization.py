@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .. import layers as L
+from .. import lib as L
 from ..plan import CANON, CF, Construct, NodeInfo, TorchOp, torch_op
 
 _BN = {"gamma": "weight", "beta": "bias", "moving_mean": "moving_mean", "moving_variance": "moving_var"}

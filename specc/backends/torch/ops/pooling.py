@@ -7,7 +7,7 @@ from torch import nn
 
 from specc.ir.ops.padding import pads_for
 
-from .. import layers as L
+from .. import lib as L
 from ..plan import CANON, CF, Construct, TorchOp, torch_op
 
 

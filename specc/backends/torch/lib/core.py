@@ -139,7 +139,8 @@ class BatchNorm(nn.Module):
     Training: normalise with the batch mean and biased variance; update
     ``moving = momentum·moving + (1 − momentum)·batch`` with the *biased* variance.
     Inference: use the moving statistics.  ``channel_dim`` is the channel axis of the
-    input (1 for channels-first tensors, −1 for channels-last ones)."""
+    input (1 for channels-first tensors, −1 for channels-last ones).  A ``frozen`` layer
+    (``trainable=false`` in the spec) always runs in inference mode, as Keras does."""
 
     def __init__(self, num_features: int, momentum: float = 0.99, eps: float = 1e-3, center: bool = True, scale: bool = True, channel_dim: int = 1):
         super().__init__()
@@ -150,12 +151,13 @@ class BatchNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
         self.register_buffer("moving_mean", torch.zeros(num_features))
         self.register_buffer("moving_var", torch.ones(num_features))
+        self.frozen = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = self.channel_dim in (-1, x.dim() - 1) and x.dim() > 2
         if last:
             x = x.movedim(-1, 1)
-        if self.training:
+        if self.training and not self.frozen:
             y = F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
             with torch.no_grad():
                 dims = [d for d in range(x.dim()) if d != 1]

@@ -1,0 +1,100 @@
+"""What ``specc.build(spec, backend="keras")`` returns: a compiled ``keras.Model`` (the
+spec's optimizer, loss, regularisers and metrics), with the canonical weights loaded.
+``model.specc`` keeps the plan, for weight conversion and verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from specc.backends.common import loss_uses_logits, metric_setup, optimizer_args
+from specc.ir.graph import Model
+
+from .lib.training import ProbabilityLoss, SparseCategoricalCrossentropySmoothed, SpeccAccuracy, SpeccClassificationScore, SpeccOptimizer
+from .model import build_functional, get_canonical, set_canonical
+from .plan import KPlan, make_plan
+
+__all__ = ["build_keras", "KerasInfo", "keras_loss", "keras_metrics", "keras_optimizer"]
+
+
+@dataclass
+class KerasInfo:
+    spec: Model
+    plan: KPlan
+    tensors: dict  # plan variable → Keras tensor (for per-layer probes)
+    dtype: str
+
+    def get_weights(self, km) -> dict[str, np.ndarray]:
+        return get_canonical(self.plan, km)
+
+    def set_weights(self, km, weights: dict[str, np.ndarray]) -> None:
+        set_canonical(self.plan, km, weights)
+
+
+def keras_loss(model: Model, dtype: str):
+    loss = model.train.loss
+    k = loss.kind
+    kw = {"dtype": dtype}
+    if k == "mse":
+        base = keras.losses.MeanSquaredError(**kw)
+    elif k == "mae":
+        base = keras.losses.MeanAbsoluteError(**kw)
+    elif k == "huber":
+        base = keras.losses.Huber(delta=loss.delta, **kw)
+    elif k == "binary_crossentropy":
+        base = keras.losses.BinaryCrossentropy(from_logits=loss.from_logits, label_smoothing=loss.label_smoothing, **kw)
+    elif k == "categorical_crossentropy":
+        base = keras.losses.CategoricalCrossentropy(from_logits=loss.from_logits, label_smoothing=loss.label_smoothing, **kw)
+    elif k == "sparse_categorical_crossentropy":
+        if loss.label_smoothing:
+            base = SparseCategoricalCrossentropySmoothed(label_smoothing=loss.label_smoothing, from_logits=loss.from_logits, **kw)
+        else:
+            base = keras.losses.SparseCategoricalCrossentropy(from_logits=loss.from_logits, **kw)
+    elif k == "kl_divergence":
+        base = keras.losses.KLDivergence(**kw)
+    else:  # pragma: no cover
+        raise ValueError(f"no keras loss for {k}")
+    if loss.logits_through is None or getattr(loss, "from_logits", False):
+        return base
+    # Keras takes the logits of any softmax/sigmoid output; the IR only of the matching one
+    out = model.outputs[0]
+    node = model.producer(out)
+    act = node.op.activation_spec() if node is not None else None
+    if act is not None and act.kind in ("softmax", "sigmoid") and not loss_uses_logits(model, out):
+        return ProbabilityLoss(base, dtype=dtype)
+    return base
+
+
+def keras_metrics(model: Model) -> list:
+    if model.train is None:
+        return []
+    setup = metric_setup(model)
+    out = []
+    for m in model.train.metrics:
+        if m.kind == "accuracy":
+            out.append(SpeccAccuracy(mode=setup["mode"], threshold=setup["threshold"]))
+        elif m.kind in ("precision", "recall", "f1"):
+            mode = "binary" if setup["mode"] in ("binary", "exact") or setup["classes"] == 1 else setup["mode"]
+            threshold = 0.0 if setup["threshold"] == 0.0 else m.threshold  # 0 on logits
+            out.append(SpeccClassificationScore(score=m.kind, mode=mode, classes=setup["classes"], average=m.average, threshold=threshold))
+        elif m.kind == "mae":
+            out.append(keras.metrics.MeanAbsoluteError(name="mae"))
+    return out
+
+
+def keras_optimizer(model: Model) -> SpeccOptimizer:
+    return SpeccOptimizer(**optimizer_args(model.train))
+
+
+def build_keras(model: Model, weights: dict[str, np.ndarray] | None, *, device=None, dtype: str = "float32", compile: bool = True) -> keras.Model:
+    plan = make_plan(model)
+    km, env = build_functional(plan, dtype)
+    info = KerasInfo(model, plan, env, dtype)
+    km.specc = info
+    if weights is not None:
+        info.set_weights(km, weights)
+    if compile and model.train is not None:
+        km.compile(optimizer=keras_optimizer(model), loss=keras_loss(model, dtype), metrics=keras_metrics(model))
+    return km

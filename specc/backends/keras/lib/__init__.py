@@ -1,0 +1,9 @@
+"""specc's self-contained Keras library: layers, activations, optimizers, losses and metrics
+reproducing the IR's semantics where Keras' built-ins differ.  Files here import only
+``keras`` (and ``math``); ``specc compile --to keras`` copies the definitions a model uses
+into the generated source.  Every class is registered serializable (package "specc"), so
+``model.save('m.keras')`` round-trips once this package (or the generated file) is imported.
+Keep every top-level name unique across the files of this package."""
+
+from .core import *  # noqa: F403
+from .training import *  # noqa: F403

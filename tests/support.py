@@ -1,0 +1,85 @@
+"""Helpers for tests that run a spec in both backends (float64 by default).
+
+Kept small on purpose: ``specc verify`` is the full harness; these are for unit tests of
+single layers and features."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import specc
+from specc.ir.graph import Model
+from specc.ir.transforms import without_dropout
+from specc.weights import init_weights
+
+SEQ_LEN = 7  # used for unknown (symbolic) dimensions
+
+
+def concrete(shape) -> tuple[int, ...]:
+    return tuple(d if isinstance(d, int) else SEQ_LEN for d in shape)
+
+
+def build_both(spec, dtype: str = "float64", seed: int = 0, weights=None, no_dropout: bool = True):
+    """(model, torch bundle, keras model, canonical weights) with identical weights."""
+    model = specc.compiler.as_model(spec) if not isinstance(spec, Model) else spec
+    if no_dropout:
+        model = without_dropout(model)
+    w = weights if weights is not None else init_weights(model, seed)
+    tb = specc.build(model, "torch", dtype=dtype, weights=w)
+    km = specc.build(model, "keras", dtype=dtype, weights=w)
+    return model, tb, km, w
+
+
+def random_inputs(model: Model, batch: int, rng: np.random.Generator, dtype: str = "float64") -> list[np.ndarray]:
+    """Inputs of the declared shapes: N(0, 1) floats; ids valid for every embedding that reads them."""
+    out = []
+    for i in model.inputs:
+        shape = (batch, *concrete(i.type.shape))
+        if i.type.is_float:
+            out.append(rng.standard_normal(shape).astype(dtype))
+        else:
+            vocab = min((n.op.vocab for n in model.consumers(i.name) if n.op.kind == "embedding"), default=100)
+            out.append(rng.integers(0, vocab, shape).astype(i.type.dtype))
+    return out
+
+
+def random_targets(model: Model, batch: int, rng: np.random.Generator, dtype: str = "float64") -> np.ndarray:
+    out = model.type_of(model.outputs[0])
+    shape = (batch, *concrete(out.shape))
+    kind = model.train.loss.kind if model.train else "mse"
+    if kind == "sparse_categorical_crossentropy":
+        return rng.integers(0, shape[-1], shape[:-1])
+    if kind == "categorical_crossentropy":
+        return np.eye(shape[-1], dtype=dtype)[rng.integers(0, shape[-1], shape[:-1])]
+    if kind == "binary_crossentropy":
+        return rng.integers(0, 2, shape).astype(dtype)
+    if kind == "kl_divergence":
+        p = rng.random(shape)
+        return (p / p.sum(-1, keepdims=True)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def forward_both(tb, km, inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Inference-mode outputs of both backends (first output)."""
+    yt = tb.predict(inputs)
+    yk = km(inputs if len(inputs) > 1 else inputs[0], training=False)
+    if isinstance(yt, tuple):
+        yt, yk = yt[0], yk[0]
+    return np.asarray(yt), np.asarray(yk)
+
+
+def max_rel(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-30)) if a.size else 0.0
+
+
+def train_both(tb, km, inputs, targets, steps: int = 3) -> list[float]:
+    """Run ``steps`` optimizer steps in both; the max relative weight difference after each."""
+    diffs = []
+    x = inputs if len(inputs) > 1 else inputs[0]
+    for _ in range(steps):
+        tb.train_step(inputs, targets)
+        km.train_on_batch(x, targets)
+        wt, wk = tb.get_weights(), km.specc.get_weights(km)
+        diffs.append(max(max_rel(wt[n], wk[n]) for n in wt))
+    return diffs
