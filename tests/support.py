@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import specc
+from specc.compiler import as_model
 from specc.ir.graph import Model
 from specc.ir.transforms import without_dropout
 from specc.weights import init_weights
@@ -21,7 +22,7 @@ def concrete(shape) -> tuple[int, ...]:
 
 def build_both(spec, dtype: str = "float64", seed: int = 0, weights=None, no_dropout: bool = True):
     """(model, torch bundle, keras model, canonical weights) with identical weights."""
-    model = specc.compiler.as_model(spec) if not isinstance(spec, Model) else spec
+    model = as_model(spec)
     if no_dropout:
         model = without_dropout(model)
     w = weights if weights is not None else init_weights(model, seed)
