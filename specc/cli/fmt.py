@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from specc.fsutil import atomic_write_text
 
 
 def register(sub) -> None:
@@ -16,22 +16,6 @@ def register(sub) -> None:
     g.add_argument("-w", "--write", action="store_true", help="rewrite the files in place (atomically)")
     g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form (prints a diff)")
     p.set_defaults(func=run)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run(args) -> int:

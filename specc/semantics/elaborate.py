@@ -170,8 +170,6 @@ class _Elaborator:
             scope.current = result
         elif isinstance(stmt, ast.Chain):
             scope.current = self.run_chain(stmt, scope)
-        elif isinstance(stmt, ast.Repeat):
-            scope.current = self.run_repeat(stmt, scope)
         elif isinstance(stmt, ast.Section):
             self.run_section(stmt, scope, in_model)
         else:  # pragma: no cover
@@ -297,6 +295,11 @@ class _Elaborator:
                     self.error(first.span, "this layer has no input", hint="declare an input first, or start the chain with a tensor: x -> dense(10)")
                 return None
         for link in links:
+            if isinstance(link, ast.Repeat):
+                cur = self.run_repeat(link, scope, cur)
+                if cur is None:
+                    return None
+                continue
             if isinstance(link, ast.TupleRef):
                 self.error(link.span, "a tuple of tensors can only start a chain")
                 return None
@@ -519,7 +522,7 @@ class _Elaborator:
         return values if ok else None
 
     # ------------------------------------------------------------------ repeat
-    def run_repeat(self, stmt: ast.Repeat, scope: _Scope) -> _Tensors | None:
+    def run_repeat(self, stmt: ast.Repeat, scope: _Scope, cur: _Tensors) -> _Tensors | None:
         try:
             count = evaluate(stmt.count, scope.values)
         except SpecError as e:
@@ -532,11 +535,6 @@ class _Elaborator:
             self.error(stmt.count.span, f"repeat count {count} is too large")
             return None
         if stmt.var is not None and not self.check_identifier(stmt.var, stmt.span, "loop variable"):
-            return None
-        cur = scope.current
-        if cur is None:
-            if not self.diags:
-                self.error(stmt.span, "repeat has no input", hint="declare an input before it")
             return None
         single = _single_block_call(stmt.body, self.blocks)
         base = self.allocate(scope, single.name if single else "repeat", None, stmt.span)

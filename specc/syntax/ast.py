@@ -87,7 +87,7 @@ class UnaryOp(Expr):
 @dataclass
 class Node:
     span: Span
-    comments: list[str] = field(default_factory=list, kw_only=True)  # own-line, before
+    comments: list[str | None] = field(default_factory=list, kw_only=True)  # own-line, before (None: blank line)
     trailing: str | None = field(default=None, kw_only=True)  # same line, after
     blank_before: bool = field(default=False, kw_only=True)
 
@@ -133,12 +133,9 @@ class TupleRef:
     names: list[tuple[str, Span]]
 
 
-Link = Call | Ref | TupleRef
-
-
 @dataclass
 class Chain(Node):
-    links: list[Link]
+    links: list  # Call | Ref | TupleRef | Repeat
 
 
 @dataclass
@@ -155,6 +152,8 @@ class Body:
 
 @dataclass
 class Repeat(Node):
+    """``repeat N [as i] { body }`` — a link of a chain."""
+
     count: Expr
     var: str | None
     body: Body

@@ -70,7 +70,7 @@ def call(c: ast.Call) -> str:
     return f"{c.name}({', '.join(parts)})"
 
 
-def _link(link: ast.Link) -> str:
+def _link(link) -> str:
     if isinstance(link, ast.Ref):
         return link.name
     if isinstance(link, ast.TupleRef):
@@ -79,12 +79,31 @@ def _link(link: ast.Link) -> str:
 
 
 def _chain(c: ast.Chain, prefix: str, indent: str) -> list[str]:
+    if any(isinstance(li, ast.Repeat) for li in c.links):
+        return _chain_with_repeat(c, prefix, indent)
     parts = [_link(li) for li in c.links]
     one = indent + prefix + " -> ".join(parts)
     if len(one) <= WIDTH or len(parts) == 1:
         return [one]
     lines = [indent + prefix + parts[0]]
     lines.extend(f"{indent}    -> {p}" for p in parts[1:])
+    return lines
+
+
+def _chain_with_repeat(c: ast.Chain, prefix: str, indent: str) -> list[str]:
+    """A chain holding ``repeat N { ... }`` links: each repeat body on its own lines."""
+    lines = [indent + prefix]
+    for i, link in enumerate(c.links):
+        sep = "" if i == 0 else " -> "
+        if isinstance(link, ast.Repeat):
+            head = f"repeat {expr(link.count)}" + (f" as {link.var}" if link.var else "")
+            lines[-1] += f"{sep}{head} {{"
+            inner = _Printer()
+            inner.body(link.body.stmts, link.body.comments, indent + INDENT)
+            lines.extend(inner.lines)
+            lines.append(indent + "}")
+        else:
+            lines[-1] += sep + _link(link)
     return lines
 
 
@@ -98,7 +117,10 @@ class _Printer:
 
     def comments(self, node: ast.Node | None, comments: list[str], indent: str) -> None:
         for c in comments:
-            self.lines.append(f"{indent}# {c}".rstrip() if c else f"{indent}#")
+            if c is None:  # a blank line the author left between comments and code
+                self.lines.append("")
+            else:
+                self.lines.append(f"{indent}# {c}".rstrip() if c else f"{indent}#")
 
     def emit(self, text_lines: list[str], node: ast.Node) -> None:
         if node.trailing is not None:
@@ -130,11 +152,6 @@ class _Printer:
             self.emit(_chain(s.chain, prefix, indent), s)
         elif isinstance(s, ast.Chain):
             self.emit(_chain(s, "", indent), s)
-        elif isinstance(s, ast.Repeat):
-            head = f"repeat {expr(s.count)}" + (f" as {s.var}" if s.var else "")
-            self.block_open(head, s, indent)
-            self.body(s.body.stmts, s.body.comments, indent + INDENT)
-            self.lines.append(indent + "}")
         elif isinstance(s, ast.Section):
             self.block_open(s.kind, s, indent)
             self.body(s.settings, s.comments_end, indent + INDENT)

@@ -313,19 +313,31 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
             prev_end = n.span.end_line or n.span.line
             if isinstance(n, (ast.ModelDef, ast.BlockDef)):
                 visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
-            elif isinstance(n, ast.Repeat):
-                visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
             elif isinstance(n, ast.Section):
                 visit_body(n.span.line, n.span.end_line, n.settings, n.comments_end)
             else:
+                chain = n.chain if isinstance(n, ast.Assign) else n
                 leaves.append(n)
+                for link in getattr(chain, "links", []):
+                    if isinstance(link, ast.Repeat):
+                        visit_body(link.span.line, link.span.end_line, link.body.stmts, link.body.comments)
 
     visit_body(0, 10**12, tree.definitions, tree.comments_end)
+    leading: dict[int, tuple[ast.Node, list[tuple[int, str]]]] = {}
 
     for tok in comments:
         line, text = tok.line, str(tok)[1:].rstrip()
         text = text[1:] if text.startswith(" ") else text
-        leaf = next((n for n in leaves if n.span.line <= line <= (n.span.end_line or n.span.line)), None)
+        # innermost statement on that line; a chain's repeat body is a body of its own
+        leaf = next(
+            (
+                n
+                for n in reversed(leaves)
+                if n.span.line <= line <= (n.span.end_line or n.span.line)
+                and not any(r.span.line < line < r.span.end_line for r in _repeat_links(n))
+            ),
+            None,
+        )
         if leaf is not None:
             leaf.trailing = text if leaf.trailing is None else f"{leaf.trailing} {text}"
             continue
@@ -342,11 +354,29 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
             continue
         nxt = next((n for n in nodes if n.span.line > line), None)
         if nxt is not None:
-            nxt.comments.append(text)
-            if is_blank(line - 1) and not nxt.comments[:-1] and nodes.index(nxt) > 0:
-                nxt.blank_before = True
+            leading.setdefault(id(nxt), (nxt, []))[1].append((line, text))
         else:
             sink.append(text)
+
+    # own-line comments before a statement: keep blank lines between them and around them
+    for node, items in leading.values():
+        items.sort()
+        out: list[str | None] = []
+        for i, (line, text) in enumerate(items):
+            if i > 0 and any(is_blank(n) for n in range(items[i - 1][0] + 1, line)):
+                out.append(None)
+            out.append(text)
+        if any(is_blank(n) for n in range(items[-1][0] + 1, node.span.line)):
+            out.append(None)
+        first = items[0][0]
+        if is_blank(first - 1) and first > 1:
+            node.blank_before = True
+        node.comments = out
+
+
+def _repeat_links(n: ast.Node) -> list[ast.Repeat]:
+    chain = n.chain if isinstance(n, ast.Assign) else n
+    return [link for link in getattr(chain, "links", []) if isinstance(link, ast.Repeat)]
 
 
 # --------------------------------------------------------------------------- errors

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from specc.fsutil import atomic_write
 
 __all__ = ["save", "load", "CheckpointError", "check_against"]
 
@@ -22,20 +23,6 @@ FORMAT = "specc-canonical-v1"
 
 class CheckpointError(Exception):
     """A checkpoint is missing, unreadable, or does not fit the model."""
-
-
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(weights: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
@@ -57,7 +44,7 @@ def save(weights: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict
 
     else:
         raise CheckpointError(f"{path}: unknown checkpoint format (use .safetensors or .npz)")
-    _atomic(path, write)
+    atomic_write(path, write)
     return path
 
 

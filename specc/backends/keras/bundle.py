@@ -14,7 +14,7 @@ from specc.ir.graph import Model
 
 from .lib.training import ProbabilityLoss, SparseCategoricalCrossentropySmoothed, SpeccAccuracy, SpeccClassificationScore, SpeccOptimizer
 from .model import build_functional, get_canonical, set_canonical
-from .plan import KPlan, make_plan
+from .plan import Construct, KPlan, make_plan
 
 __all__ = ["build_keras", "KerasInfo", "keras_loss", "keras_metrics", "keras_optimizer"]
 
@@ -33,27 +33,28 @@ class KerasInfo:
         set_canonical(self.plan, km, weights)
 
 
-def keras_loss(model: Model, dtype: str):
+def loss_construct(model: Model, dtype) -> Construct:
+    """The spec's loss as a Keras loss (a Construct: built in memory or rendered as source)."""
     loss = model.train.loss
     k = loss.kind
     kw = {"dtype": dtype}
     if k == "mse":
-        base = keras.losses.MeanSquaredError(**kw)
+        base = Construct(keras.losses.MeanSquaredError, (), kw)
     elif k == "mae":
-        base = keras.losses.MeanAbsoluteError(**kw)
+        base = Construct(keras.losses.MeanAbsoluteError, (), kw)
     elif k == "huber":
-        base = keras.losses.Huber(delta=loss.delta, **kw)
+        base = Construct(keras.losses.Huber, (), {"delta": loss.delta, **kw})
     elif k == "binary_crossentropy":
-        base = keras.losses.BinaryCrossentropy(from_logits=loss.from_logits, label_smoothing=loss.label_smoothing, **kw)
+        base = Construct(keras.losses.BinaryCrossentropy, (), {"from_logits": loss.from_logits, "label_smoothing": loss.label_smoothing, **kw})
     elif k == "categorical_crossentropy":
-        base = keras.losses.CategoricalCrossentropy(from_logits=loss.from_logits, label_smoothing=loss.label_smoothing, **kw)
+        base = Construct(keras.losses.CategoricalCrossentropy, (), {"from_logits": loss.from_logits, "label_smoothing": loss.label_smoothing, **kw})
     elif k == "sparse_categorical_crossentropy":
         if loss.label_smoothing:
-            base = SparseCategoricalCrossentropySmoothed(label_smoothing=loss.label_smoothing, from_logits=loss.from_logits, **kw)
+            base = Construct(SparseCategoricalCrossentropySmoothed, (), {"label_smoothing": loss.label_smoothing, "from_logits": loss.from_logits, **kw})
         else:
-            base = keras.losses.SparseCategoricalCrossentropy(from_logits=loss.from_logits, **kw)
+            base = Construct(keras.losses.SparseCategoricalCrossentropy, (), {"from_logits": loss.from_logits, **kw})
     elif k == "kl_divergence":
-        base = keras.losses.KLDivergence(**kw)
+        base = Construct(keras.losses.KLDivergence, (), kw)
     else:  # pragma: no cover
         raise ValueError(f"no keras loss for {k}")
     if loss.logits_through is None or getattr(loss, "from_logits", False):
@@ -63,29 +64,41 @@ def keras_loss(model: Model, dtype: str):
     node = model.producer(out)
     act = node.op.activation_spec() if node is not None else None
     if act is not None and act.kind in ("softmax", "sigmoid") and not loss_uses_logits(model, out):
-        return ProbabilityLoss(base, dtype=dtype)
+        return Construct(ProbabilityLoss, (base,), kw)
     return base
 
 
-def keras_metrics(model: Model) -> list:
+def metric_constructs(model: Model) -> list[Construct]:
     if model.train is None:
         return []
     setup = metric_setup(model)
     out = []
     for m in model.train.metrics:
         if m.kind == "accuracy":
-            out.append(SpeccAccuracy(mode=setup["mode"], threshold=setup["threshold"]))
+            out.append(Construct(SpeccAccuracy, (), {"mode": setup["mode"], "threshold": setup["threshold"]}))
         elif m.kind in ("precision", "recall", "f1"):
             mode = "binary" if setup["mode"] in ("binary", "exact") or setup["classes"] == 1 else setup["mode"]
             threshold = 0.0 if setup["threshold"] == 0.0 else m.threshold  # 0 on logits
-            out.append(SpeccClassificationScore(score=m.kind, mode=mode, classes=setup["classes"], average=m.average, threshold=threshold))
+            out.append(Construct(SpeccClassificationScore, (), {"score": m.kind, "mode": mode, "classes": setup["classes"], "average": m.average, "threshold": threshold}))
         elif m.kind == "mae":
-            out.append(keras.metrics.MeanAbsoluteError(name="mae"))
+            out.append(Construct(keras.metrics.MeanAbsoluteError, (), {"name": "mae"}))
     return out
 
 
+def optimizer_construct(model: Model) -> Construct:
+    return Construct(SpeccOptimizer, (), optimizer_args(model.train))
+
+
+def keras_loss(model: Model, dtype: str):
+    return loss_construct(model, dtype).build()
+
+
+def keras_metrics(model: Model) -> list:
+    return [c.build() for c in metric_constructs(model)]
+
+
 def keras_optimizer(model: Model) -> SpeccOptimizer:
-    return SpeccOptimizer(**optimizer_args(model.train))
+    return optimizer_construct(model).build()
 
 
 def build_keras(model: Model, weights: dict[str, np.ndarray] | None, *, device=None, dtype: str = "float32", compile: bool = True) -> keras.Model:

@@ -49,6 +49,13 @@ class KerasOp:
     kinds: ClassVar[tuple[str, ...]] = ()
     #: canonical weight name → variable path under the node's main layer
     paths: ClassVar[dict[str, str]] = {}
+    #: IR initialiser field → Keras ``*_initializer`` argument of the node's main layer;
+    #: added automatically (where not the default) so generated code draws the spec's weights
+    init_args: ClassVar[dict[str, str]] = {}
+
+    def initializer_args(self, node: Node) -> dict[str, str]:
+        """:attr:`init_args` for this node (override when it depends on the op's kind)."""
+        return self.init_args
 
     def lower(self, node: Node, ins: list[str], ctx: KCtx) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -81,6 +88,11 @@ def keras_op(cls: type[KerasOp]) -> type[KerasOp]:
     return cls
 
 
+def _field_of(weight: str) -> str:
+    """The IR initialiser field of a weight (attention: query_kernel → init)."""
+    return "bias_init" if weight.endswith("bias") else "init"
+
+
 def _load_ops() -> None:
     import importlib
     import pkgutil
@@ -110,6 +122,14 @@ class KCtx:
 
     def layer(self, construct: Construct, ins: list[str], *, call: str = "one", n_out: int = 1, suffix: str | None = None, **call_kwargs) -> list[str]:
         name = self.node.name if suffix is None else f"{self.node.name}__{suffix}"
+        op = KERAS_OPS[self.node.op.kind]
+        init_args = op.initializer_args(self.node) if suffix is None else {}
+        if init_args:
+            from .initializers import initializer_kwargs
+
+            fans = {f: w.fans for f in init_args for w in self.plan.model.node_weights(self.node) if w.fans and _field_of(w.name) == f}
+            extra = initializer_kwargs(self.node.op, {f: k for f, k in init_args.items() if hasattr(self.node.op, f)}, fans)
+            construct = Construct(construct.cls, construct.args, {**construct.kwargs, **extra})
         outs = [self.plan.new_var(self.node.local_name) for _ in range(n_out)]
         self.plan.steps.append(LayerStep(name, construct, list(ins), outs, call, call_kwargs, self.node.name, self.node.scope))
         self.info.layers.append(name)
@@ -127,6 +147,7 @@ class KPlan:
     outputs: list[str] = field(default_factory=list)
     nodes: dict[str, KNodeInfo] = field(default_factory=dict)
     tensor_var: dict[str, str] = field(default_factory=dict)
+    var_hint: dict[str, str] = field(default_factory=dict)  # var → the name it was made from
     _names: set[str] = field(default_factory=set)
 
     def new_var(self, hint: str) -> str:
@@ -138,6 +159,7 @@ class KPlan:
             name = f"{base}_{i}"
             i += 1
         self._names.add(name)
+        self.var_hint[name] = base
         return name
 
 

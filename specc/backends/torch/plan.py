@@ -257,6 +257,7 @@ class Plan:
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
     var_layout: dict[str, Layout] = field(default_factory=dict)
     tensor_var: dict[str, str] = field(default_factory=dict)  # IR tensor id → var (its own layout)
+    var_hint: dict[str, str] = field(default_factory=dict)  # var → the name it was made from
     _names: set[str] = field(default_factory=set)
     _converted: dict[tuple[str, Layout], str] = field(default_factory=dict)
 
@@ -267,6 +268,7 @@ class Plan:
             name = f"{base}_{i}"
             i += 1
         self._names.add(name)
+        self.var_hint[name] = base
         return name
 
     def convert(self, var: str, to: Layout, scope: str) -> str:

@@ -72,3 +72,26 @@ class Pool(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "pool": self.pool, "strides": self.strides, "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class FanInitializer(keras.initializers.Initializer):
+    """Variance scaling with explicitly given fans (the IR's fans for weights whose Keras
+    shape would give other ones, e.g. attention projections)."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", fan_in=1.0, fan_out=1.0, seed=None):
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.fan_in, self.fan_out, self.seed = fan_in, fan_out, seed
+
+    def __call__(self, shape, dtype=None):
+        denom = {"fan_in": self.fan_in, "fan_out": self.fan_out, "fan_avg": (self.fan_in + self.fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, denom)
+        if self.distribution == "truncated_normal":
+            return keras.random.truncated_normal(shape, 0.0, math.sqrt(scale) / 0.87962566103423978, dtype=dtype, seed=self.seed)
+        if self.distribution == "untruncated_normal":
+            return keras.random.normal(shape, 0.0, math.sqrt(scale), dtype=dtype, seed=self.seed)
+        limit = math.sqrt(3.0 * scale)
+        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "fan_in": self.fan_in, "fan_out": self.fan_out, "seed": self.seed}

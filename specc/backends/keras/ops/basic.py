@@ -30,9 +30,13 @@ def regularizers(op, mapping: dict[str, str]) -> dict:
 KERNEL_REGS = {"reg": "kernel_regularizer", "bias_reg": "bias_regularizer"}
 
 
+KERNEL_INITS = {"init": "kernel_initializer", "bias_init": "bias_initializer"}
+
+
 @keras_op
 class DenseOp(KerasOp):
     kinds = ("dense",)
+    init_args = KERNEL_INITS
 
     def lower(self, node, ins, ctx):
         op = node.op
@@ -46,6 +50,13 @@ class DenseOp(KerasOp):
 @keras_op
 class ConvOp(KerasOp):
     kinds = ("conv1d", "conv2d", "depthwise_conv2d", "separable_conv2d")
+
+    def initializer_args(self, node):
+        if node.op.kind == "depthwise_conv2d":
+            return {"init": "depthwise_initializer", "bias_init": "bias_initializer"}
+        if node.op.kind == "separable_conv2d":
+            return {"depthwise_init": "depthwise_initializer", "pointwise_init": "pointwise_initializer", "bias_init": "bias_initializer"}
+        return KERNEL_INITS
 
     def check(self, node, in_types):
         op = node.op
@@ -181,6 +192,7 @@ class MergeOps(KerasOp):
 @keras_op
 class EmbeddingOp(KerasOp):
     kinds = ("embedding",)
+    init_args = {"init": "embeddings_initializer"}
 
     def lower(self, node, ins, ctx):
         kw = regularizers(node.op, {"reg": "embeddings_regularizer"})
@@ -190,6 +202,12 @@ class EmbeddingOp(KerasOp):
 @keras_op
 class NormOps(KerasOp):
     kinds = ("batch_norm", "layer_norm")
+    init_args = {
+        "gamma_init": "gamma_initializer",
+        "beta_init": "beta_initializer",
+        "moving_mean_init": "moving_mean_initializer",
+        "moving_variance_init": "moving_variance_initializer",
+    }
 
     def lower(self, node, ins, ctx):
         op = node.op

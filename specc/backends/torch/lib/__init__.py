@@ -5,4 +5,5 @@ model uses (and what they use) into the generated source, so generated code neve
 specc.  Keep every top-level name unique across the files of this package."""
 
 from .core import *  # noqa: F403
+from .init import *  # noqa: F403
 from .training import *  # noqa: F403

@@ -22,7 +22,7 @@ class DenseOp(TorchOp):
     def lower(self, node, ins, ctx):
         op = node.op
         n_in = ctx.in_types[0].shape[-1]
-        (y,) = ctx.module(Construct(nn.Linear, (n_in, op.units), {"bias": op.use_bias}), ins)
+        (y,) = ctx.module(Construct(nn.Linear, (n_in, op.units), {} if op.use_bias else {"bias": False}), ins)
         y = ctx.activation(op.activation, y, CANON, ctx.out_types[0].rank)
         ctx.done([y], [CANON])
 

@@ -1,0 +1,215 @@
+"""``specc compile --to keras``: the plan as a readable, standalone Keras 3 module.
+
+The generated file imports only keras (and math): specc library code the model uses is
+copied in.  ``build_model(dtype)`` returns the functional model with the same layer names
+(and so the same weight paths) as ``specc.build``'s; ``compile_model(model)`` compiles it
+with the spec's optimizer, loss and metrics.  Each block instance / repetition becomes a
+function (identical ones share one) called with its layer-name prefix.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import keras
+
+from specc import __version__
+from specc.backends.common import Construct
+from specc.backends.emit_common import Library, ScopeNode, Var, literal, local_names, safe_ident, scope_tree
+from specc.ir.graph import Model
+
+from .bundle import loss_construct, metric_constructs, optimizer_construct
+from .plan import KPlan, LayerStep, make_plan
+
+__all__ = ["emit_keras"]
+
+_LIB = "specc.backends.keras.lib"
+_FIXED = {"math", "keras", "layers", "ops", "dtype", "prefix", "build_model"}
+_KERAS_MODULES = {
+    "keras.src.layers": "layers",
+    "keras.src.losses": "keras.losses",
+    "keras.src.metrics": "keras.metrics",
+    "keras.src.initializers": "keras.initializers",
+    "keras.src.regularizers": "keras.regularizers",
+}
+
+
+class _Emitter:
+    def __init__(self, model: Model, plan: KPlan):
+        self.model = model
+        self.plan = plan
+        self.lib = Library(_LIB)
+        self.used: set[str] = set()
+        self.functions: dict[str, str] = {}  # body source → function name
+        self.fn_names: set[str] = set()
+        self.reserved = _FIXED | set(self.lib.defs) | set(dir(builtins))
+        taken = set(self.reserved)
+        self.var_names: dict[str, str] = {}
+        for v in [*plan.inputs, *(o for st in plan.steps for o in st.outputs)]:
+            self.var_names[v] = safe_ident(v, taken)
+            taken.add(self.var_names[v])
+        self.frozen = {n.name for n in model.nodes if not n.trainable}
+        self.prefix = ""
+
+    def v(self, var: str) -> str:
+        return self.var_names[var]
+
+    def ctor(self, c: Construct) -> str:
+        cls = c.cls
+        if cls.__module__.startswith(_LIB):
+            name = cls.__name__
+            self.used.add(name)
+        else:
+            mod = next((alias for prefix, alias in _KERAS_MODULES.items() if cls.__module__.startswith(prefix)), None)
+            if mod is None:  # pragma: no cover - lowerings only use keras' public classes and specc's library
+                raise TypeError(f"cannot emit {cls.__module__}.{cls.__name__}")
+            public = getattr(keras, mod.split(".")[-1], None) if mod != "layers" else keras.layers
+            name = f"{mod}.{cls.__name__}" if getattr(public, cls.__name__, None) is cls else None
+            if name is None:  # pragma: no cover
+                raise TypeError(f"{cls.__name__} is not public in keras.{mod}")
+        args = [literal(a, self.ctor) for a in c.args] + [f"{k}={literal(v, self.ctor)}" for k, v in c.kwargs.items()]
+        return f"{name}({', '.join(args)})"
+
+    def layer_name(self, step: LayerStep) -> str:
+        if self.prefix:
+            return f'f"{{prefix}}.{step.name[len(self.prefix) + 1:]}"'
+        return repr(step.name)
+
+    def step_lines(self, step: LayerStep) -> list[str]:
+        c = Construct(step.construct.cls, step.construct.args, {**step.construct.kwargs})
+        ctor = self.ctor(c)
+        extra = f"name={self.layer_name(step)}, dtype=dtype"
+        ctor = ctor[:-1] + (", " if not ctor.endswith("()") else "") + extra + ")"
+        args = [self.v(i) for i in step.inputs]
+        if step.call == "list":
+            call_args = "[" + ", ".join(args) + "]"
+        else:
+            call_args = ", ".join(args)
+        if step.call_kwargs:
+            call_args += "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())
+        outs = ", ".join(self.v(o) for o in step.outputs)
+        if step.node in self.frozen:
+            lname = safe_ident(f"{self.v(step.outputs[0])}_layer", set(self.var_names.values()) | self.reserved)
+            return [f"{lname} = {ctor}", f"{lname}.trainable = False", f"{outs} = {lname}({call_args})"]
+        return [f"{outs} = {ctor}({call_args})"]
+
+    def body(self, sn: ScopeNode) -> list[str]:
+        lines: list[str] = []
+        for item in sn.items:
+            if isinstance(item, ScopeNode):
+                fn = self.render_scope(item)
+                rel = item.path[len(self.prefix) + 1 :] if self.prefix else item.path
+                pre = f'f"{{prefix}}.{rel}"' if self.prefix else repr(item.path)
+                outs = ", ".join(self.v(o) for o in item.outputs)
+                lines.append(f"{outs} = {fn}({', '.join(self.v(i) for i in item.inputs)}, prefix={pre}, dtype=dtype)")
+            else:
+                lines.extend(self.step_lines(item))
+        return lines
+
+    def render_scope(self, sn: ScopeNode) -> str:
+        outer_names, outer_prefix = self.var_names, self.prefix
+        self.var_names = local_names(sn, self.plan.var_hint, self.reserved)
+        self.prefix = sn.path
+        try:
+            params = ", ".join(self.v(i) for i in sn.inputs)
+            body = self.body(sn)
+            ret = ", ".join(self.v(o) for o in sn.outputs)
+            source = "\n".join([f"    {line}" for line in body] + [f"    return {ret}"])
+            sig = f"({params}, prefix, dtype=\"float32\"):"
+            key = sig + "\n" + source
+            if key in self.functions:
+                return self.functions[key]
+            base = safe_ident(sn.block or "repeat_body", self.reserved)
+            name, i = base, 2
+            while name in self.fn_names:
+                name = f"{base}_{i}"
+                i += 1
+            self.fn_names.add(name)
+            self.functions[key] = name
+            return name
+        finally:
+            self.var_names, self.prefix = outer_names, outer_prefix
+
+    def render(self) -> str:
+        root = scope_tree(self.model, self.plan.steps, set(self.plan.outputs))
+        inputs = []
+        for var, i in zip(self.plan.inputs, self.model.inputs, strict=True):
+            shape = tuple(d if isinstance(d, int) else None for d in i.type.shape)
+            dt = "dtype" if i.type.is_float else repr(i.type.dtype)
+            inputs.append(f"{self.v(var)} = keras.Input(shape={shape!r}, dtype={dt}, name={i.name!r})")
+        body = self.body(root)
+        ins = [self.v(v) for v in self.plan.inputs]
+        outs = [self.v(v) for v in self.plan.outputs]
+        model_fn = [
+            'def build_model(dtype="float32"):',
+            f'    """The functional model ({self.model.name}); inputs and outputs are channels-last."""',
+            *[f"    {line}" for line in inputs + body],
+            f"    return keras.Model(inputs={ins[0] if len(ins) == 1 else '[' + ', '.join(ins) + ']'}, "
+            f"outputs={outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}, name={self.model.name!r})",
+        ]
+        functions = [f"def {name}{key.split(chr(10), 1)[0]}\n{key.split(chr(10), 1)[1]}" for key, name in self.functions.items()]
+        training = self.render_training()
+        imports, lib_src = self.lib.render(self.used)
+        header = [
+            f'"""Keras model {self.model.name}, generated by specc {__version__}' + (f" from {self.model.source}" if self.model.source else "") + ".",
+            "",
+            "Standalone: needs only Keras 3 (TensorFlow backend).  Do not edit; regenerate with",
+            "`specc compile --to keras`.  `model = build_model(); compile_model(model)`; weights load",
+            "from specc's keras model (same layer names) or from `specc weights convert`.",
+            '"""',
+            "",
+            "from __future__ import annotations",
+            "",
+            *[line for line in imports if line not in ("import keras", "from keras import ops")],
+            "import keras",
+            "from keras import layers, ops",
+            "",
+            "# " + "-" * 75 + " specc runtime (copied)",
+            "",
+            lib_src,
+            "",
+            "",
+            "# " + "-" * 75 + " model",
+            "",
+        ]
+        return "\n".join(header) + "\n" + "\n\n\n".join([*functions, "\n".join(model_fn)]) + "\n\n" + training + "\n"
+
+    def render_training(self) -> str:
+        if self.model.train is None:
+            return "\ndef compile_model(model, dtype=\"float32\"):\n    raise ValueError(\"the spec has no train section\")\n"
+        dtype = Var("dtype")
+        loss = self.ctor(loss_construct(self.model, dtype))
+        metrics = ", ".join(self.ctor(c) for c in metric_constructs(self.model))
+        opt = self.ctor(optimizer_construct(self.model))
+        t = self.model.train
+        return "\n".join(
+            [
+                "",
+                "# ---- training (the spec's train section)",
+                f"BATCH_SIZE = {t.batch}",
+                f"EPOCHS = {t.epochs}",
+                "",
+                "",
+                "def make_optimizer():",
+                f"    return {opt}",
+                "",
+                "",
+                'def make_loss(dtype="float32"):',
+                f"    return {loss}",
+                "",
+                "",
+                "def make_metrics():",
+                f"    return [{metrics}]",
+                "",
+                "",
+                'def compile_model(model, dtype="float32"):',
+                "    model.compile(optimizer=make_optimizer(), loss=make_loss(dtype), metrics=make_metrics())",
+                "    return model",
+                "",
+            ]
+        )
+
+
+def emit_keras(model: Model) -> str:
+    """The standalone Keras source of ``model``."""
+    return _Emitter(model, make_plan(model)).render()

@@ -1,0 +1,357 @@
+"""``specc compile --to torch``: the plan as a readable, standalone PyTorch module.
+
+The generated file imports only torch (and math): specc library code the model uses is
+copied in.  Its modules and ``state_dict`` keys are exactly those of ``specc.build``'s
+model, so weights load either way.  Each block instance / repetition becomes a class
+(identical ones share a class; repetitions live in an ``nn.ModuleList``).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+from torch import nn
+
+from specc import __version__
+from specc.backends.common import Construct, loss_uses_logits, optimizer_args
+from specc.backends.emit_common import Library, ScopeNode, class_name, literal, local_names, safe_ident, scope_tree, steps_of
+from specc.ir.graph import Model
+
+from .plan import TORCH_OPS, FnStep, ModuleStep, Plan, make_plan
+
+__all__ = ["emit_torch"]
+
+_LIB = "specc.backends.torch.lib"
+_FIXED_GLOBALS = {"math", "torch", "nn", "F", "self"}
+
+
+class _Emitter:
+    def __init__(self, model: Model, plan: Plan):
+        self.model = model
+        self.plan = plan
+        self.lib = Library(_LIB)
+        self.used: set[str] = {"SpeccLoss", "SpeccOptimizer", "regularization_penalty", "specc_init_"}
+        self.classes: dict[str, str] = {}  # class source → class name
+        self.class_names: set[str] = set()
+        reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
+        self.var_names: dict[str, str] = {}
+        taken: set[str] = set(reserved)
+        for v in [*plan.inputs, *_all_vars(plan)]:
+            if v not in self.var_names:
+                name = safe_ident(v, taken)
+                taken.add(name)
+                self.var_names[v] = name
+
+    def v(self, var: str) -> str:
+        return self.var_names[var]
+
+    # ---- constructs
+    def ctor(self, c: Construct) -> str:
+        cls = c.cls
+        if cls.__module__.startswith("torch.nn") and getattr(nn, cls.__name__, None) is cls:
+            name = f"nn.{cls.__name__}"
+        elif cls.__module__.startswith(_LIB):
+            name = cls.__name__
+            self.used.add(name)
+        else:  # pragma: no cover - lowerings only use torch.nn and specc's library
+            raise TypeError(f"cannot emit {cls.__module__}.{cls.__name__}")
+        args = [literal(a, self.ctor) for a in c.args] + [f"{k}={literal(v, self.ctor)}" for k, v in c.kwargs.items()]
+        return f"{name}({', '.join(args)})"
+
+    def fn_call(self, step: FnStep) -> str:
+        if step.fn in self.lib.defs:
+            self.used.add(step.fn)
+        args = [self.v(i) for i in step.inputs] + [f"{k}={literal(val, self.ctor)}" for k, val in step.kwargs.items()]
+        return f"{step.fn}({', '.join(args)})"
+
+    # ---- scope tree
+    def tree(self) -> ScopeNode:
+        always = set(self.plan.outputs) | {v for o in self.model.outputs if (v := self.plan.logits_var(o)) is not None}
+        return scope_tree(self.model, self.plan.steps, always)
+
+    def attr_of(self, sn: ScopeNode) -> tuple[str, ...]:
+        """Attribute path of a scope's module (from any layer inside it)."""
+        depth = sn.path.count(".") + 1
+        step = next(st for st in steps_of(sn) if isinstance(st, ModuleStep))
+        return step.attr[:depth]
+
+    # ---- classes
+    def render_scope(self, sn: ScopeNode, name_hint: str) -> str:
+        """Render the class of ``sn`` (deduplicated); return its class name."""
+        outer = self.var_names
+        self.var_names = local_names(sn, self.plan.var_hint, _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins)))
+        try:
+            return self._render_scope(sn, name_hint, len(self.attr_of(sn)))
+        finally:
+            self.var_names = outer
+
+    def _render_scope(self, sn: ScopeNode, name_hint: str, depth: int) -> str:
+        init: list[str] = []
+        body: list[str] = []
+        containers: dict[str, list[tuple[int, str]]] = {}
+        for item in sn.items:
+            if isinstance(item, ScopeNode):
+                child_cls = self.render_scope(item, class_name(item.block or "Repeat"))
+                rel = self.attr_of(item)[depth:]
+                if len(rel) == 2 and rel[1].isdigit():
+                    containers.setdefault(rel[0], []).append((int(rel[1]), child_cls))
+                    call = f"self.{rel[0]}[{rel[1]}]"
+                else:
+                    init.append(f"self.{rel[0]} = {child_cls}()")
+                    call = f"self.{rel[0]}"
+                outs = ", ".join(self.v(o) for o in item.outputs)
+                args = ", ".join(self.v(i) for i in item.inputs)
+                body.append(f"{outs} = {call}({args})" if outs else f"{call}({args})")
+            elif isinstance(item, ModuleStep):
+                rel = item.attr[depth:]
+                init.append(f"self.{'.'.join(rel)} = {self.ctor(item.construct)}")
+                outs = ", ".join(self.v(o) for o in item.outputs)
+                body.append(f"{outs} = self.{'.'.join(rel)}({', '.join(self.v(i) for i in item.inputs)})")
+            else:
+                body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
+        for attr, members in containers.items():
+            members.sort()
+            if [i for i, _ in members] != list(range(len(members))):  # pragma: no cover - repeats are 0..n-1
+                raise AssertionError("non-contiguous repetition")
+            if len({c for _, c in members}) == 1:
+                init.insert(0, f"self.{attr} = nn.ModuleList([{members[0][1]}() for _ in range({len(members)})])")
+            else:
+                init.insert(0, f"self.{attr} = nn.ModuleList([{', '.join(c + '()' for _, c in members)}])")
+        params = ", ".join(self.v(i) for i in sn.inputs)
+        ret = ", ".join(self.v(o) for o in sn.outputs)
+        lines = [
+            "    def __init__(self):",
+            "        super().__init__()",
+            *[f"        {line}" for line in init],
+            "",
+            f"    def forward(self, {params}):",
+            *[f"        {line}" for line in body],
+            f"        return {ret}",
+        ]
+        source = "\n".join(lines)
+        if source in self.classes:
+            return self.classes[source]
+        cname, i = name_hint, 2
+        while cname in self.class_names:
+            cname = f"{name_hint}{i}"
+            i += 1
+        self.class_names.add(cname)
+        self.classes[source] = cname
+        return cname
+
+    def render_root(self, root: ScopeNode) -> tuple[str, str]:
+        depth = 0
+        init: list[str] = []
+        body: list[str] = []
+        containers: dict[str, list[tuple[int, str]]] = {}
+        for item in root.items:
+            if isinstance(item, ScopeNode):
+                child_cls = self.render_scope(item, class_name(item.block or "Repeat"))
+                rel = self.attr_of(item)[depth:]
+                if len(rel) == 2 and rel[1].isdigit():
+                    containers.setdefault(rel[0], []).append((int(rel[1]), child_cls))
+                    call = f"self.{rel[0]}[{rel[1]}]"
+                else:
+                    init.append(f"self.{rel[0]} = {child_cls}()")
+                    call = f"self.{rel[0]}"
+                outs = ", ".join(self.v(o) for o in item.outputs)
+                body.append(f"{outs} = {call}({', '.join(self.v(i) for i in item.inputs)})")
+            elif isinstance(item, ModuleStep):
+                init.append(f"self.{'.'.join(item.attr)} = {self.ctor(item.construct)}")
+                body.append(f"{', '.join(self.v(o) for o in item.outputs)} = self.{'.'.join(item.attr)}({', '.join(self.v(i) for i in item.inputs)})")
+            else:
+                body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
+        for attr, members in containers.items():
+            members.sort()
+            if len({c for _, c in members}) == 1:
+                init.insert(0, f"self.{attr} = nn.ModuleList([{members[0][1]}() for _ in range({len(members)})])")
+            else:
+                init.insert(0, f"self.{attr} = nn.ModuleList([{', '.join(c + '()' for _, c in members)}])")
+        outs = [self.v(o) for o in self.plan.outputs]
+        logit_vars = [self.plan.logits_var(o) if loss_uses_logits(self.model, o) else None for o in self.model.outputs]
+        logits = [self.v(lv) if lv is not None else out for lv, out in zip(logit_vars, outs, strict=True)]
+        single = len(outs) == 1
+        params = ", ".join(self.v(i) for i in self.plan.inputs)
+        name = class_name(self.model.name)
+        lines = [
+            f"class {name}(nn.Module):",
+            f'    """{self.model.name}: inputs {", ".join(_describe_input(i) for i in self.model.inputs)} (channels-last)."""',
+            "",
+            "    def __init__(self):",
+            "        super().__init__()",
+            *[f"        {line}" for line in init],
+            "        self.reset_parameters()",
+            "",
+            f"    def forward(self, {params}, return_logits: bool = False):",
+            '        """The outputs; with ``return_logits`` the values the loss reads (the logits of a',
+            '        final softmax/sigmoid, where the spec\'s loss uses them)."""',
+            *[f"        {line}" for line in body],
+            "        if return_logits:",
+            f"            return {logits[0] if single else '(' + ', '.join(logits) + ')'}",
+            f"        return {outs[0] if single else '(' + ', '.join(outs) + ')'}",
+            "",
+            *self.render_init(),
+        ]
+        return name, "\n".join(lines)
+
+    # ---- initialisers
+    def render_init(self) -> list[str]:
+        from .bundle import _torch_keys
+
+        lines = ["    @torch.no_grad()", "    def reset_parameters(self):", '        """Draw initial weights from the spec\'s initialisers."""']
+        params = []
+        for node, w in self.model.weights():
+            init = w.init
+            extra = None
+            if type(init).__name__ == "UnitForgetBias":
+                extra, init = init, init.base
+            fans = w.fans
+            if fans is None:
+                from specc.ir.initializers import compute_fans
+
+                fans = compute_fans(tuple(w.shape))
+            kw = dict(init.params())
+            uses_fans = init.kind not in ("zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal")
+            for key in _torch_keys(self.plan, node, w.name):
+                args = [f"self.get_parameter({key!r})" if w.trainable else f"self.get_buffer({key!r})", repr(init.kind)]
+                if uses_fans:
+                    args += [f"fan_in={float(fans[0])!r}", f"fan_out={float(fans[1])!r}"]
+                args += [f"{k}={literal(v, self.ctor)}" for k, v in kw.items()]
+                params.append(f"        specc_init_({', '.join(args)})")
+            if extra is not None:
+                params.extend(self._forget_bias_lines(node, w))
+        return lines + (params or ["        pass"])
+
+    def _forget_bias_lines(self, node, w) -> list[str]:
+        """Set the forget-gate quarter of an LSTM bias to 1, wherever the lowering put it."""
+        info = self.plan.nodes[node.name]
+        specs = self.model.node_weights(node)
+        probe = {s.name: np.zeros(s.shape) for s in specs}
+        marker = np.zeros(w.shape)
+        marker[w.init.units : 2 * w.init.units] = 1.0
+        probe[w.name] = marker
+        out = []
+        for k, v in TORCH_OPS[node.op.kind].to_torch(info, probe).items():
+            idx = np.flatnonzero(np.asarray(v).reshape(-1) == 1.0)
+            if idx.size == 0:
+                continue
+            key = ".".join((*info.attr, k))
+            if np.all(np.diff(idx) == 1):
+                out.append(f"        self.get_parameter({key!r}).view(-1)[{idx[0]}:{idx[-1] + 1}].fill_(1.0)")
+            else:  # pragma: no cover - lowerings keep the forget gate contiguous
+                out.append(f"        self.get_parameter({key!r}).view(-1)[{list(map(int, idx))}] = 1.0")
+        return out
+
+    # ---- training helpers
+    def render_training(self) -> str:
+        train = self.model.train
+        if train is None:
+            return '\ndef make_optimizer(model):\n    raise ValueError("the spec has no train section")\n'
+        loss = train.loss
+        from .bundle import _torch_keys
+
+        losses = []
+        for o in self.model.outputs:
+            uses = loss_uses_logits(self.model, o)
+            losses.append(
+                dict(
+                    kind=loss.kind,
+                    from_logits=bool(getattr(loss, "from_logits", False)) or uses,
+                    label_smoothing=float(getattr(loss, "label_smoothing", 0.0)),
+                    delta=float(getattr(loss, "delta", 1.0)),
+                )
+            )
+        penalties = []
+        for node, w in self.model.weights():
+            reg = w.regularizer
+            if reg is not None and (reg.l1_coef or reg.l2_coef) and w.trainable and node.trainable:
+                penalties.extend((k, reg.l1_coef, reg.l2_coef) for k in _torch_keys(self.plan, node, w.name))
+        opt = optimizer_args(train)
+        lit = lambda v: literal(v, self.ctor)  # noqa: E731
+        return "\n".join(
+            [
+                "",
+                "# ---- training (the spec's train section)",
+                f"LOSSES = {lit(losses)}  # one per output; from_logits where the loss reads the logits",
+                f"PENALTIES = {lit(penalties)}  # (parameter, l1, l2)",
+                f"OPTIMIZER = {lit(opt)}",
+                f"BATCH_SIZE = {train.batch}",
+                f"EPOCHS = {train.epochs}",
+                "",
+                "",
+                "def make_optimizer(model):",
+                "    return SpeccOptimizer(model.parameters(), **OPTIMIZER)",
+                "",
+                "",
+                "def compute_loss(model, inputs, targets):",
+                '    """The spec\'s loss (+ regularisation penalties) for one batch; inputs/targets are lists."""',
+                "    preds = model(*inputs, return_logits=True)",
+                "    preds = preds if isinstance(preds, tuple) else (preds,)",
+                "    total = sum(SpeccLoss(**spec)(p, t) for spec, p, t in zip(LOSSES, preds, targets))",
+                "    if PENALTIES:",
+                "        total = total + regularization_penalty([(model.get_parameter(k), l1, l2) for k, l1, l2 in PENALTIES])",
+                "    return total",
+                "",
+                "",
+                "def train_step(model, optimizer, inputs, targets) -> float:",
+                '    """One optimizer step in training mode; returns the loss."""',
+                "    model.train()",
+                "    optimizer.zero_grad()",
+                "    loss = compute_loss(model, inputs, targets)",
+                "    loss.backward()",
+                "    optimizer.step()",
+                "    return float(loss.detach())",
+                "",
+            ]
+        )
+
+    def render(self) -> str:
+        root = self.tree()
+        name, model_src = self.render_root(root)
+        training = self.render_training()
+        imports, lib_src = self.lib.render(self.used)
+        class_srcs = []
+        for source, cname in self.classes.items():
+            class_srcs.append(f"class {cname}(nn.Module):\n{source}")
+        header = [
+            f'"""PyTorch model {self.model.name}, generated by specc {__version__}'
+            + (f" from {self.model.source}" if self.model.source else "")
+            + ".",
+            "",
+            "Standalone: needs only PyTorch.  Do not edit; regenerate with `specc compile --to torch`.",
+            f"Build: `model = {name}()`; weights load from specc's torch model or from",
+            "`specc weights convert` (same state_dict keys).  Inputs and outputs are channels-last.",
+            '"""',
+            "",
+            "from __future__ import annotations",
+            "",
+            *imports,
+            "",
+            "# " + "-" * 75 + " specc runtime (copied)",
+            "",
+            lib_src,
+            "",
+            "",
+            "# " + "-" * 75 + " model",
+            "",
+        ]
+        body = "\n\n\n".join([*class_srcs, model_src])
+        return "\n".join(header) + "\n" + body + "\n\n" + training + "\n"
+
+
+def _all_vars(plan: Plan) -> list[str]:
+    out = []
+    for s in plan.steps:
+        out.extend(s.outputs)
+    return out
+
+
+def _describe_input(i) -> str:
+    dims = ", ".join("?" if d is None else str(d) for d in i.type.shape)
+    return f"{i.name}: {i.type.dtype}[batch, {dims}]"
+
+
+def emit_torch(model: Model) -> str:
+    """The standalone PyTorch source of ``model``."""
+    return _Emitter(model, make_plan(model)).render()
