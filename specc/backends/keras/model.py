@@ -70,17 +70,21 @@ def set_canonical(plan: KPlan, km: keras.Model, weights: dict[str, np.ndarray]) 
             var.assign(value.astype(var.dtype))
 
 
-def get_canonical(plan: KPlan, km: keras.Model) -> dict[str, np.ndarray]:
-    """Read the Keras model's weights back as canonical weights (float64)."""
+def get_canonical(plan: KPlan, km: keras.Model, values: dict[str, np.ndarray] | None = None, *, trainable_only: bool = False) -> dict[str, np.ndarray]:
+    """The Keras model's weights as canonical weights (float64).
+
+    ``values`` maps variable paths to arrays to convert instead of the variables' own
+    values (e.g. gradients, which convert like the weights they belong to)."""
     model: Model = plan.model
-    variables = _variables(km)
+    if values is None:
+        values = {p: np.asarray(v.numpy(), dtype=np.float64) for p, v in _variables(km).items()}
     out: dict[str, np.ndarray] = {}
     for node in model.nodes:
-        specs = model.node_weights(node)
+        specs = [w for w in model.node_weights(node) if w.trainable or not trainable_only]
         if not specs:
             continue
         prefix = f"{node.name}/"
-        vals = {p[len(prefix) :]: np.asarray(v.numpy(), dtype=np.float64) for p, v in variables.items() if p.startswith(prefix)}
+        vals = {p[len(prefix) :]: np.asarray(v, dtype=np.float64) for p, v in values.items() if p.startswith(prefix)}
         conv = KERAS_OPS[node.op.kind].from_keras(plan.nodes[node.name], [w.name for w in specs], vals)
         out.update({f"{node.name}.{k}": v for k, v in conv.items()})
     return out

@@ -85,10 +85,11 @@ class TorchBundle:
         return [self._tensor(x, is_float=i.type.is_float) for x, i in zip(inputs, decl, strict=True)]
 
     def to_targets(self, targets) -> list[torch.Tensor]:
+        n = len(self.spec.outputs)
         if isinstance(targets, Mapping):
             targets = [targets[o] for o in self.spec.outputs]
-        elif len(self.spec.outputs) == 1:
-            targets = [targets]
+        elif not (isinstance(targets, (list, tuple)) and len(targets) == n and all(isinstance(t, (np.ndarray, torch.Tensor)) for t in targets)):
+            targets = [targets]  # one output's targets
         loss = self.spec.train.loss if self.spec.train else None
         out = []
         for t in targets:

@@ -1,0 +1,82 @@
+"""``specc verify FILE...``: prove the backends compute the same function."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("verify", help="compare backends layer by layer: outputs, loss, gradients, optimizer steps")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".spec files")
+    p.add_argument("--backends", default="torch,keras", help="two backends to compare (default: torch,keras)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision (float64 agrees to ~1e-10)")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps to compare (default: the spec's verify steps, 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, inputs and targets")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default: the spec's verify batch, 4)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="run both backends on this device")
+    p.add_argument("--rtol", type=float, default=None, help="override the forward relative tolerance")
+    p.add_argument("--atol", type=float, default=None, help="override the forward absolute tolerance")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write the machine-readable report (to PATH, or stdout)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show every compared tensor, not the compact table")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from specc.api import load
+    from specc.errors import SpecError
+
+    backends = tuple(b.strip() for b in args.backends.split(","))
+    if len(backends) != 2 or any(b not in ("torch", "keras") for b in backends):
+        print("specc verify: error: --backends takes two of torch, keras (e.g. torch,keras)", file=sys.stderr)
+        return 2
+    for flag, value in (("--steps", args.steps), ("--batch", args.batch)):
+        if value is not None and value < (0 if flag == "--steps" else 1):
+            print(f"specc verify: error: {flag} must be {'≥ 0' if flag == '--steps' else '≥ 1'}", file=sys.stderr)
+            return 2
+    from specc.verification import VerifyError, verify
+
+    console = Console(highlight=False, width=max(Console().width, 110))
+    reports, failed = [], 0
+    for path in args.files:
+        try:
+            model = load(path)
+            report = verify(
+                model,
+                backends=backends,
+                dtype=args.dtype,
+                steps=args.steps,
+                seed=args.seed,
+                batch=args.batch,
+                device=args.device,
+                rtol=args.rtol,
+                atol=args.atol,
+            )
+        except (SpecError, VerifyError) as e:
+            failed += 1
+            print(e.render() if isinstance(e, SpecError) else f"{path}: error: {e}", file=sys.stderr)
+            continue
+        reports.append(report)
+        if args.json != "-":
+            console.print(f"[bold]{path}[/bold]")
+            console.print(report.table(compact=not args.verbose))
+            for note in report.notes:
+                console.print(f"note: {note}", markup=False)
+            console.print(report.verdict(), style="green" if report.ok else "bold red", markup=False)
+            console.print()
+        if not report.ok:
+            failed += 1
+    if args.json:
+        data = [r.to_json() for r in reports]
+        text = json.dumps(data[0] if len(data) == 1 and len(args.files) == 1 else data, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            from specc.fsutil import atomic_write_text
+
+            atomic_write_text(args.json, text + "\n")
+    if len(args.files) > 1 and args.json != "-":
+        print(f"{len(args.files) - failed} of {len(args.files)} specs verified", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,185 @@
+"""One backend, instrumented for comparison: every layer's output in the canonical layout,
+the loss and the gradient of every weight as canonical weights, optimizer steps, and the
+canonical weights after them.  Frameworks are imported only when a probe is made."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from specc.ir.graph import Model
+
+__all__ = ["make_probe", "Probe"]
+
+
+class Probe:
+    name: str
+
+    def trace(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
+        """Inference-mode value of every IR tensor (canonical layout)."""
+        raise NotImplementedError
+
+    def loss_and_grads(self, inputs, targets) -> tuple[float, dict[str, np.ndarray]]:  # pragma: no cover
+        """Training-mode loss (with penalties) and gradients of trainable weights (canonical)."""
+        raise NotImplementedError
+
+    def step(self, inputs, targets) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def weights(self) -> dict[str, np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def dtypes(self) -> set[str]:  # pragma: no cover
+        """Floating dtypes of the weights and of the computed activations (to prove the precision)."""
+        raise NotImplementedError
+
+
+class TorchProbe(Probe):
+    name = "torch"
+
+    def __init__(self, model: Model, weights, dtype: str, device: str | None):
+        import torch
+
+        from specc.backends.torch.bundle import build_torch
+
+        if device and device.startswith("cuda"):
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        self.torch = torch
+        self.bundle = build_torch(model, weights, device=device, dtype=dtype)
+        self.model = model
+        self._seen_dtypes: set[str] = set()
+
+    def trace(self, inputs):
+        b = self.bundle
+        b.model.eval()
+        with self.torch.no_grad():
+            env = b.model.run(b.to_inputs(inputs), keep=True)
+        self._seen_dtypes |= {str(v.dtype).removeprefix("torch.") for v in env.values() if v.is_floating_point()}
+        out = {}
+        for tid, var in b.plan.tensor_var.items():
+            out[tid] = b.plan.var_layout[var].to_canonical(env[var].detach().cpu().double().numpy())
+        return out
+
+    def loss_and_grads(self, inputs, targets):
+        from specc.backends.torch.weights import from_state_dict
+
+        b = self.bundle
+        b.model.train()
+        b.model.zero_grad(set_to_none=True)
+        loss = b.compute_loss(inputs, targets)
+        loss.backward()
+        full = {k: np.zeros(tuple(v.shape)) for k, v in b.model.state_dict().items()}
+        for k, p in b.model.named_parameters():
+            if p.grad is not None:
+                full[k] = p.grad.detach().cpu().double().numpy()
+        grads = from_state_dict(b.plan, full)
+        return float(loss.detach()), {k: v for k, v in grads.items() if k in _trainable(self.model)}
+
+    def step(self, inputs, targets):
+        return self.bundle.train_step(inputs, targets)
+
+    def weights(self):
+        return self.bundle.get_weights()
+
+    def set_weights(self, weights):
+        self.bundle.set_weights(weights)
+
+    def dtypes(self):
+        return {str(p.dtype).removeprefix("torch.") for p in self.bundle.model.state_dict().values() if p.is_floating_point()} | self._seen_dtypes
+
+
+class KerasProbe(Probe):
+    name = "keras"
+
+    def __init__(self, model: Model, weights, dtype: str, device: str | None):
+        import keras
+
+        from specc.backends.keras.bundle import build_keras
+        from specc.backends.keras.device import configure
+
+        from specc.backends.keras.device import device_scope
+
+        configure(device)
+        self.keras = keras
+        self.device = device
+        with device_scope(device):
+            self.km = build_keras(model, weights, device=device, dtype=dtype)
+        self.info = self.km.specc
+        self.model = model
+        self._probe = None
+        self._seen_dtypes: set[str] = set()
+
+    def _x(self, inputs):
+        return inputs if len(inputs) > 1 else inputs[0]
+
+    def _y(self, targets):
+        return targets if len(targets) > 1 else targets[0]
+
+    def trace(self, inputs):
+        from specc.backends.keras.device import device_scope
+
+        keras = self.keras
+        plan = self.info.plan
+        if self._probe is None:
+            tids = list(plan.tensor_var)
+            tensors = [self.info.tensors[plan.tensor_var[t]] for t in tids]
+            ins = self.km.inputs if len(self.km.inputs) > 1 else self.km.inputs[0]
+            self._probe = (tids, keras.Model(ins, tensors))
+        tids, probe = self._probe
+        with device_scope(self.device):
+            values = probe(self._x(inputs), training=False)
+        self._seen_dtypes |= {str(v.dtype.name if hasattr(v.dtype, "name") else v.dtype) for v in values if "float" in str(v.dtype)}
+        return {t: np.asarray(v, dtype=np.float64) for t, v in zip(tids, values, strict=True)}
+
+    def loss_and_grads(self, inputs, targets):
+        import tensorflow as tf
+
+        from specc.backends.keras.device import device_scope
+        from specc.backends.keras.model import get_canonical
+
+        km = self.km
+        with device_scope(self.device), tf.GradientTape() as tape:
+            preds = km(self._x(inputs), training=True)
+            preds = preds if isinstance(preds, (list, tuple)) else [preds]
+            total = None
+            for p, y in zip(preds, targets, strict=True):
+                v = km.loss(y, p)
+                total = v if total is None else total + v
+            for extra in km.losses:
+                total = total + tf.cast(extra, total.dtype)
+        variables = km.trainable_variables
+        grads = tape.gradient(total, variables)
+        values = {v.path: (np.zeros(tuple(v.shape)) if g is None else np.asarray(g, dtype=np.float64)) for v, g in zip(variables, grads, strict=True)}
+        canon = get_canonical(self.info.plan, km, values, trainable_only=True) if values else {}
+        return float(total), {k: v for k, v in canon.items() if k in _trainable(self.model)}
+
+    def step(self, inputs, targets):
+        from specc.backends.keras.device import device_scope
+
+        with device_scope(self.device):
+            logs = self.km.train_on_batch(self._x(inputs), self._y(targets), return_dict=True)
+        return float(logs["loss"])
+
+    def weights(self):
+        return self.info.get_weights(self.km)
+
+    def set_weights(self, weights):
+        self.info.set_weights(self.km, weights)
+
+    def dtypes(self):
+        return {str(v.dtype) for v in self.km.weights if "float" in str(v.dtype)} | self._seen_dtypes
+
+
+def _trainable(model: Model) -> set[str]:
+    return {f"{n.name}.{w.name}" for n, w in model.weights() if w.trainable and n.trainable}
+
+
+def make_probe(backend: str, model: Model, weights, dtype: str, device: str | None) -> Probe:
+    if backend == "torch":
+        return TorchProbe(model, weights, dtype, device)
+    if backend == "keras":
+        return KerasProbe(model, weights, dtype, device)
+    raise ValueError(f"unknown backend {backend!r}")
