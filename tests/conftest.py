@@ -11,6 +11,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np
 import pytest
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

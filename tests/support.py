@@ -11,13 +11,10 @@ import specc
 from specc.compiler import as_model
 from specc.ir.graph import Model
 from specc.ir.transforms import without_dropout
+from specc.verification import data
 from specc.weights import init_weights
 
-SEQ_LEN = 7  # used for unknown (symbolic) dimensions
-
-
-def concrete(shape) -> tuple[int, ...]:
-    return tuple(d if isinstance(d, int) else SEQ_LEN for d in shape)
+SEQ_LEN = data.SEQ_LEN
 
 
 def build_both(spec, dtype: str = "float64", seed: int = 0, weights=None, no_dropout: bool = True):
@@ -32,32 +29,13 @@ def build_both(spec, dtype: str = "float64", seed: int = 0, weights=None, no_dro
 
 
 def random_inputs(model: Model, batch: int, rng: np.random.Generator, dtype: str = "float64") -> list[np.ndarray]:
-    """Inputs of the declared shapes: N(0, 1) floats; ids valid for every embedding that reads them."""
-    out = []
-    for i in model.inputs:
-        shape = (batch, *concrete(i.type.shape))
-        if i.type.is_float:
-            out.append(rng.standard_normal(shape).astype(dtype))
-        else:
-            vocab = min((n.op.vocab for n in model.consumers(i.name) if n.op.kind == "embedding"), default=100)
-            out.append(rng.integers(0, vocab, shape).astype(i.type.dtype))
-    return out
+    """Inputs of the declared shapes (the verify harness' generator)."""
+    return data.random_inputs(model, batch, rng, dtype)
 
 
 def random_targets(model: Model, batch: int, rng: np.random.Generator, dtype: str = "float64") -> np.ndarray:
-    out = model.type_of(model.outputs[0])
-    shape = (batch, *concrete(out.shape))
-    kind = model.train.loss.kind if model.train else "mse"
-    if kind == "sparse_categorical_crossentropy":
-        return rng.integers(0, shape[-1], shape[:-1])
-    if kind == "categorical_crossentropy":
-        return np.eye(shape[-1], dtype=dtype)[rng.integers(0, shape[-1], shape[:-1])]
-    if kind == "binary_crossentropy":
-        return rng.integers(0, 2, shape).astype(dtype)
-    if kind == "kl_divergence":
-        p = rng.random(shape)
-        return (p / p.sum(-1, keepdims=True)).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
+    """Targets of the first output, valid for the spec's loss."""
+    return data.random_targets(model, batch, rng, dtype)[0]
 
 
 def forward_both(tb, km, inputs) -> tuple[np.ndarray, np.ndarray]:

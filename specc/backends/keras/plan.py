@@ -94,13 +94,7 @@ def _field_of(weight: str) -> str:
 
 
 def _load_ops() -> None:
-    import importlib
-    import pkgutil
-
-    from . import ops
-
-    for m in sorted(i.name for i in pkgutil.iter_modules(ops.__path__)):
-        importlib.import_module(f"{ops.__name__}.{m}")
+    from . import ops  # noqa: F401 - registers every lowering
 
 
 class KCtx:
@@ -165,8 +159,7 @@ class KPlan:
 
 def make_plan(model: Model) -> KPlan:
     """Lower ``model`` to a Keras plan, or raise SpecError for what Keras cannot express."""
-    if not KERAS_OPS:
-        _load_ops()
+    _load_ops()
     diags = []
     for n in model.nodes:
         op = KERAS_OPS.get(n.op.kind)

@@ -176,13 +176,7 @@ def torch_op(cls: type[TorchOp]) -> type[TorchOp]:
 
 
 def _load_ops() -> None:
-    import importlib
-    import pkgutil
-
-    from . import ops
-
-    for m in sorted(i.name for i in pkgutil.iter_modules(ops.__path__)):
-        importlib.import_module(f"{ops.__name__}.{m}")
+    from . import ops  # noqa: F401 - registers every lowering
 
 
 # --------------------------------------------------------------------------- planning
@@ -328,8 +322,7 @@ def _attr_paths(model: Model) -> dict[str, tuple[str, ...]]:
 
 def make_plan(model: Model) -> Plan:
     """Lower ``model`` to a torch plan, or raise SpecError for ops torch cannot express."""
-    if not TORCH_OPS:
-        _load_ops()
+    _load_ops()
     missing = [n for n in model.nodes if n.op.kind not in TORCH_OPS]
     if missing:
         raise SpecError(

@@ -23,7 +23,9 @@ class SpeccActivation:
     def __call__(self, x):
         p = self.params
         if self.kind == "leaky_relu":
-            return keras.activations.leaky_relu(x, negative_slope=p["alpha"])
+            # TF's LeakyRelu kernel keeps the slope as a float32 attribute: 0.2 would become
+            # 0.2000000030 in a float64 model, so compute it in the tensor's own dtype
+            return ops.where(x > 0, x, x * ops.convert_to_tensor(p["alpha"], dtype=x.dtype))
         if self.kind == "elu":
             return keras.activations.elu(x, alpha=p["alpha"])
         if self.kind == "gelu":
