@@ -31,8 +31,8 @@ def keras_activation(spec, rank: int):
         if last:
             return k
         return Construct(SpeccActivation, (k,), {"axis": spec.axis})
-    if k == "gelu":
-        return "gelu" if not spec.approximate else Construct(SpeccActivation, ("gelu",), {"approximate": True})
+    if k == "gelu":  # keras' own gelu is not float64-exact
+        return Construct(SpeccActivation, ("gelu",), {"approximate": bool(spec.approximate)})
     if k == "elu":
         return "elu" if spec.alpha == 1.0 else Construct(SpeccActivation, ("elu",), {"alpha": float(spec.alpha)})
     if k == "leaky_relu":

@@ -29,7 +29,13 @@ class SpeccActivation:
         if self.kind == "elu":
             return keras.activations.elu(x, alpha=p["alpha"])
         if self.kind == "gelu":
-            return keras.activations.gelu(x, approximate=p["approximate"])
+            # TF's gelu rounds its constants to float32 (1e-10 errors in float64 models);
+            # torch's formulas, with the constants in the tensor's dtype
+            if p["approximate"]:
+                k = ops.convert_to_tensor(math.sqrt(2.0 / math.pi), dtype=x.dtype)
+                c = ops.convert_to_tensor(0.044715, dtype=x.dtype)
+                return 0.5 * x * (1.0 + ops.tanh(k * (x + c * x * x * x)))
+            return x * 0.5 * (1.0 + ops.erf(x * ops.convert_to_tensor(math.sqrt(0.5), dtype=x.dtype)))
         if self.kind == "softmax":  # axis other than the last: no logits shortcut for the loss
             return ops.softmax(x, axis=p["axis"])
         if self.kind == "log_softmax":

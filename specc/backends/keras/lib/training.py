@@ -80,10 +80,11 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
             slots = ["square_avg", "acc_delta"]
         self._slots = {}
         for s in slots:
-            init = "zeros"
-            if k == "adagrad" and h.get("initial_accumulator", 0.0):
-                init = keras.initializers.Constant(h["initial_accumulator"])
-            self._slots[s] = [self.add_variable_from_reference(v, s, initializer=init) for v in variables]
+            self._slots[s] = [self.add_variable_from_reference(v, s, initializer="zeros") for v in variables]
+        acc = h.get("initial_accumulator", 0.0) if k == "adagrad" else 0.0
+        if acc:  # keras' Constant initializer would round the value through float32
+            for slot in self._slots["sum"]:
+                slot.assign(ops.full(slot.shape, _const(acc, slot.dtype), dtype=slot.dtype))
 
     def _slot(self, name, variable):
         return self._slots[name][self._get_variable_index(variable)]
@@ -94,6 +95,8 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
 
     # ---- the IR's clipping and decay (replacing Keras' own)
     def _clip_gradients(self, grads):
+        # embeddings give sparse (IndexedSlices) gradients; torch's are dense, and so are these
+        grads = [None if g is None else ops.convert_to_tensor(g) for g in grads]
         if self.clip_value is not None:
             grads = [None if g is None else ops.clip(g, -self.clip_value, self.clip_value) for g in grads]
         if self.clip_norm is not None:
@@ -114,7 +117,7 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
     # ---- updates (torch.optim's single-tensor code paths)
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
-        g = ops.cast(gradient, dtype)
+        g = ops.cast(ops.convert_to_tensor(gradient), dtype)
         lr = self._lr(dtype)
         h, k = self.hparams, self.kind
         t = ops.cast(self.iterations + 1, dtype)
