@@ -81,14 +81,22 @@ def keras_op(cls: type[KerasOp]) -> type[KerasOp]:
     return cls
 
 
+_LOADED: list[bool] = []
+
+
 def _load_ops() -> None:
+    """Import every lowering module once (importing one of them directly, as a test may,
+    must not stop the others from being registered)."""
     import importlib
     import pkgutil
 
     from . import ops
 
+    if _LOADED:
+        return
     for m in sorted(i.name for i in pkgutil.iter_modules(ops.__path__)):
         importlib.import_module(f"{ops.__name__}.{m}")
+    _LOADED.append(True)
 
 
 class KCtx:
@@ -143,8 +151,7 @@ class KPlan:
 
 def make_plan(model: Model) -> KPlan:
     """Lower ``model`` to a Keras plan, or raise SpecError for what Keras cannot express."""
-    if not KERAS_OPS:
-        _load_ops()
+    _load_ops()
     diags = []
     for n in model.nodes:
         op = KERAS_OPS.get(n.op.kind)

@@ -175,14 +175,22 @@ def torch_op(cls: type[TorchOp]) -> type[TorchOp]:
     return cls
 
 
+_LOADED: list[bool] = []
+
+
 def _load_ops() -> None:
+    """Import every lowering module once (importing one of them directly, as a test may,
+    must not stop the others from being registered)."""
     import importlib
     import pkgutil
 
     from . import ops
 
+    if _LOADED:
+        return
     for m in sorted(i.name for i in pkgutil.iter_modules(ops.__path__)):
         importlib.import_module(f"{ops.__name__}.{m}")
+    _LOADED.append(True)
 
 
 # --------------------------------------------------------------------------- planning
@@ -326,8 +334,7 @@ def _attr_paths(model: Model) -> dict[str, tuple[str, ...]]:
 
 def make_plan(model: Model) -> Plan:
     """Lower ``model`` to a torch plan, or raise SpecError for ops torch cannot express."""
-    if not TORCH_OPS:
-        _load_ops()
+    _load_ops()
     missing = [n for n in model.nodes if n.op.kind not in TORCH_OPS]
     if missing:
         raise SpecError(
