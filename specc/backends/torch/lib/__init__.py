@@ -5,5 +5,6 @@ model uses (and what they use) into the generated source, so generated code neve
 specc.  Keep every top-level name unique across the files of this package."""
 
 from .attention import *  # noqa: F403
+from .conv_transpose import *  # noqa: F403
 from .core import *  # noqa: F403
 from .training import *  # noqa: F403
