@@ -7,4 +7,5 @@ specc.  Keep every top-level name unique across the files of this package."""
 from .attention import *  # noqa: F403
 from .conv_transpose import *  # noqa: F403
 from .core import *  # noqa: F403
+from .separable import *  # noqa: F403
 from .training import *  # noqa: F403
