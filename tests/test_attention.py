@@ -285,3 +285,17 @@ def test_transformer_classifier_spec():
     moved = max(np.abs(tb.get_weights()[n] - w[n]).max() for n in w)
     assert moved > 1e-5
     assert sum(p.numel() for p in tb.model.parameters()) == model.count_params()[0] == km.count_params()
+
+
+def test_keras_save_and_load(tmp_path):
+    """specc's MultiHeadAttention subclass saves and loads (registered serializable) and
+    keeps its exact scale."""
+    text = CASES["cross_causal"]
+    w = random_weights(text, seed=13)
+    model, tb, km, _ = build_both(text, weights=w)
+    xs = random_inputs(model, 2, np.random.default_rng(13))
+    path = tmp_path / "m.keras"
+    km.save(path)
+    loaded = keras.models.load_model(path, compile=False)
+    assert type(loaded.layers[-1]).__name__ == "MultiHeadAttention" and type(loaded.layers[-1]) is not keras.layers.MultiHeadAttention
+    assert max_rel(np.asarray(loaded(xs, training=False)), tb.predict(xs)) < 1e-12

@@ -66,7 +66,9 @@ CASES = {
     "c1_sd_same": spec("conv1d(4, 3, stride=2, dilation=2, padding=same)", shape="11, 3"),
     "c1_sd_causal": spec("conv1d(4, 2, stride=3, dilation=2, padding=causal)", shape="11, 3"),
     "c2_sd_same": spec("conv2d(5, 3, stride=2, dilation=2, padding=same)"),
-    "c2_sd_explicit_groups": spec("conv2d(4, 2, stride=[2, 3], dilation=[3, 1], padding=[[1, 2], [0, 1]], groups=2, activation=elu)", shape="9, 8, 4"),
+    "c2_sd_explicit_groups": spec(
+        "conv2d(4, 2, stride=[2, 3], dilation=[3, 1], padding=[[1, 2], [0, 1]], groups=2, activation=elu)", shape="9, 8, 4"
+    ),
     "c2_sd_dynamic": spec("conv2d(3, 3, stride=[2, 3], dilation=2, padding=same, reg=l2(0.01))", shape="?, ?, 3"),
     "dw_sd_same": spec("depthwise_conv2d(3, stride=2, dilation=2, padding=same, depth_multiplier=2)"),
     "sep_sd_valid": spec("separable_conv2d(4, 3, stride=2, dilation=2)"),
@@ -221,7 +223,11 @@ def test_transpose_negative_controls(monkeypatch):
 
     original_to_torch = ConvTransposeOp.to_torch
     with monkeypatch.context() as m:
-        m.setattr(ConvTransposeOp, "to_torch", lambda self, info, lw: {**original_to_torch(self, info, lw), "weight": original_to_torch(self, info, lw)["weight"][:, :, ::-1, ::-1].copy()})
+        def flipped(self, info, lw):
+            out = original_to_torch(self, info, lw)
+            return {**out, "weight": out["weight"][:, :, ::-1, ::-1].copy()}
+
+        m.setattr(ConvTransposeOp, "to_torch", flipped)
         assert max_rel(specc.build(model, "torch", dtype="float64", weights=w).predict([x]), yk) > 1e-2
     with monkeypatch.context() as m:
         m.setattr(Conv2DTranspose, "crops", lambda self: ((1, 0), (1, 0)))
@@ -245,7 +251,13 @@ def test_depthwise_separable_against_framework_layers(name):
     pads = [pads_for(op.padding, i, x.shape[1 + i], op.kernel[i], op.stride[i], op.dilation[i]) for i in range(2)]
     # Keras' own layer: explicit padding first (Keras layers take valid/same only)
     kx = np.pad(x, [(0, 0), *pads, (0, 0)])
-    common = {"strides": op.stride, "dilation_rate": op.dilation, "use_bias": op.use_bias, "depth_multiplier": op.depth_multiplier, "dtype": "float64"}
+    common = {
+        "strides": op.stride,
+        "dilation_rate": op.dilation,
+        "use_bias": op.use_bias,
+        "depth_multiplier": op.depth_multiplier,
+        "dtype": "float64",
+    }
     if op.kind == "depthwise_conv2d":
         ref = keras.layers.DepthwiseConv2D(op.kernel, **common)
         ref.build(kx.shape)
@@ -374,7 +386,8 @@ def test_keras_save_and_load_specc_layers(tmp_path):
     loads with the same outputs."""
     text = """model m {
   input x: float32[9, 8, 3]
-  y = x -> separable_conv2d(4, 3, stride=2, dilation=2, padding=same, activation=relu) -> conv2d_transpose(3, 3, stride=2, dilation=2, padding=same) -> depthwise_conv2d(2, padding=same)
+  a = x -> separable_conv2d(4, 3, stride=2, dilation=2, padding=same, activation=relu)
+  y = a -> conv2d_transpose(3, 3, stride=2, dilation=2, padding=same) -> depthwise_conv2d(2, padding=same)
 }
 """
     model = as_model(text)

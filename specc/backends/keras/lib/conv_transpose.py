@@ -22,7 +22,19 @@ class ConvTranspose2D(keras.layers.Layer):
     result ``(in − 1)·stride + (k − 1)·dilation + 1``; a negative ``bottom``/``right``
     adds that many zero rows/columns at the end instead."""
 
-    def __init__(self, filters, kernel_size, strides, dilation_rate, crop, use_bias=True, activation=None, kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides,
+        dilation_rate,
+        crop,
+        use_bias=True,
+        activation=None,
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = tuple(int(k) for k in kernel_size)
@@ -35,8 +47,11 @@ class ConvTranspose2D(keras.layers.Layer):
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=(*self.kernel_size, self.filters, input_shape[-1]), initializer="glorot_uniform", regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros", regularizer=self.bias_regularizer) if self.use_bias else None
+        shape = (*self.kernel_size, self.filters, input_shape[-1])
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="glorot_uniform", regularizer=self.kernel_regularizer)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros", regularizer=self.bias_regularizer)
 
     def _eff(self, i):
         return (self.kernel_size[i] - 1) * self.dilation_rate[i] + 1

@@ -44,6 +44,14 @@ class DenseOp(KerasOp):
         ctx.done(ctx.layer(Construct(layers.Dense, (op.units,), kw), ins))
 
 
+_KERAS_CONV = {
+    "conv1d": layers.Conv1D,
+    "conv2d": layers.Conv2D,
+    "depthwise_conv2d": layers.DepthwiseConv2D,
+    "separable_conv2d": layers.SeparableConv2D,
+}
+
+
 def strided_dilated(op) -> bool:
     """Keras' convolution layers refuse stride > 1 together with dilation > 1."""
     return max(op.stride) > 1 and max(op.dilation) > 1
@@ -109,8 +117,7 @@ class ConvOp(KerasOp):
             kw.update(zip(names, args, strict=True))
             construct = Construct(KL.StridedDilatedConv, (kind, op.stride, tuple(pads)), kw)
         else:
-            cls = {"conv1d": layers.Conv1D, "conv2d": layers.Conv2D, "depthwise_conv2d": layers.DepthwiseConv2D, "separable_conv2d": layers.SeparableConv2D}[kind]
-            construct = Construct(cls, args, kw)
+            construct = Construct(_KERAS_CONV[kind], args, kw)
         ctx.done(ctx.layer(construct, x))
 
 
