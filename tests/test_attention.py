@@ -262,6 +262,19 @@ def test_float32():
     assert max_rel(yt, yk) < 1e-5
 
 
+def test_lengths_known_at_run_time():
+    """Sequence lengths unknown when the model is built (symbolic T, ?): one model, several
+    (query, key) lengths, causal, both shorter and longer queries."""
+    text = spec({"q": "T, 8", "v": "?, 6"}, "heads=2, key_dim=3, causal=true")
+    model, tb, km, _ = build_both(text, weights=random_weights(text, seed=1))
+    for lq, lk in [(3, 5), (6, 2)]:
+        rng = np.random.default_rng(lq)
+        xs = [rng.standard_normal((2, lq, 8)), rng.standard_normal((2, lk, 6))]
+        yt, yk = forward_both(tb, km, xs)
+        assert yt.shape == (2, lq, 8)
+        assert max_rel(yt, yk) < 1e-12
+
+
 # --------------------------------------------------------------------------- the example spec
 
 
