@@ -74,6 +74,20 @@ class Conv2DTranspose(ConvBase):
         ]
         return [TensorType(dtype=float_dtype(ins), shape=(*out, self.filters))]
 
+    def crops(self) -> tuple[tuple[int, int], ...]:
+        """Per spatial axis, ``(start, end)``: rows removed from the full result at each
+        end (``total // 2`` at the start); a negative ``end`` adds ``−end`` zero rows there.
+        The amounts do not depend on the input size (the full result of one row is the
+        dilated kernel)."""
+        out = []
+        for i in range(self.spatial):
+            k, s, d = self.kernel[i], self.stride[i], self.dilation[i]
+            eff = (k - 1) * d + 1
+            opad = None if self.output_padding is None else self.output_padding[i]
+            total = eff - transpose_out(1, k, s, d, self.padding, opad)  # type: ignore[arg-type, operator]
+            out.append((total // 2, total - total // 2) if total >= 0 else (0, total))
+        return tuple(out)
+
     def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
         c = ins[0].shape[-1]
         ws = [WeightSpec("kernel", (*self.kernel, self.filters, c), self.init, regularizer=self.reg)]

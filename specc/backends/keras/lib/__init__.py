@@ -5,5 +5,8 @@ into the generated source.  Every class is registered serializable (package "spe
 ``model.save('m.keras')`` round-trips once this package (or the generated file) is imported.
 Keep every top-level name unique across the files of this package."""
 
+from .attention import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .conv_transpose import *  # noqa: F403
 from .core import *  # noqa: F403
 from .training import *  # noqa: F403

@@ -7,6 +7,7 @@ from __future__ import annotations
 from keras import layers
 
 from specc.ir.ops.base import norm_axis
+from specc.ir.ops.padding import pads_for
 
 from .. import lib as KL
 from ..activations import keras_activation
@@ -47,8 +48,26 @@ class DenseOp(KerasOp):
         ctx.done(ctx.layer(Construct(layers.Dense, (op.units,), kw), ins))
 
 
+_KERAS_CONV = {
+    "conv1d": layers.Conv1D,
+    "conv2d": layers.Conv2D,
+    "depthwise_conv2d": layers.DepthwiseConv2D,
+    "separable_conv2d": layers.SeparableConv2D,
+}
+
+
+def strided_dilated(op) -> bool:
+    """Keras' convolution layers refuse stride > 1 together with dilation > 1."""
+    return max(op.stride) > 1 and max(op.dilation) > 1
+
+
 @keras_op
 class ConvOp(KerasOp):
+    """conv1d/conv2d/depthwise_conv2d/separable_conv2d → the Keras layer of that name.
+    Explicit padding is a zero-padding layer before it.  Stride > 1 with dilation > 1
+    (which Keras refuses) is specc's StridedDilatedConv: padding per the IR, the stride-1
+    dilated Keras layer (its weights under ``conv/``), then every stride-th output."""
+
     kinds = ("conv1d", "conv2d", "depthwise_conv2d", "separable_conv2d")
 
     def initializer_args(self, node):
@@ -58,27 +77,25 @@ class ConvOp(KerasOp):
             return {"depthwise_init": "depthwise_initializer", "pointwise_init": "pointwise_initializer", "bias_init": "bias_initializer"}
         return KERNEL_INITS
 
-    def check(self, node, in_types):
-        op = node.op
-        if max(op.stride) > 1 and max(op.dilation) > 1:
-            return "keras cannot combine stride > 1 with dilation > 1 in a convolution"
-        return None
+    def var_path(self, info, name):
+        return f"conv/{name}" if strided_dilated(info.node.op) else name
 
     def lower(self, node, ins, ctx):
         op = node.op
         n = op.spatial
         padding = op.padding
         x = ins
-        if isinstance(padding, tuple):  # explicit padding: a zero-padding layer first
+        wrap = strided_dilated(op)
+        if isinstance(padding, tuple) and not wrap:  # explicit padding: a zero-padding layer first
             pad_cls = layers.ZeroPadding1D if n == 1 else layers.ZeroPadding2D
             arg = padding[0] if n == 1 else padding
             x = ctx.layer(Construct(pad_cls, (arg,)), x, suffix="pad")
             padding = "valid"
         kind = op.kind
         kw: dict = {}
-        if set(op.stride) != {1}:
+        if set(op.stride) != {1} and not wrap:
             kw["strides"] = op.stride
-        if padding != "valid":
+        if padding != "valid" and not wrap:
             kw["padding"] = padding
         if set(op.dilation) != {1}:
             kw["dilation_rate"] = op.dilation
@@ -90,18 +107,28 @@ class ConvOp(KerasOp):
             kw.update(regularizers(op, KERNEL_REGS))
             if op.groups != 1:
                 kw["groups"] = op.groups
-            cls = layers.Conv1D if kind == "conv1d" else layers.Conv2D
-            construct = Construct(cls, (op.filters, op.kernel), kw)
+            args = (op.filters, op.kernel)
         elif kind == "depthwise_conv2d":
             kw.update(regularizers(op, {"reg": "depthwise_regularizer", "bias_reg": "bias_regularizer"}))
             if op.depth_multiplier != 1:
                 kw["depth_multiplier"] = op.depth_multiplier
-            construct = Construct(layers.DepthwiseConv2D, (op.kernel,), kw)
+            args = (op.kernel,)
         else:
             kw.update(regularizers(op, {"depthwise_reg": "depthwise_regularizer", "pointwise_reg": "pointwise_regularizer", "bias_reg": "bias_regularizer"}))
             if op.depth_multiplier != 1:
                 kw["depth_multiplier"] = op.depth_multiplier
-            construct = Construct(layers.SeparableConv2D, (op.filters, op.kernel), kw)
+            args = (op.filters, op.kernel)
+        if wrap:
+            shape = ctx.in_types[0].shape
+            pads = []
+            for i in range(n):
+                p = pads_for(op.padding, i, shape[i], op.kernel[i], op.stride[i], op.dilation[i])
+                pads.append("same" if p is None else p)  # None: 'same' on a size unknown until run time
+            names = ("filters", "kernel_size") if len(args) == 2 else ("kernel_size",)
+            kw.update(zip(names, args, strict=True))
+            construct = Construct(KL.StridedDilatedConv, (kind, op.stride, tuple(pads)), kw)
+        else:
+            construct = Construct(_KERAS_CONV[kind], args, kw)
         ctx.done(ctx.layer(construct, x))
 
 

@@ -1,0 +1,69 @@
+"""Multi-head attention with Keras' ``MultiHeadAttention`` semantics (see
+``specc/ir/ops/attention.py``).  Self-contained: imports only ``torch`` and ``math``, so
+``specc compile --to torch`` can copy it into generated source.
+
+The projections are ``nn.Linear`` layers holding the canonical einsum kernels reshaped:
+query/key/value kernel ``(E, heads, d)`` → weight ``(heads·d, E)``, output kernel
+``(heads, vd, Eo)`` → weight ``(Eo, heads·vd)``; head ``h`` owns features
+``h·d … h·d + d − 1``.  Scores are scaled by ``1/√key_dim``; the causal mask is
+top-left aligned (query ``i`` sees keys ``0 … i``), as Keras' ``use_causal_mask``."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MultiHeadAttention(nn.Module):
+    """``forward(query, value=None, key=None)``: value defaults to the query, key to the
+    value.  Inputs and output are ``(batch, time, features)``."""
+
+    def __init__(
+        self,
+        query_features: int,
+        key_features: int,
+        value_features: int,
+        heads: int,
+        key_dim: int,
+        value_dim: int,
+        output_features: int,
+        dropout: float = 0.0,
+        causal: bool = False,
+        bias: bool = True,
+    ):
+        super().__init__()
+        self.heads = heads
+        self.key_dim = key_dim
+        self.value_dim = value_dim
+        self.dropout = dropout
+        self.causal = causal
+        self.query = nn.Linear(query_features, heads * key_dim, bias=bias)
+        self.key = nn.Linear(key_features, heads * key_dim, bias=bias)
+        self.value = nn.Linear(value_features, heads * value_dim, bias=bias)
+        self.output = nn.Linear(heads * value_dim, output_features, bias=bias)
+
+    def _split(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        """(batch, time, heads·d) → (batch, heads, time, d)."""
+        return x.reshape(x.shape[0], x.shape[1], self.heads, d).transpose(1, 2)
+
+    def forward(self, query: torch.Tensor, value: torch.Tensor | None = None, key: torch.Tensor | None = None) -> torch.Tensor:
+        if value is None:
+            value = query
+        if key is None:
+            key = value
+        q = self._split(self.query(query), self.key_dim)
+        k = self._split(self.key(key), self.key_dim)
+        v = self._split(self.value(value), self.value_dim)
+        o = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal,  # torch's causal mask is top-left aligned, as Keras'
+            scale=1.0 / math.sqrt(self.key_dim),
+        )
+        o = o.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.heads * self.value_dim)
+        return self.output(o)
