@@ -74,14 +74,14 @@ def _check_torch(model, tmp_path, name):
     if model.train is not None:
         y = built.to_targets(random_targets(model, 3, rng, "float64"))
         opt = mod.make_optimizer(gen)
-        for _ in range(2):
+        for _ in range(2):  # same dropout masks from the same seed; equal up to float reordering
             torch.manual_seed(5)
             la = built.train_step(xs, y)
             torch.manual_seed(5)
             lb = mod.train_step(gen, opt, xs, y)
-            assert la == lb
+            assert la == pytest.approx(lb, rel=1e-12)
         for k, v in gen.state_dict().items():
-            assert torch.equal(v, built.model.state_dict()[k]), k
+            torch.testing.assert_close(v, built.model.state_dict()[k], rtol=1e-12, atol=1e-14, msg=k)
     return mod
 
 

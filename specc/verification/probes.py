@@ -95,9 +95,10 @@ class KerasProbe(Probe):
     name = "keras"
 
     def __init__(self, model: Model, weights, dtype: str, device: str | None):
+        from specc.backends.keras.bundle import build_keras  # first: imports TensorFlow quietly
+
         import keras
 
-        from specc.backends.keras.bundle import build_keras
         from specc.backends.keras.device import configure
 
         from specc.backends.keras.device import device_scope
@@ -152,7 +153,7 @@ class KerasProbe(Probe):
                 total = total + tf.cast(extra, total.dtype)
         variables = km.trainable_variables
         grads = tape.gradient(total, variables)
-        values = {v.path: (np.zeros(tuple(v.shape)) if g is None else np.asarray(g, dtype=np.float64)) for v, g in zip(variables, grads, strict=True)}
+        values = {v.path: (np.zeros(tuple(v.shape)) if g is None else np.asarray(tf.convert_to_tensor(g), dtype=np.float64)) for v, g in zip(variables, grads, strict=True)}
         canon = get_canonical(self.info.plan, km, values, trainable_only=True) if values else {}
         return float(total), {k: v for k, v in canon.items() if k in _trainable(self.model)}
 

@@ -13,7 +13,13 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
+
+
+def _dense(g):
+    """A gradient as a dense tensor: embeddings give IndexedSlices (torch's are dense)."""
+    return tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
 
 
 def _const(x, dtype):
@@ -95,8 +101,7 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
 
     # ---- the IR's clipping and decay (replacing Keras' own)
     def _clip_gradients(self, grads):
-        # embeddings give sparse (IndexedSlices) gradients; torch's are dense, and so are these
-        grads = [None if g is None else ops.convert_to_tensor(g) for g in grads]
+        grads = [None if g is None else _dense(g) for g in grads]
         if self.clip_value is not None:
             grads = [None if g is None else ops.clip(g, -self.clip_value, self.clip_value) for g in grads]
         if self.clip_norm is not None:
@@ -117,7 +122,7 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
     # ---- updates (torch.optim's single-tensor code paths)
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
-        g = ops.cast(ops.convert_to_tensor(gradient), dtype)
+        g = ops.cast(_dense(gradient), dtype)
         lr = self._lr(dtype)
         h, k = self.hparams, self.kind
         t = ops.cast(self.iterations + 1, dtype)
