@@ -179,6 +179,15 @@ def test_float64_must_really_be_float64(monkeypatch):
         verify(ROOT / "specs" / "mlp_binary.spec", dtype="float64", steps=1)
 
 
+@pytest.mark.parametrize("optimizer", ["adagrad(lr=0.05, initial_accumulator=0.1, lr_decay=0.01)", "rmsprop(centered=true, momentum=0.5)", "sgd(momentum=0.9, dampening=0.2)"])
+def test_optimizer_state_survives_keras_graph_mode(optimizer):
+    """Optimizer state set up in build() must persist across fit's traced steps (an
+    accumulator assigned in build() would be reset every step inside tf.function)."""
+    text = f"model m {{ input x: float32[5]\n dense(4, activation=tanh)\n dense(2)\n train {{ loss mse; optimizer {optimizer} }} }}"
+    report = verify(specc.loads(text), dtype="float64", steps=4)
+    assert report.ok, report.render_text()
+
+
 def test_tolerance_is_live():
     """float32 round-off exists and is measured: a zero tolerance fails, the default passes."""
     spec = ROOT / "specs" / "mnist_cnn.spec"

@@ -52,3 +52,17 @@ class L1L2(RegularizerBase):
 
 
 Regularizer = REGULARIZERS.field_type()
+
+
+def penalty_value(model, weights) -> float:
+    """Σ over regularised weights of l1·Σ|w| + l2·Σw², in float64, from canonical weights."""
+    import numpy as np
+
+    total = 0.0
+    for node, w in model.weights():
+        reg = w.regularizer
+        if reg is None or not (w.trainable and node.trainable):
+            continue
+        value = np.asarray(weights[f"{node.name}.{w.name}"], dtype=np.float64)
+        total += reg.l1_coef * float(np.abs(value).sum()) + reg.l2_coef * float(np.square(value).sum())
+    return total

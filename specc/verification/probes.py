@@ -145,17 +145,23 @@ class KerasProbe(Probe):
         with device_scope(self.device), tf.GradientTape() as tape:
             preds = km(self._x(inputs), training=True)
             preds = preds if isinstance(preds, (list, tuple)) else [preds]
-            total = None
+            data_loss = None
             for p, y in zip(preds, targets, strict=True):
                 v = km.loss(y, p)
-                total = v if total is None else total + v
+                data_loss = v if data_loss is None else data_loss + v
+            total = data_loss
             for extra in km.losses:
                 total = total + tf.cast(extra, total.dtype)
         variables = km.trainable_variables
         grads = tape.gradient(total, variables)
         values = {v.path: (np.zeros(tuple(v.shape)) if g is None else np.asarray(tf.convert_to_tensor(g), dtype=np.float64)) for v, g in zip(variables, grads, strict=True)}
         canon = get_canonical(self.info.plan, km, values, trainable_only=True) if values else {}
-        return float(total), {k: v for k, v in canon.items() if k in _trainable(self.model)}
+        # Keras keeps penalty values in its float type (float32); gradients through them are
+        # exact, but the reported loss should not be rounded: add the penalties in float64
+        from specc.ir.regularizers import penalty_value
+
+        loss = float(data_loss) + penalty_value(self.model, self.weights())
+        return loss, {k: v for k, v in canon.items() if k in _trainable(self.model)}
 
     def step(self, inputs, targets):
         from specc.backends.keras.device import device_scope

@@ -46,5 +46,5 @@ def activation_step(spec, layout: Layout, rank: int) -> tuple[str, dict[str, Any
     if k == "softplus":
         return "F.softplus", {}
     if k == "hard_sigmoid":
-        return "F.hardsigmoid", {}
+        return "hard_sigmoid", {}
     raise NotImplementedError(f"activation {k} has no torch lowering")  # pragma: no cover

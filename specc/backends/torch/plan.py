@@ -91,7 +91,7 @@ FUNCTIONS: dict[str, Callable] = {
     "F.gelu": F.gelu,
     "F.silu": F.silu,
     "F.softplus": F.softplus,
-    "F.hardsigmoid": F.hardsigmoid,
+    "hard_sigmoid": L.hard_sigmoid,
     "torch.mean": torch.mean,
     "torch.amax": torch.amax,
     "to_channels_first": L.to_channels_first,

@@ -84,13 +84,15 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
             slots = ["sum"]
         elif k == "adadelta":
             slots = ["square_avg", "acc_delta"]
+        acc = float(h.get("initial_accumulator", 0.0)) if k == "adagrad" else 0.0
+
+        def filled(shape, dtype=None):  # keras' Constant initializer would round through float32
+            return ops.full(shape, _const(acc, dtype), dtype=dtype)
+
         self._slots = {}
         for s in slots:
-            self._slots[s] = [self.add_variable_from_reference(v, s, initializer="zeros") for v in variables]
-        acc = h.get("initial_accumulator", 0.0) if k == "adagrad" else 0.0
-        if acc:  # keras' Constant initializer would round the value through float32
-            for slot in self._slots["sum"]:
-                slot.assign(ops.full(slot.shape, _const(acc, slot.dtype), dtype=slot.dtype))
+            init = filled if (s == "sum" and acc) else "zeros"
+            self._slots[s] = [self.add_variable_from_reference(v, s, initializer=init) for v in variables]
 
     def _slot(self, name, variable):
         return self._slots[name][self._get_variable_index(variable)]

@@ -35,6 +35,11 @@ def flatten(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(1)
 
 
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """relu6(x + 3) / 6.  (F.hardsigmoid's backward uses a float32 1/6, even in float64.)"""
+    return F.relu6(x + 3.0) / 6.0
+
+
 def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
     """Keras' 'same' padding of one axis: (lo, hi), the extra cell at the end."""
     out = -(-size // s)
