@@ -1,0 +1,39 @@
+# The two commands of the README.  Both create the virtual environment and install specc
+# (with both frameworks) on first use.
+#
+#   make demo   train specs/digits_cnn.spec on scikit-learn's digits in PyTorch and in Keras,
+#               then prove the two backends compute the same function
+#   make test   the test suite (what CI runs)
+#
+# Variables: PYTHON (interpreter to build the venv from), VENV (its folder), TORCH (the torch
+# requirement installed first: the CPU build when a local wheel of it is available), PYTEST_ARGS.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PYTEST_ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.specc-installed
+
+.PHONY: demo test install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[all]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/specc check specs/digits_cnn.spec
+	$(BIN)/specc train specs/digits_cnn.spec --backend torch --out runs/digits-torch
+	$(BIN)/specc train specs/digits_cnn.spec --backend keras --out runs/digits-keras
+	$(BIN)/specc verify specs/digits_cnn.spec
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis
