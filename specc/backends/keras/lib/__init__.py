@@ -7,3 +7,4 @@ Keep every top-level name unique across the files of this package."""
 
 from .core import *  # noqa: F403
 from .training import *  # noqa: F403
+from .recurrent import *  # noqa: F403
