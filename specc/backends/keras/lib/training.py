@@ -114,6 +114,8 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
     # ---- updates (torch.optim's single-tensor code paths)
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
+        if hasattr(gradient, "indices"):  # an embedding's IndexedSlices: made dense, as torch's
+            gradient = ops.add(ops.zeros_like(variable), gradient)
         g = ops.cast(gradient, dtype)
         lr = self._lr(dtype)
         h, k = self.hparams, self.kind
