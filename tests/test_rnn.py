@@ -31,7 +31,7 @@ import keras  # noqa: E402  (after torch, as tests/conftest.py arranges)
 
 F64 = 1e-12  # float64 forward, relative to the output's scale
 TRAIN64 = 1e-11  # float64 weights after 3 training steps
-F32 = 2e-5  # float32 forward
+F32 = 5e-6  # float32 forward (measured ≤ 5e-7)
 BAD = 1e-2  # what a wrong conversion must exceed
 
 
@@ -430,7 +430,8 @@ def test_two_trained_torch_biases_drift(monkeypatch):
     b = Built(branch_spec("drift", ["lstm(4, return_sequences=true)"]))
     assert "lstm.bias_hh_l0" in dict(b.tb.model.named_parameters())
     assert b.diff() <= F64
-    assert max(train_both(b.tb, b.km, b.xs, b.targets, steps=3)) > BAD
+    # ~2e-2 after 3 steps (the summed bias moves at twice the rate); ≤ 1e-15 when right
+    assert max(train_both(b.tb, b.km, b.xs, b.targets, steps=3)) > 1e-3
 
 
 def test_backward_sequence_not_reflipped_is_caught(groups, monkeypatch):
@@ -442,7 +443,7 @@ def test_backward_sequence_not_reflipped_is_caught(groups, monkeypatch):
     b = groups["bi_lstm"]
     i = output_index(GROUPS["bi_lstm"], GROUPS["bi_lstm"].index("bidirectional(lstm(4, return_sequences=true), merge=concat)"))
     yt = torch_out(b.tb, b.xs)[i]
-    assert yt.shape == (4, 7, 8)
+    assert yt.shape == (*b.xs[0].shape[:2], 8)
     bad = yt.copy()
     bad[..., 4:] = bad[:, ::-1, 4:]
     assert max_rel(bad, b.yk[i]) > BAD and max_rel(yt, b.yk[i]) <= F64
