@@ -10,3 +10,4 @@ from .core import *  # noqa: F403
 from .init import *  # noqa: F403
 from .separable import *  # noqa: F403
 from .training import *  # noqa: F403
+from .recurrent import *  # noqa: F403
