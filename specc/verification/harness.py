@@ -16,6 +16,7 @@ for a float64 comparison.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -67,6 +68,21 @@ def _compare(phase: str, name: str, ref: np.ndarray, other: np.ndarray, tol, op:
     return Row(phase, name, tuple(ref.shape), max_abs, max_abs / scale if scale else max_abs, bound, tol.rtol, max_abs <= bound, op)
 
 
+@contextlib.contextmanager
+def _one_framework_at_a_time():
+    """Both frameworks in one process fight over the cores: torch's OpenMP workers spin
+    while TensorFlow's pools wait (a 10× slow-down seen on 2 cores).  The comparison runs
+    small batches, so torch works single-threaded for its duration; restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def verify(
     spec,
     *,
@@ -81,6 +97,11 @@ def verify(
 ) -> Report:
     """Compare ``spec`` across two backends; see the module docstring.  Returns a Report
     (``.ok``, ``.verdict()``, ``.rows``, ``.first_failure``, ``.to_json()``)."""
+    with _one_framework_at_a_time():
+        return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol)
+
+
+def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol) -> Report:
     started = time.perf_counter()
     model = as_model(spec)
     if len(backends) != 2:
