@@ -162,6 +162,25 @@ def test_planted_leaky_relu_default_slope(monkeypatch):
     assert (f.phase, f.name) == ("forward", "dense")
 
 
+def test_planted_gru_gate_order(monkeypatch):
+    """PyTorch's GRU gate order (r, z, n) taken for the canonical one (z, r, h)."""
+    from specc.backends.torch.ops import recurrent
+
+    monkeypatch.setattr(recurrent, "_GRU_TO_TORCH", (0, 1, 2))
+    text = """
+    model seq {
+      input tokens: int32[6]
+      embedding(20, 5)
+      gru(4, return_sequences=true)
+      global_avgpool1d
+      dense(2, activation=softmax)
+      train { loss sparse_categorical_crossentropy; optimizer sgd(lr=0.1) }
+    }
+    """
+    f = _first_failure(text)
+    assert (f.phase, f.name) == ("forward", "gru")
+
+
 # --------------------------------------------------------------------------- honesty of the harness
 
 
