@@ -133,7 +133,7 @@ def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict
         if ema is not None:
             save(ema, tmp / "ema.safetensors", metadata={**tag, "ema": str(meta.get("ema"))})
         st = tmp / "state.safetensors"
-        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(st), metadata={"format": FORMAT})
+        save_file({k: np.array(v, order="C") for k, v in state.items()}, str(st), metadata={"format": FORMAT})
         with open(st, "rb") as f:
             os.fsync(f.fileno())
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}

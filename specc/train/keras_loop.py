@@ -84,7 +84,8 @@ class KerasTrainer:
         with self.strategy.scope():
             self.km = specc.build(model, "keras", device=device, weights=weights)
             self.km.optimizer.build(self.km.trainable_variables)
-        self._predict = tf.function(lambda x: self.km(x, training=False), reduce_retracing=True)
+        sig = [tf.TensorSpec(t.shape, t.dtype) for t in self.km.inputs]
+        self._predict = tf.function(lambda *xs: self.km(xs[0] if len(xs) == 1 else list(xs), training=False), input_signature=sig)
         self.ema_decay = ema
         self.ema = None
         if ema:
@@ -127,8 +128,7 @@ class KerasTrainer:
         outs: list[list[np.ndarray]] = []
         with self._ema_swapped(use_ema):
             for i in range(0, len(xs[0]), PREDICT_BATCH):
-                part = [tf.constant(x[i : i + PREDICT_BATCH]) for x in xs]
-                y = self._predict(tuple(part) if len(part) > 1 else part[0])
+                y = self._predict(*(tf.constant(x[i : i + PREDICT_BATCH]) for x in xs))
                 outs.append([np.asarray(a) for a in y] if isinstance(y, (list, tuple)) else [np.asarray(y)])
         return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
 
@@ -151,8 +151,9 @@ class KerasTrainer:
 
     # ---- resumable state: optimizer variables and dropout seed states, by path
     def _state_vars(self) -> list[tuple[str, object]]:
-        opt = [(f"optimizer/{v.path}", v) for v in self.km.optimizer.variables]
-        seeds = [(f"seed/{i}/{v.path}", v) for i, v in enumerate(v for v in self.km.variables if v.path.endswith("seed_generator_state"))]
+        opt = [(f"optimizer/{i}/{v.name}", v) for i, v in enumerate(self.km.optimizer.variables)]
+        # dropout seed states, in model order (their paths carry process-wide counters)
+        seeds = [(f"seed/{i}", v) for i, v in enumerate(v for v in self.km.variables if v.path.endswith("seed_generator_state"))]
         return opt + seeds
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:

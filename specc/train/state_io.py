@@ -22,12 +22,12 @@ def pack(obj: Any, to_array: Callable[[Any], np.ndarray | None] | None = None, p
 
     def go(o: Any, path: str) -> Any:
         if isinstance(o, np.ndarray):
-            arrays[path] = np.ascontiguousarray(o)
+            arrays[path] = np.array(o, order="C")
             return {"__array__": path}
         if to_array is not None and not isinstance(o, (str, bytes, int, float, bool, type(None), dict, list, tuple)):
             a = to_array(o)
             if a is not None:
-                arrays[path] = np.ascontiguousarray(a)
+                arrays[path] = np.array(a, order="C")
                 return {"__array__": path, "__kind__": type(o).__name__}
         if o is None or isinstance(o, (bool, int, str)):
             return o
