@@ -19,7 +19,7 @@ import numpy as np
 
 from specc.ir.graph import Model
 
-from .errors import fail
+from .errors import TrainError, fail
 from .validate import check_inputs, check_lengths, check_targets, target_kind, vocab_of
 
 __all__ = ["Split", "Dataset", "load_data", "split_indices", "SPLIT_SEED", "DIGITS_VAL_FRACTION"]
@@ -188,9 +188,9 @@ def _from_arrays(model: Model, arrays: dict, path: str) -> Dataset:
     yv = _pick(arrays, yvk, [f"y_val_{n}" for n in out_names], path, "validation targets")
     if (xv is None) != (yv is None):
         raise fail(f"{path}: validation inputs without targets (or the reverse)", f"give both {', '.join(xvk + yvk)}, or neither")
-    train = _checked(model, xs, ys, xk, yk)
+    train = _checked(model, xs, ys, xk, yk, path)
     if xv is not None:
-        val = _checked(model, xv, yv, xvk, yvk)
+        val = _checked(model, xv, yv, xvk, yvk, path)
         note = f"{path}: {len(train)} train / {len(val)} validation examples"
         return Dataset(path, train, val, note)
     train, val = _held_out(model, train, model.train.validation_split)
@@ -198,11 +198,16 @@ def _from_arrays(model: Model, arrays: dict, path: str) -> Dataset:
     return Dataset(path, train, val, note)
 
 
-def _checked(model: Model, xs, ys, xk, yk) -> Split:
+def _checked(model: Model, xs, ys, xk, yk, source: str | None = None) -> Split:
     xs = [np.asarray(a) for a in xs]
     ys = [np.asarray(a) for a in ys]
-    check_lengths(xs, xk, ys, yk)
-    return Split(check_inputs(model, xs, xk), check_targets(model, ys, yk))
+    try:
+        check_lengths(xs, xk, ys, yk)
+        return Split(check_inputs(model, xs, xk), check_targets(model, ys, yk))
+    except TrainError as e:
+        if source is None:
+            raise
+        raise fail(f"{source}: {e.message}", e.hint) from None
 
 
 # --------------------------------------------------------------------------- synthetic

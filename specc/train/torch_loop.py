@@ -11,6 +11,7 @@ EMA weights carry the live model's statistics.
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -61,8 +62,8 @@ class TorchTrainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             runner = DDP(runner, device_ids=ids)
-        if compile:
-            runner = torch.compile(runner)
+        if compile:  # SPECC_COMPILE_BACKEND picks a torch.compile backend (default inductor)
+            runner = torch.compile(runner, backend=os.environ.get("SPECC_COMPILE_BACKEND", "inductor"))
         self.runner = runner
         self.amp = amp
         self.cuda = self.device.type == "cuda"
