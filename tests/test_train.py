@@ -143,6 +143,8 @@ def test_ema_follows_the_formula(backend):
     decay = model.train.ema
 
     class Hooks:
+        batch_mode = "sync"
+
         def epoch_begin(self, epoch, batches):
             pass
 
@@ -218,10 +220,11 @@ def test_init_from_reports_and_frozen_layers_stay(tmp_path, reference, backend, 
 
 
 def test_backends_see_the_same_batches(tmp_path):
-    """No dropout: same initial weights + same batches → the same training in both."""
-    t = run(spec=PLAIN, out=tmp_path / "t", epochs=2)
-    k = run(spec=PLAIN, backend="keras", out=tmp_path / "k", epochs=2)
-    assert max_diff(t.weights, k.weights) < 1e-5
+    """No dropout: same initial weights + same batches → the same training (and EMA) in both."""
+    spec = TINY.replace("  dropout(0.2)\n", "")
+    t = run(spec=spec, out=tmp_path / "t", epochs=2)
+    k = run(spec=spec, backend="keras", out=tmp_path / "k", epochs=2)
+    assert max_diff(t.weights, k.weights) < 1e-5 and max_diff(t.ema, k.ema) < 1e-5
     for a, b in zip(t.history, k.history, strict=True):
         assert a["val"] == pytest.approx(b["val"], abs=1e-5)
         assert a["step"] == b["step"]
@@ -275,3 +278,18 @@ def test_cli_train_on_digits_then_evaluate(tmp_path):
     assert r.returncode == 1 and "already holds a training run" in r.stderr and "--resume" in r.stderr
     r = cli("evaluate", spec, "--weights", "nope.safetensors")
     assert r.returncode == 1 and "no such checkpoint" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_keras_mirrored_over_two_cpu_replicas_equals_one(tmp_path):
+    """The MirroredStrategy path, on 2 logical CPU devices (batches split evenly)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((800, 6)).astype(np.float32)
+    np.savez(tmp_path / "even.npz", x=x[:640], y=x[:640, :3].argmax(1), x_val=x[640:], y_val=x[640:, :3].argmax(1))
+    (tmp_path / "plain.spec").write_text(PLAIN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["train", "plain.spec", "--backend", "keras", "--data", "even.npz", "--epochs", "2", "--replicas", "2", "--out", "two"]
+    r = subprocess.run([sys.executable, "-m", "specc", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "training with MirroredStrategy over 2 replicas" in r.stdout
+    one = run(spec=PLAIN, backend="keras", data=str(tmp_path / "even.npz"), out=tmp_path / "one", epochs=2)
+    assert max_diff(one.weights, load_weights(tmp_path / "two" / "weights.safetensors")) < 1e-5

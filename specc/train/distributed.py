@@ -7,8 +7,10 @@
   rounding (batch-norm statistics are per shard, as in any DDP run; dropout masks are
   drawn per process).  Only rank 0 prints and writes files.
 * keras: training runs under a ``tf.distribute`` strategy: ``MirroredStrategy`` over the
-  visible GPUs, or over ``replicas`` logical CPU devices (1 by default) on a CPU machine.
-  Keras splits each global batch across the replicas.
+  visible GPUs when there are several, or over ``--replicas N`` logical CPU devices; with
+  one device, TensorFlow's default strategy.  Keras splits each global batch across the
+  replicas and averages the replicas' mean losses — the batch mean when the batch splits
+  evenly (an uneven last batch is weighted slightly differently from one process).
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def keras_strategy(device: str | None, replicas: int = 1):
             raise fail("--device cuda, but TensorFlow sees no GPU", "use --device cpu")
         if ":" in device:
             return tf.distribute.OneDeviceStrategy(f"/gpu:{device.split(':')[1]}")
-        return tf.distribute.MirroredStrategy([g.name for g in gpus])
+        if len(gpus) > 1:
+            return tf.distribute.MirroredStrategy([g.name for g in gpus])
+        return tf.distribute.get_strategy()
     if replicas > 1:
         cpus = tf.config.list_physical_devices("CPU")
         try:
@@ -95,4 +99,6 @@ def keras_strategy(device: str | None, replicas: int = 1):
         if len(logical) < replicas:
             raise fail(f"cannot split the CPU into {replicas} replicas after TensorFlow started", "pass --replicas before anything else runs TensorFlow (a fresh process)")
         return tf.distribute.MirroredStrategy([d.name for d in logical[:replicas]])
-    return tf.distribute.MirroredStrategy(["/cpu:0"])
+    # one device: TensorFlow's default strategy.  A one-replica MirroredStrategy computes
+    # the same but costs ~40 % throughput on small models (measured on digits_cnn).
+    return tf.distribute.get_strategy()

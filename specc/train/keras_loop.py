@@ -3,8 +3,9 @@
 per-epoch permutations the torch loop uses — so both backends see identical batches.
 
 EMA (spec ``ema``): after every optimizer step ``ema ← decay·ema + (1 − decay)·w`` for each
-trainable variable (a callback, the same formula as the torch loop); batch-norm moving
-statistics are not averaged — EMA weights carry the live model's statistics.
+trainable variable, starting from the initial weights — the torch loop's formula, computed
+inside the optimizer step (Keras' ``use_ema`` slots, see :func:`_install_ema`); batch-norm
+moving statistics are not averaged — EMA weights carry the live model's statistics.
 """
 
 from __future__ import annotations
@@ -52,21 +53,52 @@ def make_dataset(data: Split, seed: int, start: int, end: int, batch: int) -> tf
     return ds.map(gather).prefetch(2).with_options(options)
 
 
-class _Hooks(keras.callbacks.Callback):
-    def __init__(self, trainer: KerasTrainer, hooks, batches: int):
+class _EpochHooks(keras.callbacks.Callback):
+    def __init__(self, hooks, batches: int):
         super().__init__()
-        self.trainer, self.hooks, self.batches = trainer, hooks, batches
+        self.hooks, self.batches = hooks, batches
 
     def on_epoch_begin(self, epoch, logs=None):
         self.hooks.epoch_begin(epoch, self.batches)
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.trainer.ema is not None:
-            self.trainer._ema_update()
-        self.hooks.batch_end(batch, float((logs or {}).get("loss", float("nan"))))
-
     def on_epoch_end(self, epoch, logs=None):
         self.hooks.epoch_end(epoch)
+
+
+class _BatchHooks(keras.callbacks.Callback):
+    """Per-batch reports (the progress bar): dispatched asynchronously by Keras unless
+    the hooks ask for ``batch_mode = "sync"``, so they do not stall the training steps."""
+
+    def __init__(self, hooks):
+        super().__init__()
+        self.hooks = hooks
+        self.async_safe = getattr(hooks, "batch_mode", None) != "sync"
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.hooks.batch_end(batch, float((logs or {}).get("loss", float("nan"))))
+
+
+def _install_ema(opt, decay: float) -> None:
+    """EMA of the trainable variables inside the optimizer's step (graph, no callback):
+    Keras' own ``use_ema`` machinery with the IR's formula — no special first step, the
+    average starting from the initial weights."""
+    opt.use_ema = True
+    opt.ema_momentum = decay
+    opt.ema_overwrite_frequency = None
+
+    def update(trainable_variables):
+        pairs = [(a.value, v.value if isinstance(v, keras.Variable) else v) for a, v in zip(opt._model_variables_moving_average, trainable_variables, strict=True)]
+
+        def merged(distribution, pairs):
+            for avg, var in pairs:
+                distribution.extended.update(avg, lambda a, w: a.assign(decay * a + (1.0 - decay) * w), args=(var,), group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(merged, opt._distribution_strategy, pairs)
+
+    opt._update_model_variables_moving_average = update
+    # fit() ends by copying the averages over the weights; specc keeps the live weights
+    # (the EMA is evaluated and saved beside them)
+    opt.finalize_variable_values = lambda var_list: None
 
 
 class KerasTrainer:
@@ -83,21 +115,20 @@ class KerasTrainer:
         keras.utils.set_random_seed(seed)
         with self.strategy.scope():
             self.km = specc.build(model, "keras", device=device, weights=weights)
+            if ema:
+                _install_ema(self.km.optimizer, float(ema))
             self.km.optimizer.build(self.km.trainable_variables)
         sig = [tf.TensorSpec(t.shape, t.dtype) for t in self.km.inputs]
         self._predict = tf.function(lambda *xs: self.km(xs[0] if len(xs) == 1 else list(xs), training=False), input_signature=sig)
         self.ema_decay = ema
-        self.ema = None
-        if ema:
-            self.ema = [tf.Variable(v.value, trainable=False) for v in self.km.trainable_variables]
-            d = tf.constant(ema, dtype=self.ema[0].dtype) if self.ema else None
+        self.ema = list(self.km.optimizer._model_variables_moving_average) if ema else None
+        if self.ema:
+            for e, v in zip(self.ema, self.km.trainable_variables, strict=True):
+                e.assign(v.numpy())
 
-            @tf.function
-            def update():
-                for e, v in zip(self.ema, self.km.trainable_variables, strict=True):
-                    e.assign(d * e + (1.0 - d) * tf.convert_to_tensor(v.value))
-
-            self._ema_update = update
+    def describe(self) -> str:
+        n = self.strategy.num_replicas_in_sync
+        return f"{type(self.strategy).__name__} over {n} replicas" if n > 1 else ""
 
     @property
     def step(self) -> int:
@@ -107,7 +138,10 @@ class KerasTrainer:
     def fit(self, data: Split, start: int, end: int, batch: int, hooks) -> None:
         nb = num_batches(len(data), batch)
         ds = make_dataset(data, self.seed, start, end, batch)
-        self.km.fit(ds, epochs=end, initial_epoch=start, steps_per_epoch=nb, shuffle=False, verbose=0, callbacks=[_Hooks(self, hooks, nb)])
+        callbacks = [_EpochHooks(hooks, nb)]
+        if getattr(hooks, "batch_mode", None):
+            callbacks.append(_BatchHooks(hooks))
+        self.km.fit(ds, epochs=end, initial_epoch=start, steps_per_epoch=nb, shuffle=False, verbose=0, callbacks=callbacks)
 
     # ---- inference and weights
     @contextlib.contextmanager

@@ -90,6 +90,7 @@ class _EpochHooks:
     def __init__(self, run: _Run):
         self.run = run
         self.bar = Progressbar(run.console, enabled=run.show and run.console.is_terminal)
+        self.batch_mode = "async" if self.bar.enabled else None
         self.t0 = 0.0
 
     def epoch_begin(self, epoch: int, batches: int) -> None:
@@ -166,13 +167,14 @@ class _Run:
             self.history = list(meta.get("history", []))
             self.say(f"resuming {model.name} from {ckpt.path} (epoch {ckpt.epoch}, step {meta.get('step')})")
             return ckpt.weights, ckpt.epoch, ckpt
-        if self.dist.main and existing_epochs(self.out):
+        if existing_epochs(self.out):  # checked by every process, so all of them stop
             if not opts.overwrite:
                 raise fail(f"{self.out} already holds a training run", "pass --resume to continue it, --overwrite to replace it, or choose another --out")
-            import shutil
+            if self.dist.main:
+                import shutil
 
-            for _, p in existing_epochs(self.out):
-                shutil.rmtree(p, ignore_errors=True)
+                for _, p in existing_epochs(self.out):
+                    shutil.rmtree(p, ignore_errors=True)
         weights = init_weights(model, self.seed)
         if opts.init_from:
             try:
@@ -234,6 +236,8 @@ class _Run:
             self.say(f"nothing to do: the run in {self.out} has finished {start} of {self.epochs} epochs (raise --epochs to train longer)")
             return TrainResult(self.out, self.history, weights, ckpt.ema if ckpt else None)
         self.trainer = make_trainer(opts.backend, self.model, weights, seed=self.seed, device=device, amp=opts.amp, compile=opts.compile, dist=self.dist, replicas=opts.replicas)
+        if self.trainer.describe():
+            self.say(f"training with {self.trainer.describe()}")
         if ckpt is not None:
             if ckpt.ema is not None and self.model.train.ema:
                 self.trainer.set_ema(ckpt.ema)

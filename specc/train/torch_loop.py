@@ -24,6 +24,7 @@ from specc.ir.graph import Model
 from .batches import epoch_batches, shard
 from .data import Split
 from .distributed import DistInfo
+from .errors import fail
 from .state_io import pack, unpack
 
 __all__ = ["TorchTrainer"]
@@ -51,6 +52,8 @@ class TorchTrainer:
         self.spec = model
         self.dist = dist or DistInfo()
         self.seed = seed
+        if str(device or "cpu").startswith("cuda") and not torch.cuda.is_available():
+            raise fail("--device cuda, but torch sees no GPU", "use --device cpu")
         torch.manual_seed(seed + 7919 * self.dist.rank)
         self.bundle = specc.build(model, "torch", device=device, weights=weights)
         self.device = self.bundle.device
@@ -65,12 +68,19 @@ class TorchTrainer:
         if compile:  # SPECC_COMPILE_BACKEND picks a torch.compile backend (default inductor)
             runner = torch.compile(runner, backend=os.environ.get("SPECC_COMPILE_BACKEND", "inductor"))
         self.runner = runner
+        self.compiled = compile
         self.amp = amp
         self.cuda = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if amp and self.cuda else None
         self.ema_decay = ema
         self.ema = [p.detach().clone() for p in self.params] if ema else None
         self.step = 0
+
+    def describe(self) -> str:
+        parts = [f"DistributedDataParallel over {self.dist.world} processes"] if self.dist.active else []
+        parts += ["autocast " + ("float16" if self.cuda else "bfloat16")] if self.amp else []
+        parts += ["torch.compile"] if self.compiled else []
+        return ", ".join(parts)
 
     # ---- training
     def _autocast(self):
@@ -113,10 +123,13 @@ class TorchTrainer:
             batches = epoch_batches(self.seed, epoch, len(data), batch)
             hooks.epoch_begin(epoch, len(batches))
             self.bundle.model.train()
+            report = getattr(hooks, "batch_mode", None)
             total = 0.0
             for i, rows in enumerate(batches):
-                total += float(self.train_batch(data, rows))
-                hooks.batch_end(i, total / (i + 1))
+                loss = self.train_batch(data, rows)
+                if report:  # reading the loss waits for the step: only when shown
+                    total += float(loss)
+                    hooks.batch_end(i, total / (i + 1))
             hooks.epoch_end(epoch)
 
     # ---- inference and weights
