@@ -106,10 +106,12 @@ def run_torch(name: str, impl: str, epochs: int) -> dict:
             step(rows)
 
     epoch(0)  # warm-up
-    t = time.perf_counter()
+    times = []
     for e in range(1, epochs + 1):
+        t = time.perf_counter()
         epoch(e)
-    return {"seconds": time.perf_counter() - t, "examples": epochs * len(data)}
+        times.append(time.perf_counter() - t)
+    return {"epoch_seconds": times, "examples": len(data)}
 
 
 # ----------------------------------------------------------------------------- keras
@@ -137,15 +139,32 @@ def hand_keras(name: str):
     return net
 
 
-class _NoHooks:
-    def epoch_begin(self, *a):
-        pass
+class _Timer:
+    """Epoch times (both Keras runs get the same epoch-level callback, nothing per batch)."""
 
-    def batch_end(self, *a):
-        pass
+    def __init__(self):
+        self.times: list[float] = []
+        self.t = 0.0
+
+    def epoch_begin(self, *a):
+        self.t = time.perf_counter()
 
     def epoch_end(self, *a):
-        pass
+        self.times.append(time.perf_counter() - self.t)
+
+    def callback(self):
+        import keras
+
+        timer = self
+
+        class CB(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                timer.epoch_begin()
+
+            def on_epoch_end(self, epoch, logs=None):
+                timer.epoch_end()
+
+        return CB()
 
 
 def run_keras(name: str, impl: str, epochs: int) -> dict:
@@ -155,24 +174,33 @@ def run_keras(name: str, impl: str, epochs: int) -> dict:
 
     model, data = data_for(name)
     batch = model.train.batch
+    timer = _Timer()
     if impl == "specc":
         trainer = KerasTrainer(model, init_weights(model, 0), seed=0)
-        trainer.fit(data, 0, 1, batch, _NoHooks())  # warm-up: traces the train step
-        t = time.perf_counter()
-        trainer.fit(data, 1, 1 + epochs, batch, _NoHooks())
+        trainer.fit(data, 0, 1, batch, _Timer())  # warm-up: traces the train step
+        trainer.fit(data, 1, 1 + epochs, batch, timer)
     else:
         net = hand_keras(name)
         nb = num_batches(len(data), batch)
         net.fit(make_dataset(data, 0, 0, 1, batch), epochs=1, steps_per_epoch=nb, shuffle=False, verbose=0)
-        t = time.perf_counter()
-        net.fit(make_dataset(data, 0, 1, 1 + epochs, batch), epochs=1 + epochs, initial_epoch=1, steps_per_epoch=nb, shuffle=False, verbose=0)
-    return {"seconds": time.perf_counter() - t, "examples": epochs * len(data)}
+        net.fit(make_dataset(data, 0, 1, 1 + epochs, batch), epochs=1 + epochs, initial_epoch=1, steps_per_epoch=nb, shuffle=False, verbose=0, callbacks=[timer.callback()])
+    return {"epoch_seconds": timer.times, "examples": len(data)}
 
 
 # ----------------------------------------------------------------------------- driver
 
 
-def worker(backend: str, name: str, impl: str, epochs: int) -> None:
+def worker(backend: str, name: str, impl: str, epochs: int, threads: int) -> None:
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        import torch
+
+        torch.set_num_threads(threads)
+        if backend == "keras":
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
     if backend == "keras":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import torch  # noqa: F401 - import order as in the test-suite
@@ -184,9 +212,9 @@ def worker(backend: str, name: str, impl: str, epochs: int) -> None:
     print("RESULT " + json.dumps(out))
 
 
-def measure(backend: str, name: str, impl: str, epochs: int) -> dict:
+def measure(backend: str, name: str, impl: str, epochs: int, threads: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, __file__, "--worker", backend, name, impl, "--epochs", str(epochs)]
+    cmd = [sys.executable, __file__, "--worker", backend, name, impl, "--epochs", str(epochs), "--threads", str(threads)]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
     line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if r.returncode or line is None:
@@ -200,24 +228,31 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--backends", nargs="+", default=["torch", "keras"])
+    ap.add_argument("--threads", type=int, default=0, help="intra-op threads of both frameworks (0: their defaults)")
     ap.add_argument("--worker", nargs=3, metavar=("BACKEND", "MODEL", "IMPL"))
     a = ap.parse_args()
     if a.worker:
-        worker(*a.worker, a.epochs)
+        worker(*a.worker, a.epochs, a.threads)
         return
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; best of {a.repeats}, {a.epochs} timed epochs each")
-    print(f"{'model':12} {'backend':8} {'specc ex/s':>11} {'hand ex/s':>10} {'ratio':>6} {'specc MB':>9} {'hand MB':>8}")
+    threads = a.threads or "default"
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, threads {threads}; {a.repeats} runs × {a.epochs} timed epochs per cell")
+    print("examples/s from the fastest epoch (median epoch in brackets); ratio = specc time / hand time")
+    print(f"{'model':12} {'backend':8} {'specc ex/s':>18} {'hand ex/s':>18} {'ratio':>6} {'(median)':>8} {'specc MB':>9} {'hand MB':>8}")
     for name in a.models:
         for backend in a.backends:
-            best: dict[str, dict] = {}
+            epochs: dict[str, list[float]] = {"specc": [], "hand": []}
+            rss: dict[str, float] = {}
+            n = 0
             for _ in range(a.repeats):
                 for impl in ("specc", "hand"):  # interleaved, so load changes hit both
-                    r = measure(backend, name, impl, a.epochs)
-                    if impl not in best or r["seconds"] < best[impl]["seconds"]:
-                        best[impl] = r
-            s, h = best["specc"], best["hand"]
-            ratio = s["seconds"] / h["seconds"]
-            print(f"{name:12} {backend:8} {s['examples'] / s['seconds']:11.0f} {h['examples'] / h['seconds']:10.0f} {ratio:6.3f} {s['peak_rss_mb']:9.0f} {h['peak_rss_mb']:8.0f}", flush=True)
+                    r = measure(backend, name, impl, a.epochs, a.threads)
+                    epochs[impl] += r["epoch_seconds"]
+                    rss[impl] = max(rss.get(impl, 0.0), r["peak_rss_mb"])
+                    n = r["examples"]
+            best = {k: min(v) for k, v in epochs.items()}
+            med = {k: float(np.median(v)) for k, v in epochs.items()}
+            cells = {k: f"{n / best[k]:8.0f} ({n / med[k]:6.0f})" for k in epochs}
+            print(f"{name:12} {backend:8} {cells['specc']:>18} {cells['hand']:>18} {best['specc'] / best['hand']:6.3f} {med['specc'] / med['hand']:8.3f} {rss['specc']:9.0f} {rss['hand']:8.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from specc.weights import CheckpointError, init_weights
 from specc.weights import load as load_weights
 
 from .checkpoint import clean_partial, existing_epochs, latest_checkpoint, model_signature, write_checkpoint, write_json_atomic
-from .data import Dataset, Split, load_data
+from .data import Dataset, load_data
 from .distributed import DistInfo, dist_from_env, init_torch_distributed
 from .errors import fail
 from .initfrom import merge_init
@@ -148,7 +148,10 @@ class _Run:
         opts, model = self.opts, self.model
         ckpt = None
         if self.dist.main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise fail(f"cannot create --out {self.out}: {e.strerror}", "choose a folder you can write to") from None
             clean_partial(self.out)
         if opts.resume:
             ckpt, notes = latest_checkpoint(self.out)
@@ -216,7 +219,10 @@ class _Run:
             "history": self.history,
             "state": skeleton,
         }
-        write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays)
+        try:
+            write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays)
+        except OSError as e:
+            raise fail(f"could not write the checkpoint of epoch {epoch + 1} in {self.out}: {e.strerror or e}", "the previous checkpoint is intact: free some space and continue with --resume") from None
         self.eval_seconds += time.perf_counter() - t
         val = f" │ val {fmt_metrics(val_m)}" if val_m else ""
         self.say(f"epoch {epoch + 1}/{self.epochs}  {fmt_metrics(train_m)}{val}  [dim]({seconds:.1f} s)[/]")
