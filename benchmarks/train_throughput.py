@@ -9,12 +9,14 @@ CNN (``specs/digits_cnn.spec``, scikit-learn digits) it times, on the same batch
 * specc keras  — ``specc.train``'s ``model.fit`` on the model ``specc.build`` compiles;
 * hand keras   — a ``keras.Sequential`` with Keras' Adam, ``fit`` on the same tf.data batches.
 
-Each measurement runs in a fresh process (peak memory = its max RSS); one warm-up epoch,
-then ``--epochs`` timed ones; the best of ``--repeats`` runs counts.  Prints examples/s,
-peak RSS and the ratio hand/specc (time specc needs per time the hand-written loop needs;
-target ≤ 1.05).
+Each measurement runs in a fresh process (peak memory = its max RSS): one warm-up epoch,
+then ``--epochs`` individually timed ones; specc and hand-written runs alternate
+``--repeats`` times so that load changes on a shared machine hit both.  Prints examples/s
+of the fastest epoch (the median epoch in brackets), peak RSS, and the ratio specc time /
+hand time (target ≤ 1.05).  ``--threads N`` fixes both frameworks' intra-op threads (less
+noise on a busy machine).
 
-    PYTHONPATH=. python benchmarks/train_throughput.py [--epochs 3] [--repeats 3]
+    PYTHONPATH=. python benchmarks/train_throughput.py [--epochs 4] [--repeats 2] [--threads 1]
 """
 
 from __future__ import annotations
@@ -224,8 +226,8 @@ def measure(backend: str, name: str, impl: str, epochs: int, threads: int) -> di
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--backends", nargs="+", default=["torch", "keras"])
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads of both frameworks (0: their defaults)")

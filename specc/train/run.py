@@ -180,12 +180,15 @@ class _Run:
                     shutil.rmtree(p, ignore_errors=True)
         weights = init_weights(model, self.seed)
         if opts.init_from:
+            from .evaluate import resolve_weights
+
+            src = resolve_weights(opts.init_from)
             try:
-                saved = load_weights(opts.init_from)
+                saved = load_weights(src)
             except CheckpointError as e:
                 raise fail(str(e), "give a canonical checkpoint (.safetensors or .npz) written by specc") from None
             weights, report = merge_init(model, weights, saved)
-            self.say(*report.lines(str(opts.init_from)))
+            self.say(*report.lines(str(src)))
         return weights, 0, None
 
     # ---- per epoch
