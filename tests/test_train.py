@@ -148,7 +148,7 @@ def test_ema_follows_the_formula(backend):
         def epoch_begin(self, epoch, batches):
             pass
 
-        def batch_end(self, i, loss):
+        def batch_end(self, i, loss, metrics=None):
             w = trainer.get_weights()
             for k in ema:
                 ema[k] = decay * ema[k] + (1 - decay) * w[k]

@@ -75,7 +75,9 @@ class _BatchHooks(keras.callbacks.Callback):
         self.async_safe = getattr(hooks, "batch_mode", None) != "sync"
 
     def on_train_batch_end(self, batch, logs=None):
-        self.hooks.batch_end(batch, float((logs or {}).get("loss", float("nan"))))
+        logs = dict(logs or {})
+        loss = float(logs.pop("loss", float("nan")))
+        self.hooks.batch_end(batch, loss, {k: float(v) for k, v in logs.items()})
 
 
 def _install_ema(opt, decay: float) -> None:

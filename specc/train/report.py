@@ -22,7 +22,7 @@ def fmt_metrics(m: dict[str, float] | None) -> str:
 
 
 class Progressbar:
-    """One bar per epoch: batches done, running loss, elapsed time."""
+    """One bar per epoch: batches done, running loss and metrics (training mode), elapsed time."""
 
     def __init__(self, console: Console, enabled: bool = True):
         self.console = console
@@ -45,9 +45,10 @@ class Progressbar:
         self.progress.start()
         self.task = self.progress.add_task("train", total=batches, epoch=f"{epoch + 1}/{epochs}", loss="…")
 
-    def advance(self, loss: float) -> None:
+    def advance(self, loss: float, metrics: dict[str, float] | None = None) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, advance=1, loss=f"{loss:.4f}")
+            shown = f"{loss:.4f}" + "".join(f"  {k} {v:.4f}" for k, v in (metrics or {}).items())
+            self.progress.update(self.task, advance=1, loss=shown)
 
     def end(self) -> None:
         if self.progress is not None:

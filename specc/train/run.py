@@ -97,8 +97,8 @@ class _EpochHooks:
         self.t0 = time.perf_counter()
         self.bar.begin(epoch, self.run.epochs, batches)
 
-    def batch_end(self, index: int, loss: float) -> None:
-        self.bar.advance(loss)
+    def batch_end(self, index: int, loss: float, metrics: dict[str, float] | None = None) -> None:
+        self.bar.advance(loss, metrics)
 
     def epoch_end(self, epoch: int) -> None:
         seconds = time.perf_counter() - self.t0

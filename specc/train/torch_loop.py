@@ -25,6 +25,7 @@ from .batches import epoch_batches, shard
 from .data import Split
 from .distributed import DistInfo
 from .errors import fail
+from .metrics import metric_values
 from .state_io import pack, unpack
 
 __all__ = ["TorchTrainer"]
@@ -41,8 +42,12 @@ class _LossModule(nn.Module):
         self.model = bundle.model
         object.__setattr__(self, "bundle", bundle)
 
-    def forward(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
-        return self.bundle.compute_loss(xs, ys[0] if len(ys) == 1 else ys)
+    def forward(self, xs: list[torch.Tensor], ys: list[torch.Tensor], with_outputs: bool = False):
+        ys = ys[0] if len(ys) == 1 else ys
+        if with_outputs:  # (loss, the first output) — for the progress bar's metrics
+            loss, outs = self.bundle.compute_loss(xs, ys, with_outputs=True)
+            return loss, outs[0].detach()
+        return self.bundle.compute_loss(xs, ys)
 
 
 class TorchTrainer:
@@ -93,8 +98,9 @@ class TorchTrainer:
         ys = [torch.from_numpy(y[rows]).to(self.device, non_blocking=True) for y in data.ys]
         return xs, ys
 
-    def train_batch(self, data: Split, rows: np.ndarray) -> torch.Tensor:
-        """One optimizer step on the batch ``rows`` (this process's shard of it)."""
+    def train_batch(self, data: Split, rows: np.ndarray, with_outputs: bool = False):
+        """One optimizer step on the batch ``rows`` (this process's shard of it); returns
+        the loss, or (loss, first output, rows used) ``with_outputs``."""
         part = shard(rows, self.dist.rank, self.dist.world)
         weight = len(part) * self.dist.world / len(rows)
         if len(part) == 0:  # more processes than rows: take part in the all-reduce with weight 0
@@ -102,7 +108,8 @@ class TorchTrainer:
         xs, ys = self._batch(data, part)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            loss = self.runner(xs, ys)
+            res = self.runner(xs, ys, with_outputs) if with_outputs else self.runner(xs, ys)
+        loss, out = res if with_outputs else (res, None)
         scaled = loss * weight if weight != 1.0 else loss
         if self.scaler is not None:
             self.scaler.scale(scaled).backward()
@@ -116,7 +123,7 @@ class TorchTrainer:
                 torch._foreach_mul_(self.ema, self.ema_decay)
                 torch._foreach_add_(self.ema, self.params, alpha=1.0 - self.ema_decay)
         self.step += 1
-        return loss.detach()
+        return (loss.detach(), out, part) if with_outputs else loss.detach()
 
     def fit(self, data: Split, start: int, end: int, batch: int, hooks) -> None:
         for epoch in range(start, end):
@@ -124,12 +131,21 @@ class TorchTrainer:
             hooks.epoch_begin(epoch, len(batches))
             self.bundle.model.train()
             report = getattr(hooks, "batch_mode", None)
-            total = 0.0
+            sums: dict[str, float] = {}
+            seen = 0
             for i, rows in enumerate(batches):
-                loss = self.train_batch(data, rows)
-                if report:  # reading the loss waits for the step: only when shown
-                    total += float(loss)
-                    hooks.batch_end(i, total / (i + 1))
+                if not report:
+                    self.train_batch(data, rows)
+                    continue
+                # shown: running loss and metrics of the batches so far (weighted by size)
+                loss, out, part = self.train_batch(data, rows, with_outputs=True)
+                n = len(part)
+                values = {"loss": float(loss), **metric_values(self.spec, out.float().cpu().numpy(), data.ys[0][part])}
+                seen += n
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v * n
+                running = {k: v / seen for k, v in sums.items()}
+                hooks.batch_end(i, running.pop("loss"), running)
             hooks.epoch_end(epoch)
 
     # ---- inference and weights
