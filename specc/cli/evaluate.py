@@ -1,0 +1,33 @@
+"""``specc evaluate FILE --weights CKPT``: loss and metrics of saved weights on a data set."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="loss and metrics of saved weights on a data set")
+    p.add_argument("file", metavar="FILE", help=".spec file")
+    p.add_argument("--weights", required=True, metavar="CKPT", help="canonical checkpoint, or a specc train --out folder")
+    p.add_argument("--backend", choices=("torch", "keras"), default="torch", help="framework to run the model in (default torch)")
+    p.add_argument("--data", default="digits", metavar="digits|NPZ|synthetic", help="data set (default digits)")
+    p.add_argument("--split", choices=("val", "train", "all"), default="val", help="which examples (default: the validation split)")
+    p.add_argument("--device", default=None, help="cpu (default) or cuda")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from specc.train.evaluate import evaluate
+    from specc.train.report import metrics_table
+
+    metrics, n, path = evaluate(args.file, args.weights, args.backend, args.data, args.split, args.device)
+    if args.json:
+        print(json.dumps({"weights": str(path), "split": args.split, "examples": n, "backend": args.backend, **metrics}, indent=2))
+        return 0
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"{path} on {args.data} ({args.split}, {n} examples), backend {args.backend}")
+    console.print(metrics_table("evaluation", [(args.split, metrics)]))
+    return 0

@@ -1,0 +1,109 @@
+"""What a training run shows and leaves behind: a rich progress bar per epoch (running
+loss), one line per epoch, a final table of train/validation metrics, ``history.json`` and
+a learning-curve PNG (matplotlib, Agg backend, imported only here)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["Progressbar", "metrics_table", "plot_curves", "fmt_metrics"]
+
+
+def fmt_metrics(m: dict[str, float] | None) -> str:
+    if not m:
+        return "—"
+    return "  ".join(f"{k} {v:.4f}" for k, v in m.items())
+
+
+class Progressbar:
+    """One bar per epoch: batches done, running loss and metrics (training mode), elapsed time."""
+
+    def __init__(self, console: Console, enabled: bool = True):
+        self.console = console
+        self.enabled = enabled
+        self.progress: Progress | None = None
+        self.task = None
+
+    def begin(self, epoch: int, epochs: int, batches: int) -> None:
+        if not self.enabled:
+            return
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=batches, epoch=f"{epoch + 1}/{epochs}", loss="…")
+
+    def advance(self, loss: float, metrics: dict[str, float] | None = None) -> None:
+        if self.progress is not None:
+            shown = f"{loss:.4f}" + "".join(f"  {k} {v:.4f}" for k, v in (metrics or {}).items())
+            self.progress.update(self.task, advance=1, loss=shown)
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def metrics_table(title: str, rows: list[tuple[str, dict[str, float] | None]]) -> Table:
+    names: list[str] = []
+    for _, m in rows:
+        for k in m or {}:
+            if k not in names:
+                names.append(k)
+    table = Table(title=title)
+    table.add_column("data")
+    for n in names:
+        table.add_column(n, justify="right")
+    for label, m in rows:
+        if m:
+            table.add_row(label, *(f"{m[n]:.4f}" if n in m else "" for n in names))
+    return table
+
+
+def plot_curves(history: list[dict], path: Path, title: str) -> Path | None:
+    """Loss and the first metric per epoch, train and validation; written atomically."""
+    if not history:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    epochs = [h["epoch"] for h in history]
+    metric = next((k for k in history[-1]["train"] if k != "loss"), None)
+    panels = ["loss"] + ([metric] if metric else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], panels, strict=True):
+        for part, style in (("train", "-o"), ("val", "-s")):
+            ys = [h[part][name] if h.get(part) else None for h in history]
+            if any(y is not None for y in ys):
+                ax.plot(epochs, ys, style, label=part if part == "train" else "validation", markersize=3)
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path

@@ -1,0 +1,286 @@
+"""``specc train``: data → checks → build → (init-from | resume) → epochs of training with a
+checkpoint, metrics and a progress line after each → final table, history and curves."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from specc.backends import BACKENDS
+from specc.compiler import as_model
+from specc.ir.graph import Model
+from specc.weights import CheckpointError, init_weights
+from specc.weights import load as load_weights
+
+from .checkpoint import clean_partial, existing_epochs, latest_checkpoint, model_signature, write_checkpoint, write_json_atomic
+from .data import Dataset, load_data
+from .distributed import DistInfo, dist_from_env, init_torch_distributed
+from .errors import fail
+from .initfrom import merge_init
+from .metrics import evaluate_outputs
+from .report import Progressbar, fmt_metrics, metrics_table, plot_curves
+
+__all__ = ["TrainOptions", "TrainResult", "train", "make_trainer", "EVAL_MAX"]
+
+EVAL_MAX = 10_000  # train-set metrics are computed on at most this many (fixed) rows
+
+
+@dataclass
+class TrainOptions:
+    spec: Model | str | os.PathLike
+    backend: str = "torch"
+    data: str = "digits"
+    epochs: int | None = None
+    batch: int | None = None
+    seed: int | None = None
+    device: str | None = None
+    out: str | os.PathLike | None = None
+    resume: bool = False
+    overwrite: bool = False
+    init_from: str | os.PathLike | None = None
+    amp: bool = False
+    compile: bool = False
+    replicas: int = 1
+    quiet: bool = False
+    plot: bool = True
+    console: Console | None = None
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    history: list[dict]
+    weights: dict[str, np.ndarray] | None
+    ema: dict[str, np.ndarray] | None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def final(self) -> dict:
+        return self.history[-1] if self.history else {}
+
+
+def make_trainer(backend: str, model: Model, weights, *, seed, device=None, amp=False, compile=False, dist=None, replicas=1):
+    ema = model.train.ema
+    if backend == "torch":
+        from .torch_loop import TorchTrainer
+
+        return TorchTrainer(model, weights, seed=seed, device=device, amp=amp, compile=compile, dist=dist, ema=ema)
+    from .keras_loop import KerasTrainer
+
+    return KerasTrainer(model, weights, seed=seed, device=device, amp=amp, compile=compile, replicas=replicas, ema=ema)
+
+
+def _positive(name: str, v: int | None, default: int) -> int:
+    if v is None:
+        return default
+    if v <= 0:
+        raise fail(f"--{name} must be positive, got {v}")
+    return int(v)
+
+
+class _EpochHooks:
+    """Called by the trainers: progress per batch, metrics + checkpoint per epoch."""
+
+    def __init__(self, run: _Run):
+        self.run = run
+        self.bar = Progressbar(run.console, enabled=run.show and run.console.is_terminal)
+        self.batch_mode = "async" if self.bar.enabled else None
+        self.t0 = 0.0
+
+    def epoch_begin(self, epoch: int, batches: int) -> None:
+        self.t0 = time.perf_counter()
+        self.bar.begin(epoch, self.run.epochs, batches)
+
+    def batch_end(self, index: int, loss: float, metrics: dict[str, float] | None = None) -> None:
+        self.bar.advance(loss, metrics)
+
+    def epoch_end(self, epoch: int) -> None:
+        seconds = time.perf_counter() - self.t0
+        self.bar.end()
+        self.run.end_epoch(epoch, seconds)
+
+
+class _Run:
+    def __init__(self, opts: TrainOptions):
+        self.opts = opts
+        self.model = model = as_model(opts.spec)
+        if opts.backend not in BACKENDS:
+            raise fail(f"unknown backend {opts.backend!r}", f"choose one of: {', '.join(BACKENDS)}")
+        if model.train is None:
+            raise fail(f"{model.name} has no train section: nothing to train", "add train { loss …; optimizer … } to the spec")
+        cfg = model.train
+        self.seed = cfg.seed if opts.seed is None else int(opts.seed)
+        if self.seed < 0:
+            raise fail(f"--seed must be ≥ 0, got {self.seed}")
+        self.batch = _positive("batch", opts.batch, cfg.batch)
+        self.epochs = _positive("epochs", opts.epochs, cfg.epochs)
+        if opts.replicas < 1:
+            raise fail(f"--replicas must be ≥ 1, got {opts.replicas}")
+        self.dist: DistInfo = dist_from_env()
+        if self.dist.active and opts.backend != "torch":
+            raise fail("torchrun runs the torch backend", "use --backend torch, or run keras in one process (it spreads over local devices itself)")
+        if opts.device not in (None, "cpu") and not str(opts.device).startswith("cuda"):
+            raise fail(f"unknown device {opts.device!r}", "use cpu or cuda")
+        if opts.resume and opts.init_from:
+            raise fail("--resume and --init-from exclude each other", "--resume continues a run; --init-from starts a new one from saved weights")
+        self.console = opts.console or Console(highlight=False, soft_wrap=True)
+        self.show = not opts.quiet and self.dist.main
+        self.out = Path(opts.out) if opts.out is not None else Path("runs") / f"{model.name}-{opts.backend}"
+        if self.out.exists() and not self.out.is_dir():
+            raise fail(f"--out {self.out} is a file", "give a folder for checkpoints and curves")
+        self.sig = model_signature(model)
+        self.history: list[dict] = []
+        self.notes: list[str] = []
+
+    def say(self, *lines: str) -> None:
+        if self.show:
+            for line in lines:
+                self.console.print(line)
+
+    # ---- set-up
+    def prepare(self) -> tuple[dict, int, object | None]:
+        opts, model = self.opts, self.model
+        ckpt = None
+        if self.dist.main:
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise fail(f"cannot create --out {self.out}: {e.strerror}", "choose a folder you can write to") from None
+            clean_partial(self.out)
+        if opts.resume:
+            ckpt, notes = latest_checkpoint(self.out)
+            for n in notes:
+                self.say(f"[yellow]note:[/] passed over a damaged checkpoint: {n}")
+            if ckpt is None:
+                raise fail(f"{self.out}: no checkpoint to resume", "train without --resume to start a run there (or point --out at the run)")
+            meta = ckpt.meta
+            if meta.get("signature") != self.sig:
+                raise fail(f"{ckpt.path}: the checkpoint was written for another model ({meta.get('model')}, different weights)", "resume with the spec that wrote it, or start a new run with --init-from")
+            if meta.get("backend") != opts.backend:
+                raise fail(f"{ckpt.path}: written by the {meta.get('backend')} backend; optimizer state does not carry over", f"resume with --backend {meta.get('backend')}, or start a new run with --init-from {ckpt.path / 'weights.safetensors'}")
+            for key, mine in (("batch", self.batch), ("seed", self.seed), ("n_train", len(self.data.train)), ("world", self.dist.world)):
+                if mine is not None and meta.get(key) != mine:
+                    self.notes.append(f"resuming with {key} {mine}, the checkpoint's run used {meta.get(key)}: the result differs from an uninterrupted run")
+            self.history = list(meta.get("history", []))
+            self.say(f"resuming {model.name} from {ckpt.path} (epoch {ckpt.epoch}, step {meta.get('step')})")
+            return ckpt.weights, ckpt.epoch, ckpt
+        if existing_epochs(self.out):  # checked by every process, so all of them stop
+            if not opts.overwrite:
+                raise fail(f"{self.out} already holds a training run", "pass --resume to continue it, --overwrite to replace it, or choose another --out")
+            if self.dist.main:
+                import shutil
+
+                for _, p in existing_epochs(self.out):
+                    shutil.rmtree(p, ignore_errors=True)
+        weights = init_weights(model, self.seed)
+        if opts.init_from:
+            from .evaluate import resolve_weights
+
+            src = resolve_weights(opts.init_from)
+            try:
+                saved = load_weights(src)
+            except CheckpointError as e:
+                raise fail(str(e), "give a canonical checkpoint (.safetensors or .npz) written by specc") from None
+            weights, report = merge_init(model, weights, saved)
+            self.say(*report.lines(str(src)))
+        return weights, 0, None
+
+    # ---- per epoch
+    def end_epoch(self, epoch: int, seconds: float) -> None:
+        skeleton, arrays = self.trainer.state()  # collective under DDP: every rank calls it
+        if not self.dist.main:
+            return
+        t = time.perf_counter()
+        model, data = self.model, self.data
+        w = self.trainer.get_weights()
+        ema = self.trainer.ema_weights()
+        tr = data.train if len(data.train) <= EVAL_MAX else data.train.take(np.arange(EVAL_MAX))
+        train_m = evaluate_outputs(model, self.trainer.predict(tr.xs), tr.ys, w)
+        val_m = None
+        if data.val is not None:
+            val_m = evaluate_outputs(model, self.trainer.predict(data.val.xs, use_ema=True), data.val.ys, ema if ema is not None else w)
+        entry = {"epoch": epoch + 1, "step": self.trainer.step, "seconds": round(seconds, 4), "train": train_m, "val": val_m}
+        self.history.append(entry)
+        meta = {
+            "model": model.name,
+            "signature": self.sig,
+            "backend": self.opts.backend,
+            "seed": self.seed,
+            "batch": self.batch,
+            "epochs": self.epochs,
+            "data": data.name,
+            "n_train": len(data.train),
+            "world": self.dist.world,
+            "step": self.trainer.step,
+            "ema": model.train.ema,
+            "history": self.history,
+            "state": skeleton,
+        }
+        try:
+            write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays)
+        except OSError as e:
+            raise fail(f"could not write the checkpoint of epoch {epoch + 1} in {self.out}: {e.strerror or e}", "the previous checkpoint is intact: free some space and continue with --resume") from None
+        self.eval_seconds += time.perf_counter() - t
+        val = f" │ val {fmt_metrics(val_m)}" if val_m else ""
+        self.say(f"epoch {epoch + 1}/{self.epochs}  {fmt_metrics(train_m)}{val}  [dim]({seconds:.1f} s)[/]")
+
+    # ---- the run
+    def execute(self) -> TrainResult:
+        opts = self.opts
+        self.data: Dataset = load_data(self.model, opts.data)
+        weights, start, ckpt = self.prepare()
+        device = opts.device
+        if self.dist.active:
+            device = init_torch_distributed(self.dist, device)
+        self.say(f"{self.model.name}: {self.data.note}; backend {opts.backend}, batch {self.batch}, epochs {self.epochs}, seed {self.seed}" + (f", {self.dist.world} processes" if self.dist.active else ""))
+        for n in self.notes:
+            self.say(f"[yellow]note:[/] {n}")
+        if start >= self.epochs:
+            self.say(f"nothing to do: the run in {self.out} has finished {start} of {self.epochs} epochs (raise --epochs to train longer)")
+            return TrainResult(self.out, self.history, weights, ckpt.ema if ckpt else None)
+        self.trainer = make_trainer(opts.backend, self.model, weights, seed=self.seed, device=device, amp=opts.amp, compile=opts.compile, dist=self.dist, replicas=opts.replicas)
+        if self.trainer.describe():
+            self.say(f"training with {self.trainer.describe()}")
+        if ckpt is not None:
+            if ckpt.ema is not None and self.model.train.ema:
+                self.trainer.set_ema(ckpt.ema)
+            for n in self.trainer.load_state(ckpt.meta["state"], ckpt.state):
+                self.say(f"[yellow]note:[/] {n}")
+        self.eval_seconds = 0.0
+        t0 = time.perf_counter()
+        try:
+            self.trainer.fit(self.data.train, start, self.epochs, self.batch, _EpochHooks(self))
+        finally:
+            if self.dist.active:
+                import torch.distributed as dist
+
+                if dist.is_initialized():
+                    dist.destroy_process_group()
+        seconds = time.perf_counter() - t0
+        result = TrainResult(self.out, self.history, None, None, seconds, self.notes)
+        if self.dist.main:
+            result.weights = self.trainer.get_weights()
+            result.ema = self.trainer.ema_weights()
+            self.finish(seconds)
+        return result
+
+    def finish(self, seconds: float) -> None:
+        last = self.history[-1]
+        val_label = "validation (EMA weights)" if self.model.train.ema else "validation"
+        write_json_atomic(self.out / "history.json", {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "history": self.history})
+        png = plot_curves(self.history, self.out / "learning_curve.png", f"{self.model.name} ({self.opts.backend})") if self.opts.plot else None
+        if self.show:
+            self.console.print(metrics_table(f"{self.model.name} after epoch {last['epoch']} ({self.opts.backend})", [("train", last["train"]), (val_label, last["val"])]))
+            train_s = sum(h["seconds"] for h in self.history)
+            self.say(f"trained in {train_s:.1f} s (+ {self.eval_seconds:.1f} s metrics and checkpoints); weights: {self.out / 'weights.safetensors'}" + (f", curves: {png}" if png else ""))
+
+
+def train(opts: TrainOptions) -> TrainResult:
+    """Run ``specc train`` in-process (see :class:`TrainOptions`)."""
+    return _Run(opts).execute()
