@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import signal
 import subprocess
 import sys
@@ -254,7 +255,10 @@ def test_synthetic_loss_goes_down_and_amp_runs(tmp_path):
 def test_ddp_two_processes_equal_one(tmp_path):
     (tmp_path / "plain.spec").write_text(PLAIN)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(29500 + os.getpid() % 500)]
+    with socket.socket() as sock:  # a port nobody holds (a fixed or pid-derived one can clash)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port)]
     r = subprocess.run([*cmd, "-m", "specc", "train", "plain.spec", "--data", "synthetic", "--epochs", "2", "--out", "ddp"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("epoch 2/2") == 1  # only rank 0 prints
