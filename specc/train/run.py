@@ -261,6 +261,7 @@ class _Run:
                 import torch.distributed as dist
 
                 if dist.is_initialized():
+                    dist.barrier()  # every rank done communicating before any tears down its connections
                     dist.destroy_process_group()
         seconds = time.perf_counter() - t0
         result = TrainResult(self.out, self.history, None, None, seconds, self.notes)
