@@ -42,9 +42,9 @@ def export_keras_file(model: Model, weights, path: Path, examples: list[np.ndarr
 
 
 def run_keras_file(path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    import keras
+    import specc.backends.keras.lib  # noqa: F401 - registers specc's serializable classes (and imports TF quietly)
 
-    import specc.backends.keras.lib  # noqa: F401 - registers specc's serializable classes
+    import keras
 
     km = keras.saving.load_model(str(path), safe_mode=True)
     return _call(km, inputs)

@@ -78,6 +78,7 @@ def init_torch_distributed(info: DistInfo, device: str | None) -> str:
 
 def keras_strategy(device: str | None, replicas: int = 1):
     """The strategy Keras training runs under (see the module docstring)."""
+    import specc.backends.keras  # noqa: F401 - TensorFlow without its start-up chatter
     import tensorflow as tf
 
     if (device or "cpu").startswith("cuda"):

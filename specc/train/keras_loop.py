@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+import specc.backends.keras  # noqa: F401 - first: TensorFlow without its start-up chatter
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 import specc
 from specc.ir.graph import Model
