@@ -258,11 +258,12 @@ def _flatten_union(ann) -> list:
 
 
 def _plain(value: Any) -> Any:
-    """Symbols become strings, CallValues stay (pydantic will reject them), lists → lists."""
+    """Symbols become strings, CallValues stay (pydantic will reject them), lists → tuples
+    (values are validated strictly: a list literal is a tuple field's only spelling)."""
     if isinstance(value, Symbol):
         return str(value)
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return tuple(_plain(v) for v in value)
     return value
 
 
@@ -336,17 +337,21 @@ def build_spec(
     if diags:
         raise SpecError(diags)
     try:
-        return cls(**values)
+        # strict: no silent coercions of what was written (true → 1, "3" → 3, 3.5 // ... 3.0 → 3, 1 → true)
+        return cls.model_validate(values, strict=True)
     except ValidationError as e:
         raise SpecError(_validation_diagnostics(cls, e, given, span)) from None
 
 
 def _usage(cls: type[Spec]) -> str:
     kind = cls.model_fields["kind"].default
+    fields = [f for f in cls.model_fields if f != "kind"]
+    # the order one writes them in: positional parameters, other required ones, the rest
+    order = [*(f for f in cls.positional if f in fields), *(f for f in fields if f not in cls.positional)]
+    order.sort(key=lambda f: (f not in cls.positional, not cls.model_fields[f].is_required()))
     parts = []
-    for f, info in cls.model_fields.items():
-        if f == "kind":
-            continue
+    for f in order:
+        info = cls.model_fields[f]
         parts.append(f if info.is_required() else f"{f}={render_value(info.get_default(call_default_factory=True))}")
     return f"usage: {kind}({', '.join(parts)})"
 
@@ -410,16 +415,22 @@ def _validation_diagnostics(
         got = av.value if av is not None else None
         if fname and fname in cls.model_fields:
             seen.add(fname)
-            shown = render_value(got) if not isinstance(got, CallValue) else f"{got.name}(…)"
+            if isinstance(got, CallValue):
+                shown = f"{got.name}(…)"
+            elif isinstance(got, str) and not isinstance(got, Symbol):
+                shown = '"' + got + '"'
+            else:
+                shown = render_value(got)
             msg = e.get("msg", "invalid value")
             if e.get("type") == "value_error":
                 msg = msg.removeprefix("Value error, ")
+            hint = None
             if isinstance(got, Symbol):
                 message = f"{kind}.{fname}: '{got}' is not a valid value"
-                hint = None
             else:
                 message = f"{kind}.{fname}: {_lower_first(msg)} (got {shown})"
-                hint = None
+                if e.get("type") == "int_type" and isinstance(got, float) and got.is_integer():
+                    hint = "write an integer: '/' always gives a fraction, '//' divides integers"
             out.append(Diagnostic(where, message, expected=_field_expectation(cls, fname), hint=hint))
         else:
             msg = e.get("msg", "invalid parameters").removeprefix("Value error, ")
