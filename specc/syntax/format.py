@@ -28,11 +28,28 @@ def _prec(e: ast.Expr) -> int:
     return 5
 
 
+_ESCAPE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def string(value: str) -> str:
+    """A string literal for ``value`` (the parser's ``unescape`` inverted): printable text
+    as it is, quotes and backslashes escaped, other characters as \\uXXXX / \\UXXXXXXXX."""
+    out = []
+    for c in value:
+        if c in _ESCAPE:
+            out.append(_ESCAPE[c])
+        elif c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF:
+            out.append(c)
+        else:
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+    return '"' + "".join(out) + '"'
+
+
 def expr(e: ast.Expr) -> str:
     if isinstance(e, ast.Num):
         return e.text
     if isinstance(e, ast.Str):
-        return '"' + e.value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+        return string(e.value)
     if isinstance(e, ast.Bool):
         return "true" if e.value else "false"
     if isinstance(e, ast.Sym):

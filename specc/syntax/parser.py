@@ -105,6 +105,48 @@ def _lark() -> Lark:
 
 # --------------------------------------------------------------------------- tree → AST
 
+ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+
+
+def unescape(raw: str, span: Span) -> str:
+    """The value of a string literal's text (between the quotes): \\\\ \\" \\n \\t \\r \\0
+    \\uXXXX \\UXXXXXXXX; any other escape is an error located at the string."""
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        e = raw[i + 1] if i + 1 < len(raw) else ""
+        if e in ESCAPES:
+            out.append(ESCAPES[e])
+            i += 2
+            continue
+        if e in ("u", "U"):
+            n = 4 if e == "u" else 8
+            digits = raw[i + 2 : i + 2 + n]
+            if len(digits) == n and all(d in "0123456789abcdefABCDEF" for d in digits) and int(digits, 16) <= 0x10FFFF:
+                code = int(digits, 16)
+                if not 0xD800 <= code <= 0xDFFF:
+                    out.append(chr(code))
+                    i += 2 + n
+                    continue
+        col = span.col + 1 + i
+        message = f"unknown escape '\\{e}' in a string"
+        if e in ("u", "U"):
+            message = f"'\\{e}' needs {n} hex digits of a Unicode code point (not a surrogate)"
+        raise SpecError.single(
+            Span(span.file, span.line, col, span.line, col + 2),
+            message,
+            expected="one of: \\\\ \\\" \\n \\t \\r \\0 \\uXXXX \\UXXXXXXXX",
+        )
+    return "".join(out)
+
+
 
 def _tok_span(file: str, tok: Token) -> Span:
     return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
@@ -137,9 +179,7 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def str_lit(self, meta, items):
         (tok,) = items
-        raw = str(tok)[1:-1]
-        value = raw.encode("utf-8", "surrogatepass").decode("unicode_escape", errors="replace") if "\\" in raw else raw
-        return ast.Str(self._ts(tok), value)
+        return ast.Str(self._ts(tok), unescape(str(tok)[1:-1], self._ts(tok)))
 
     @v_args(meta=True)
     def true_lit(self, meta, items):
@@ -464,6 +504,13 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
             line = source[: e.start].count(b"\n") + 1
             col = e.start - (source.rfind(b"\n", 0, e.start) + 1) + 1
             raise SpecError.single(Span(file, line, col), "the file is not valid UTF-8 text") from None
+    else:
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate: text no file can hold
+            line = source.count("\n", 0, e.start) + 1
+            col = e.start - (source.rfind("\n", 0, e.start) + 1) + 1
+            raise SpecError.single(Span(file, line, col), "the text is not valid Unicode (a lone surrogate)") from None
     if len(source) > MAX_SOURCE_BYTES:
         raise SpecError.single(Span(file, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
     if "\x00" in source:
@@ -491,6 +538,8 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
         definitions = _ToAst(file).transform(tree)
     except VisitError as e:  # a literal the transformer could not convert
         orig = e.orig_exc
+        if isinstance(orig, SpecError):
+            raise SpecError(orig.diagnostics, sources) from None
         if isinstance(orig, RecursionError):
             raise SpecError.single(Span(file, 1, 1), "the spec is nested too deeply") from None
         raise SpecError([Diagnostic(Span(file, 1, 1), f"could not read the spec: {orig}")], sources) from None
