@@ -118,7 +118,8 @@ def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     out = difflib.get_close_matches(word, cands, n=n, cutoff=0.6)
     if not out:
         low = word.lower()
-        out = [c for c in cands if c.lower() == low or c.startswith(word) or word.startswith(c)][:n]
+        # a prefix says little about a short word ('b' is not 'batch_norm')
+        out = [c for c in cands if c.lower() == low or (min(len(c), len(word)) >= 3 and (c.startswith(word) or word.startswith(c)))][:n]
     return out
 
 

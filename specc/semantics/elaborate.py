@@ -178,7 +178,15 @@ class _Elaborator:
             self.error(stmt.span, "unsupported statement")
 
     def declare_input(self, stmt: ast.InputDecl, scope: _Scope, in_model: bool) -> None:
+        if not in_model and scope.block_inputs is None:
+            self.error(stmt.span, "an input is declared in the model or in a block, not inside repeat", hint="declare it before the repeat")
+            scope.current = None
+            return
         if not self.check_identifier(stmt.name, stmt.span, "input"):
+            scope.current = None
+            return
+        if _is_layer_name(stmt.name, self.blocks):
+            self.error(stmt.span, f"'{stmt.name}' is the name of a layer and cannot name an input", hint=f"use e.g. '{stmt.name}_in'")
             scope.current = None
             return
         if scope.lookup(stmt.name) is not None and stmt.name in scope.tensors:
@@ -201,7 +209,6 @@ class _Elaborator:
             scope.current = [stmt.name]
             return
         # block input: bound to the i-th tensor the block was called with
-        assert scope.block_inputs is not None
         i = scope.n_inputs_bound
         scope.n_inputs_bound += 1
         if i >= len(scope.block_inputs):
@@ -276,26 +283,27 @@ class _Elaborator:
                 found = scope.lookup(name)
                 if found is None:
                     self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
-                    return None
-                if not found[0]:
-                    return None  # poisoned by an earlier error
-                cur.append(found[0])
+                    cur = None
+                elif not found[0]:
+                    cur = None  # poisoned by an earlier error
+                elif cur is not None:
+                    cur.append(found[0])
             links = links[1:]
             if not links:
                 self.error(first.span, "a tuple of tensors must feed a layer", hint=f"({', '.join(n for n, _ in first.names)}) -> concat")
                 return None
         elif isinstance(first, ast.Ref) and scope.lookup(first.name) is not None:
             tid = scope.lookup(first.name)[0]  # type: ignore[index]
-            if not tid:
-                return None
-            cur = [tid]
+            cur = [tid] if tid else None
+            links = links[1:]
+        elif isinstance(first, ast.Ref) and not _is_layer_name(first.name, self.blocks):
+            self.unknown_source(first, scope, feeds=len(links) > 1)
+            cur = None
             links = links[1:]
         else:
             cur = scope.current
-            if cur is None:
-                if not self.diags:
-                    self.error(first.span, "this layer has no input", hint="declare an input first, or start the chain with a tensor: x -> dense(10)")
-                return None
+            if cur is None and not self.diags:
+                self.error(first.span, "this layer has no input", hint="declare an input first, or start the chain with a tensor: x -> dense(10)")
         for link in links:
             if isinstance(link, ast.TupleRef):
                 self.error(link.span, "a tuple of tensors can only start a chain")
@@ -305,15 +313,33 @@ class _Elaborator:
                     self.error(link.span, f"'{link.name}' is a tensor; a tensor can only start a chain", hint=f"start a new statement: {link.name} -> ...")
                     return None
                 link = ast.Call(link.span, link.name, [], link.span)
-            cur = self.apply(link, cur, scope)
             if cur is None:
-                return None
+                # the input is unknown after an earlier error: still check the layer itself,
+                # so that every mistake of a file is reported at once
+                self.check_call(link, scope)
+                continue
+            cur = self.apply(link, cur, scope)
         return cur
 
-    def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
+    def unknown_source(self, ref: ast.Ref, scope: _Scope, feeds: bool) -> None:
+        tensors = [*scope.tensors, *scope.parent_tensors]
+        layers = [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
+        if feeds:  # `y -> dense(3)`: y can only be a tensor
+            best = did_you_mean(ref.name, tensors)
+            if best is None and did_you_mean(ref.name, layers):
+                best = did_you_mean(ref.name, layers).replace("did you mean", "did you mean the layer")  # type: ignore[union-attr]
+            self.error(ref.span, f"unknown tensor '{ref.name}'", hint=best or (f"tensors defined here: {', '.join(tensors)}" if tensors else None))
+        else:
+            self.error(
+                ref.span,
+                f"unknown layer or tensor '{ref.name}'",
+                expected="a layer, a block, an activation or a tensor",
+                hint=did_you_mean(ref.name, tensors) or did_you_mean(ref.name, layers),
+            )
+
+    def make_op(self, call: ast.Call, scope: _Scope) -> tuple[Op, str, dict[str, ArgValue]] | None:
+        """The layer a call denotes (not a block): (op, base name, options), or None after reporting why."""
         name = call.name
-        if name in self.blocks:
-            return self.call_block(self.blocks[name], call, ins, scope)
         cls = LAYERS.lookup(name)
         is_activation = cls is None and name in ACTIVATIONS
         if cls is None and not is_activation:
@@ -341,6 +367,26 @@ class _Elaborator:
         except SpecError as e:
             self.absorb(e)
             return None
+        return op, base, opts
+
+    def check_call(self, call: ast.Call, scope: _Scope) -> None:
+        """Report what is wrong with a call whose input is unknown (names, arguments)."""
+        if call.name in self.blocks:
+            args, _ = self.eval_args(call, scope)
+            if args is not None:
+                self.bind_params(self.blocks[call.name], call, args)
+            return
+        made = self.make_op(call, scope)
+        if made is not None:
+            self.node_options(made[2])
+
+    def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
+        if call.name in self.blocks:
+            return self.call_block(self.blocks[call.name], call, ins, scope)
+        made = self.make_op(call, scope)
+        if made is None:
+            return None
+        op, base, opts = made
         return self.add_node(op, ins, call, scope, base, opts)
 
     def eval_args(self, call: ast.Call, scope: _Scope) -> tuple[list[tuple[str | None, ArgValue]] | None, dict[str, ArgValue]]:
