@@ -9,6 +9,7 @@ the meaning: ``loads(fmt(x)) == loads(x)``.
 
 from __future__ import annotations
 
+from specc._nogc import paused_gc
 from specc.syntax import ast
 from specc.syntax.parser import parse
 
@@ -187,4 +188,5 @@ def format_spec(tree: ast.SpecFile) -> str:
 
 def format_source(text: str | bytes, path: str = "<string>") -> str:
     """Canonical text of spec source (raises SpecError on a syntax error)."""
-    return format_spec(parse(text, path))
+    with paused_gc():
+        return format_spec(parse(text, path))
