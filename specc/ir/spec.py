@@ -285,7 +285,7 @@ def build_spec(
                         av.span,
                         f"{kind} takes {n or 'no'} positional argument{'s' if n != 1 else ''}"
                         + (f" ({', '.join(cls.positional)})" if n else ""),
-                        hint=f"name it: {kind}(…, name=value); parameters are {', '.join(fields)}"
+                        hint=f"pass it by name, {kind}(…, parameter=value); parameters are {', '.join(fields)}"
                         if fields
                         else f"{kind} takes no parameters",
                     )
@@ -358,7 +358,11 @@ def _usage(cls: type[Spec]) -> str:
 
 def _field_expectation(cls: type[Spec], fname: str) -> str:
     info = cls.model_fields[fname]
-    text = f"{fname}: {describe_type(info.annotation)}"
+    fam = next((m.family for m in info.metadata if isinstance(m, _FamilyMarker)), None)
+    if fam is not None:  # pydantic keeps a family's marker in the metadata, not the annotation
+        text = f"{fname}: {_article(fam.noun)} (one of: {', '.join(sorted(fam.classes))})"
+    else:
+        text = f"{fname}: {describe_type(info.annotation)}"
     bounds = []
     for meta in info.metadata:
         for attr, sym in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):

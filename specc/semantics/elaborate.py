@@ -244,7 +244,7 @@ class _Elaborator:
         for name, span in stmt.names:
             found = scope.lookup(name)
             if found is None:
-                self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
+                self.error(span, f"unknown tensor '{name}'", hint=_tensor_hint(name, scope))
                 continue
             out.append(found[0])
         if len(out) == len(stmt.names):
@@ -282,7 +282,7 @@ class _Elaborator:
             for name, span in first.names:
                 found = scope.lookup(name)
                 if found is None:
-                    self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
+                    self.error(span, f"unknown tensor '{name}'", hint=_tensor_hint(name, scope))
                     cur = None
                 elif not found[0]:
                     cur = None  # poisoned by an earlier error
@@ -328,7 +328,7 @@ class _Elaborator:
             best = did_you_mean(ref.name, tensors)
             if best is None and did_you_mean(ref.name, layers):
                 best = did_you_mean(ref.name, layers).replace("did you mean", "did you mean the layer")  # type: ignore[union-attr]
-            self.error(ref.span, f"unknown tensor '{ref.name}'", hint=best or (f"tensors defined here: {', '.join(tensors)}" if tensors else None))
+            self.error(ref.span, f"unknown tensor '{ref.name}'", hint=best or _tensor_hint(ref.name, scope))
         else:
             self.error(
                 ref.span,
@@ -652,7 +652,8 @@ class _Elaborator:
             return
         if stmt.kind == "train":
             self.train = cfg  # type: ignore[assignment]
-            self.train_span = stmt.span
+            loss = next((st for st in stmt.settings if st.key == "loss"), None)
+            self.train_span = loss.value.span if loss is not None else stmt.span
         else:
             self.verify = cfg  # type: ignore[assignment]
 
@@ -678,6 +679,13 @@ class _Elaborator:
                 continue
             if loss.target in ("class_index", "one_hot") and (t.rank < 1 or not isinstance(t.shape[-1], int)):
                 self.error(span, f"{loss.kind} needs an output with a known number of classes on its last axis, got {fmt_shape(t.shape, batch=True)}")
+
+
+def _tensor_hint(name: str, scope: _Scope) -> str | None:
+    tensors = [t for t, (tid, _) in {**scope.parent_tensors, **scope.tensors}.items() if tid]
+    if not tensors:
+        return None
+    return did_you_mean(name, tensors) or f"tensors defined here: {', '.join(tensors)}"
 
 
 def _compatible(a: TensorType, b: TensorType) -> bool:

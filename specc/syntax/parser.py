@@ -431,7 +431,10 @@ def _friendly(term: str) -> str:
 
 def _expected_list(terms) -> str:
     # words ("a name", "end of line") first, then punctuation and keywords
-    names = sorted({_friendly(t) for t in terms}, key=lambda n: (n.startswith("'"), n))
+    words = {_friendly(t) for t in terms}
+    if "a number" in words:  # where a number may stand, so may an integer
+        words.discard("an integer")
+    names = sorted(words, key=lambda n: (n.startswith("'"), n))
     # keywords first would be noise; keep the list short and readable
     if len(names) > 8:
         names = names[:8] + ["…"]
