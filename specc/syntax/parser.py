@@ -6,6 +6,7 @@ The grammar lives in ``grammar/specc.lark`` (shipped inside the package as
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from specc.errors import Diagnostic, SpecError, Span
+from specc.errors import Diagnostic, SpecError, Span, suggest
 from specc.syntax import ast
 
 __all__ = ["parse", "grammar_path", "MAX_NESTING"]
@@ -481,13 +482,54 @@ def _syntax_diagnostic(file: str, source: str, err: UnexpectedInput) -> Diagnost
             hint = "a '(' is not closed"
         elif tok.type in ("_NL", "RBRACE", "$END") and "RSQB" in expected:
             hint = "a '[' is not closed"
-        elif tok.type == "NAME" and "_NL" in expected:
+        elif tok.value == "//":
+            hint = "comments start with '#'"
+        elif tok.type == "NAME" and _keyword_suggestion(str(tok.value), expected):
+            hint = _keyword_suggestion(str(tok.value), expected)
+        elif _misspelt_keyword_before(source, line, col):
+            hint = _misspelt_keyword_before(source, line, col)
+        elif tok.type == "NAME" and "_NL" in expected and _after_code(source, line, col):
             hint = "put one statement per line, or separate statements with ';'"
         return Diagnostic(span, f"unexpected {_token_desc(tok)}", expected=_expected_list(expected), hint=hint)
     if isinstance(err, UnexpectedEOF):
         line, col = _end_position(source)
         return Diagnostic(Span(file, line, col), "unexpected end of file", expected=_expected_list(err.expected))
     return Diagnostic(Span(file, line, col), "syntax error")
+
+
+def _keyword_suggestion(word: str, expected) -> str | None:
+    """'did you mean 'model'?' for a misspelt keyword where a keyword may stand."""
+    keywords = []
+    for term in expected:
+        try:
+            pattern = _lark().get_terminal(term).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and pattern.value.isidentifier():
+            keywords.append(pattern.value)
+    best = suggest(word, keywords)
+    return f"did you mean '{best[0]}'?" if best and best[0] != word else None
+
+
+_HEAD_KEYWORDS = ("model", "block", "input", "output", "repeat", "train", "verify")
+
+
+def _misspelt_keyword_before(source: str, line: int, col: int) -> str | None:
+    """`inptu x: ...` fails at `x`: the word before it was meant to be a keyword."""
+    lines = source.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    m = re.search(r"(?:^|[;{\s])([A-Za-z_][A-Za-z0-9_]*)\s+$", lines[line - 1][: col - 1])
+    if m is None or m.group(1) in _HEAD_KEYWORDS:
+        return None
+    best = suggest(m.group(1), _HEAD_KEYWORDS)
+    return f"'{m.group(1)}' is not a keyword: did you mean '{best[0]}'?" if best else None
+
+
+def _after_code(source: str, line: int, col: int) -> bool:
+    """Whether something other than blanks precedes (line, col) on its line."""
+    lines = source.splitlines()
+    return 1 <= line <= len(lines) and bool(lines[line - 1][: col - 1].strip())
 
 
 def _end_position(source: str) -> tuple[int, int]:
