@@ -50,6 +50,12 @@ class ArgValue:
 
     value: Any
     span: Span | None = None
+    #: where ``name=value`` was written, name included (for "no parameter 'name'")
+    key_span: Span | None = None
+
+    @property
+    def whole_span(self) -> Span | None:
+        return self.key_span or self.span
 
 
 @dataclass
@@ -297,7 +303,7 @@ def build_spec(
         if key not in cls.model_fields or key == "kind":
             diags.append(
                 Diagnostic(
-                    av.span,
+                    av.whole_span,
                     f"{kind} has no parameter '{key}'",
                     expected=f"one of: {', '.join(fields)}" if fields else f"{kind} takes no parameters",
                     hint=did_you_mean(key, fields),
@@ -305,7 +311,7 @@ def build_spec(
             )
             continue
         if key in given:
-            diags.append(Diagnostic(av.span, f"{kind}: parameter '{key}' is given twice"))
+            diags.append(Diagnostic(av.whole_span, f"{kind}: parameter '{key}' is given twice"))
             continue
         given[key] = av
     values: dict[str, Any] = {}
@@ -314,9 +320,10 @@ def build_spec(
         try:
             if fam is not None and is_seq:
                 items = av.value if isinstance(av.value, list) else [av.value]
+                spans = getattr(av.value, "spans", None) or [av.span] * len(items)  # a list literal's items
                 values[key] = tuple(
-                    fam.make(i if isinstance(i, ArgValue) else ArgValue(i, av.span), what=f"{kind}.{key}")
-                    for i in items
+                    fam.make(i if isinstance(i, ArgValue) else ArgValue(i, sp), what=f"{kind}.{key}")
+                    for i, sp in zip(items, spans, strict=True)
                 )
             elif fam is not None and not (av.value is None or (isinstance(av.value, Symbol) and av.value == "none")):
                 values[key] = fam.make(av, what=f"{kind}.{key}")

@@ -396,7 +396,7 @@ class _Elaborator:
         ok = True
         for a in call.args:
             try:
-                av = ArgValue(evaluate(a.value, scope.values), a.value.span)
+                av = ArgValue(evaluate(a.value, scope.values), a.value.span, a.span if a.name else None)
             except SpecError as e:
                 self.absorb(e)
                 ok = False
@@ -541,11 +541,11 @@ class _Elaborator:
                 key = names[pos]
                 pos += 1
             if key not in names:
-                self.error(av.span, f"block '{block.name}' has no parameter '{key}'", expected=f"one of: {', '.join(names)}" if names else "no parameters", hint=did_you_mean(key, names))
+                self.error(av.whole_span, f"block '{block.name}' has no parameter '{key}'", expected=f"one of: {', '.join(names)}" if names else "no parameters", hint=did_you_mean(key, names))
                 ok = False
                 continue
             if key in given:
-                self.error(av.span, f"parameter '{key}' is given twice")
+                self.error(av.whole_span, f"block '{block.name}': parameter '{key}' is given twice")
                 ok = False
                 continue
             given[key] = av
@@ -638,7 +638,7 @@ class _Elaborator:
                 continue
             keys.add(s.key)
             try:
-                args.append((s.key, ArgValue(evaluate(s.value, scope.values), s.value.span)))
+                args.append((s.key, ArgValue(evaluate(s.value, scope.values), s.value.span, s.key_span)))
             except SpecError as e:
                 self.absorb(e)
         try:
