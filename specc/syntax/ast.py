@@ -87,7 +87,7 @@ class UnaryOp(Expr):
 @dataclass
 class Node:
     span: Span
-    comments: list[str] = field(default_factory=list, kw_only=True)  # own-line, before
+    comments: list[str | None] = field(default_factory=list, kw_only=True)  # own-line, before (None: blank line)
     trailing: str | None = field(default=None, kw_only=True)  # same line, after
     blank_before: bool = field(default=False, kw_only=True)
 

@@ -116,7 +116,10 @@ class _Printer:
 
     def comments(self, node: ast.Node | None, comments: list[str], indent: str) -> None:
         for c in comments:
-            self.lines.append(f"{indent}# {c}".rstrip() if c else f"{indent}#")
+            if c is None:  # a blank line the author left between comments and code
+                self.lines.append("")
+            else:
+                self.lines.append(f"{indent}# {c}".rstrip() if c else f"{indent}#")
 
     def emit(self, text_lines: list[str], node: ast.Node) -> None:
         if node.trailing is not None:

@@ -350,7 +350,8 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
         prev_end = start
         for n in nodes:
             first = n.span.line
-            n.blank_before = prev_end != start and is_blank(first - 1)
+            # `a; b` on one line: no blank line before b, whatever precedes a
+            n.blank_before = prev_end != start and first > prev_end and is_blank(first - 1)
             prev_end = n.span.end_line or n.span.line
             if isinstance(n, (ast.ModelDef, ast.BlockDef)):
                 visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
@@ -362,6 +363,7 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
                 leaves.append(n)
 
     visit_body(0, 10**12, tree.definitions, tree.comments_end)
+    leading: dict[int, tuple[ast.Node, list[tuple[int, str]]]] = {}
 
     for tok in comments:
         line, text = tok.line, str(tok)[1:].rstrip()
@@ -383,11 +385,24 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
             continue
         nxt = next((n for n in nodes if n.span.line > line), None)
         if nxt is not None:
-            nxt.comments.append(text)
-            if is_blank(line - 1) and not nxt.comments[:-1] and nodes.index(nxt) > 0:
-                nxt.blank_before = True
+            leading.setdefault(id(nxt), (nxt, []))[1].append((line, text))
         else:
             sink.append(text)
+
+    # own-line comments before a statement: keep blank lines between them and around them
+    for node, items in leading.values():
+        items.sort()
+        out: list[str | None] = []
+        for i, (line, text) in enumerate(items):
+            if i > 0 and any(is_blank(n) for n in range(items[i - 1][0] + 1, line)):
+                out.append(None)
+            out.append(text)
+        if any(is_blank(n) for n in range(items[-1][0] + 1, node.span.line)):
+            out.append(None)
+        first = items[0][0]
+        # the blank line (if any) goes above the comments, not between them and the statement
+        node.blank_before = first > 1 and is_blank(first - 1)
+        node.comments = out
 
 
 # --------------------------------------------------------------------------- errors
