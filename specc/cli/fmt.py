@@ -57,7 +57,9 @@ def run(args) -> int:
         if args.check:
             if text != old:
                 status = 1
-                sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True), path, f"{path} (formatted)"))
+                diff = difflib.unified_diff(old.splitlines(True), text.splitlines(True), path, f"{path} (formatted)")
+                # like diff(1): a last line without its newline is marked, not glued to the next
+                sys.stdout.writelines(d if d.endswith("\n") else d + "\n\\ No newline at end of file\n" for d in diff)
         elif args.write:
             if text != old:
                 atomic_write_text(p, text)

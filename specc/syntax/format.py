@@ -61,7 +61,7 @@ def expr(e: ast.Expr) -> str:
         return call(e)
     if isinstance(e, ast.UnaryOp):
         inner = expr(e.operand)
-        if _prec(e.operand) < 3:
+        if _prec(e.operand) <= 3:  # -(-8), not --8
             inner = f"({inner})"
         return f"{e.op}{inner}"
     if isinstance(e, ast.BinOp):

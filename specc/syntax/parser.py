@@ -368,9 +368,14 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
     for tok in comments:
         line, text = tok.line, str(tok)[1:].rstrip()
         text = text[1:] if text.startswith(" ") else text
-        leaf = next((n for n in leaves if n.span.line <= line <= (n.span.end_line or n.span.line)), None)
+        # the last statement on that line: `a; b  # c` comments b
+        leaf = next((n for n in reversed(leaves) if n.span.line <= line <= (n.span.end_line or n.span.line)), None)
         if leaf is not None:
-            leaf.trailing = text if leaf.trailing is None else f"{leaf.trailing} {text}"
+            # a statement written over several lines, with several comments: it is printed
+            # on one line, so the earlier comments go above it and the last one stays after it
+            if leaf.trailing is not None:
+                leaf.comments.append(leaf.trailing)
+            leaf.trailing = text
             continue
         inner = min(
             (c for c in containers if c[0] <= line <= c[1]),
@@ -402,7 +407,7 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
         first = items[0][0]
         # the blank line (if any) goes above the comments, not between them and the statement
         node.blank_before = first > 1 and is_blank(first - 1)
-        node.comments = out
+        node.comments = out + node.comments
 
 
 # --------------------------------------------------------------------------- errors
