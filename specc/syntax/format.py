@@ -10,6 +10,7 @@ the meaning: ``loads(fmt(x)) == loads(x)``.
 from __future__ import annotations
 
 from specc._nogc import paused_gc
+from specc.errors import SpecError, Span
 from specc.syntax import ast
 from specc.syntax.parser import parse
 
@@ -192,4 +193,8 @@ def format_spec(tree: ast.SpecFile) -> str:
 def format_source(text: str | bytes, path: str = "<string>") -> str:
     """Canonical text of spec source (raises SpecError on a syntax error)."""
     with paused_gc():
-        return format_spec(parse(text, path))
+        tree = parse(text, path)
+        try:
+            return format_spec(tree)
+        except RecursionError:  # parse() bounds nesting; this is the last line of defence
+            raise SpecError.single(Span(path, 1, 1), "the spec is nested too deeply") from None

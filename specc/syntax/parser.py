@@ -23,10 +23,12 @@ from lark.exceptions import (
 from specc.errors import Diagnostic, SpecError, Span, suggest
 from specc.syntax import ast
 
-__all__ = ["parse", "grammar_path", "MAX_NESTING"]
+__all__ = ["parse", "grammar_path", "MAX_NESTING", "MAX_BRACES"]
 
 MAX_NESTING = 64  # brackets nested deeper than this are rejected (no recursion blow-ups)
+MAX_BRACES = 32  # so are bodies ({ ... }: repeat in repeat in ...)
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
+MAX_INT = 2**63 - 1  # the largest integer a spec may write (as the evaluator's bound)
 
 
 def grammar_path() -> Path:
@@ -42,8 +44,9 @@ def grammar_path() -> Path:
 
 
 class _TooDeep(Exception):
-    def __init__(self, token: Token):
+    def __init__(self, token: Token, message: str):
         self.token = token
+        self.message = message
 
 
 class _PostLex:
@@ -51,13 +54,14 @@ class _PostLex:
 
     * inside ``(...)`` and ``[...]`` newlines are dropped (multi-line argument lists);
     * a newline next to ``->`` is dropped (a chain may be split over lines);
-    * brackets nested deeper than MAX_NESTING are an error, never a recursion crash.
+    * brackets nested deeper than MAX_NESTING, bodies deeper than MAX_BRACES are an error,
+      never a recursion crash.
     """
 
     always_accept = ("_NL",)
 
     def process(self, stream):
-        depth = 0
+        depth = braces = 0
         pending_nl: Token | None = None
         prev_value: str | None = None
         for tok in stream:
@@ -73,9 +77,15 @@ class _PostLex:
             if tok.value in ("(", "["):
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise _TooDeep(tok)
+                    raise _TooDeep(tok, f"brackets are nested more than {MAX_NESTING} levels deep")
             elif tok.value in (")", "]") and depth > 0:
                 depth -= 1
+            elif tok.value == "{":
+                braces += 1
+                if braces > MAX_BRACES:
+                    raise _TooDeep(tok, f"bodies ({{ ... }}) are nested more than {MAX_BRACES} levels deep")
+            elif tok.value == "}" and braces > 0:
+                braces -= 1
             prev_value = tok.value
             yield tok
         if pending_nl is not None:
@@ -165,11 +175,16 @@ class _ToAst(Transformer):
         return _tok_span(self.file, tok)
 
     # ---- expressions
+    def _int(self, tok: Token) -> int:
+        digits = str(tok).replace("_", "").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_INT)):  # also spares int() its 4300-digit limit
+            raise SpecError.single(self._ts(tok), "integer too large", expected=f"a magnitude at most {MAX_INT}")
+        return int(digits)
+
     @v_args(meta=True)
     def int_lit(self, meta, items):
         (tok,) = items
-        text = str(tok)
-        return ast.Num(self._ts(tok), int(text.replace("_", "")), text)
+        return ast.Num(self._ts(tok), self._int(tok), str(tok))
 
     @v_args(meta=True)
     def float_lit(self, meta, items):
@@ -260,7 +275,7 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def dim_int(self, meta, items):
         (tok,) = items
-        return ast.Dim(self._ts(tok), int(str(tok).replace("_", "")))
+        return ast.Dim(self._ts(tok), self._int(tok))
 
     @v_args(meta=True)
     def dim_any(self, meta, items):
@@ -576,6 +591,7 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
             line = source.count("\n", 0, e.start) + 1
             col = e.start - (source.rfind("\n", 0, e.start) + 1) + 1
             raise SpecError.single(Span(file, line, col), "the text is not valid Unicode (a lone surrogate)") from None
+    source = source.removeprefix("\ufeff")  # a byte-order mark some editors write
     if len(source) > MAX_SOURCE_BYTES:
         raise SpecError.single(Span(file, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
     if "\x00" in source:
@@ -594,7 +610,7 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
         raise SpecError([_syntax_diagnostic(file, source, e)], sources) from None
     except _TooDeep as e:
         raise SpecError(
-            [Diagnostic(_tok_span(file, e.token), f"brackets are nested more than {MAX_NESTING} levels deep")],
+            [Diagnostic(_tok_span(file, e.token), e.message)],
             sources,
         ) from None
     finally:
