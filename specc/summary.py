@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from specc._nogc import paused_gc
 from specc.ir.graph import Model
 from specc.ir.types import fmt_shape
 
@@ -71,6 +72,11 @@ def summary_table(model: Model) -> Table:
 
 
 def print_summary(model: Model, console: Console | None = None) -> None:
+    with paused_gc():  # rich builds many small objects; collecting them costs 2× on big models
+        _print_summary(model, console)
+
+
+def _print_summary(model: Model, console: Console | None) -> None:
     width = shutil.get_terminal_size((120, 24)).columns
     console = console or Console(highlight=False, markup=False, width=max(width, 100))
     src = f"  ({_clip(model.source)})" if model.source else ""

@@ -6,6 +6,7 @@ The grammar lives in ``grammar/specc.lark`` (shipped inside the package as
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from functools import lru_cache
@@ -350,41 +351,48 @@ class _ToAst(Transformer):
 
 
 def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> None:
-    """Give each comment to the statement it belongs to, so `fmt` keeps it in place."""
+    """Give each comment to the statement it belongs to, so `fmt` keeps it in place.
+
+    Linear in the size of the file: statements and bodies are indexed by line first."""
     lines = source.splitlines()
 
     def is_blank(n: int) -> bool:  # 1-based line number
         return 1 <= n <= len(lines) and not lines[n - 1].strip()
 
-    # containers: (start_line, end_line, anchors, sink) ; anchors: nodes with spans
-    containers: list[tuple[int, int, list[ast.Node], list[str]]] = []
-    leaves: list[ast.Node] = []
+    # a body: (start_line, end_line, statements, sink for comments after them, its owner)
+    Body = tuple[int, int, list[ast.Node], list[str], "ast.Node | None"]
+    root: Body = (0, 10**12, tree.definitions, tree.comments_end, None)
+    body_at: dict[int, Body] = {}  # line → innermost body
+    leaf_at: dict[int, ast.Node] = {}  # line → last simple statement on it
 
-    def visit_body(start: int, end: int, nodes: list[ast.Node], sink: list[str]) -> None:
-        containers.append((start, end, nodes, sink))
+    def visit_body(body: Body) -> None:
+        start, end, nodes, _, _ = body
+        if body is not root:
+            for line in range(start, end + 1):  # deeper bodies are visited later: they win
+                body_at[line] = body
         prev_end = start
         for n in nodes:
             first = n.span.line
             # `a; b` on one line: no blank line before b, whatever precedes a
             n.blank_before = prev_end != start and first > prev_end and is_blank(first - 1)
             prev_end = n.span.end_line or n.span.line
-            if isinstance(n, (ast.ModelDef, ast.BlockDef)):
-                visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
-            elif isinstance(n, ast.Repeat):
-                visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
+            if isinstance(n, (ast.ModelDef, ast.BlockDef, ast.Repeat)):
+                visit_body((n.span.line, n.span.end_line, n.body.stmts, n.body.comments, n))
             elif isinstance(n, ast.Section):
-                visit_body(n.span.line, n.span.end_line, n.settings, n.comments_end)
+                visit_body((n.span.line, n.span.end_line, n.settings, n.comments_end, n))
             else:
-                leaves.append(n)
+                for line in range(n.span.line, (n.span.end_line or n.span.line) + 1):
+                    leaf_at[line] = n
 
-    visit_body(0, 10**12, tree.definitions, tree.comments_end)
+    visit_body(root)
     leading: dict[int, tuple[ast.Node, list[tuple[int, str]]]] = {}
+    starts: dict[int, list[int]] = {}  # id(statements) → their first lines (sorted: source order)
 
     for tok in comments:
         line, text = tok.line, str(tok)[1:].rstrip()
         text = text[1:] if text.startswith(" ") else text
         # the last statement on that line: `a; b  # c` comments b
-        leaf = next((n for n in reversed(leaves) if n.span.line <= line <= (n.span.end_line or n.span.line)), None)
+        leaf = leaf_at.get(line)
         if leaf is not None:
             # a statement written over several lines, with several comments: it is printed
             # on one line, so the earlier comments go above it and the last one stays after it
@@ -392,19 +400,18 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
                 leaf.comments.append(leaf.trailing)
             leaf.trailing = text
             continue
-        inner = min(
-            (c for c in containers if c[0] <= line <= c[1]),
-            key=lambda c: c[1] - c[0],
-        )
-        start, end, nodes, sink = inner
-        owner = next((n for n in nodes if n.span.line == line), None)
-        if owner is not None or (line == start and start > 0):
+        start, end, nodes, sink, owner = body_at.get(line, root)
+        firsts = starts.setdefault(id(nodes), [n.span.line for n in nodes])
+        i = bisect.bisect_left(firsts, line)
+        on_line = nodes[i] if i < len(nodes) and firsts[i] == line else None
+        if on_line is not None or (line == start and owner is not None):
             # comment on the opening line of a definition/section: `model x {  # ...`
-            target = owner or next(n for c in containers for n in c[2] if n.span.line == start)
+            target = on_line or owner
             target.trailing = text if target.trailing is None else f"{target.trailing} {text}"
             continue
-        nxt = next((n for n in nodes if n.span.line > line), None)
-        if nxt is not None:
+        j = bisect.bisect_right(firsts, line)
+        if j < len(nodes):
+            nxt = nodes[j]
             leading.setdefault(id(nxt), (nxt, []))[1].append((line, text))
         else:
             sink.append(text)
