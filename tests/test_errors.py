@@ -386,6 +386,21 @@ def test_model_without_input_or_layers():
     assert (where(d), d.message) == ((2, 3), "this layer has no input")
 
 
+def test_a_layer_no_output_uses():
+    # Keras would drop such a layer from the model (and the backends would disagree)
+    err = errors(HEAD + "  a = x -> dense(3) -> relu\n  x -> dense(2)\n}\n")
+    (d,) = err.diagnostics  # one error per unused branch, at its last layer
+    assert (where(d), d.message, d.hint) == (
+        (3, 24),
+        "the result of 'relu' is not used by any output",
+        "use it, list it in the outputs (output a, b), or remove it",
+    )
+    d = one(HEAD + "  y = dense(3)\n  repeat 2 {\n    y -> dense(3)\n  }\n}\n")  # the body ignores its input
+    assert (where(d), d.message) == ((5, 10), "the result of 'repeat.0.dense' is not used by any output")
+    # unused extra outputs of a layer are fine: the layer itself is used
+    specc.loads("model m {\n  input s: float32[T, 4]\n  o, h, c = lstm(3, return_state=true)\n  h -> dense(2)\n}\n")
+
+
 def test_from_logits_on_a_probability_output():
     d = one(HEAD + "  dense(3, activation=softmax)\n  train {\n    loss categorical_crossentropy(from_logits=true)\n  }\n}\n")
     assert where(d) == (5, 10)

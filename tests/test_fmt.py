@@ -42,7 +42,8 @@ model everything {
     dense(2 ** (i + 1) * 4 // 2)
     dropout(0.1 * (i + 1) / 2)
   }
-  c = (a, b) -> mix(-(-8))
+  r = dense(8)
+  c = (a, r) -> mix(-(-8))
   out, h, st = s -> lstm(8, return_state=true)
   o2 = (b, c) -> mix(4)
   output o2, out, h

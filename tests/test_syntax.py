@@ -106,8 +106,8 @@ def test_named_tensors_branch_and_merge():
   b = x -> dense(4, activation=tanh)
   s = (a, b) -> add
   c = (a, b, s) -> concat
-  a -> dense(1)
-  output c
+  z = a -> dense(1)
+  output c, z
 }"""
     model = specc.loads(src)
     by = {n.name: n for n in model.nodes}
@@ -115,7 +115,7 @@ def test_named_tensors_branch_and_merge():
     assert by["concat"].inputs == ("dense", "dense_1", "add")
     assert model.type_of("concat").shape == (12,)
     assert by["dense_2"].inputs == ("dense",)
-    assert model.outputs == ("concat",)  # `output` wins over the last statement
+    assert model.outputs == ("concat", "dense_2")  # `output` wins over the last statement
     (_, _, _, s, _, _, _) = stmts(src)
     assert isinstance(s.chain.links[0], ast.TupleRef)
     assert [n for n, _ in s.chain.links[0].names] == ["a", "b"]
@@ -266,8 +266,8 @@ def test_chains_continue_over_lines_with_a_trailing_or_leading_arrow(chain):
 
 
 def test_a_newline_without_an_arrow_ends_the_chain():
-    model = specc.loads("model m {\n  input x: float32[8]\n  a = x -> dense(4)\n  dense(2)\n  output a\n}")
-    assert model.outputs == ("dense",)
+    model = specc.loads("model m {\n  input x: float32[8]\n  a = x -> dense(4)\n  dense(2)\n}")
+    assert model.outputs == ("dense_1",)
     assert model.node("dense_1").inputs == ("dense",)  # the next statement reads the last result
 
 

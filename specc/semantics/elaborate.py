@@ -136,6 +136,7 @@ class _Elaborator:
             self.error(m.name_span, f"model '{m.name}' computes nothing", hint="add layers after the input")
         if self.diags or outputs is None:
             return None
+        self.check_unused(outputs)
         self.check_training(m, outputs)
         if self.diags:
             return None
@@ -656,6 +657,28 @@ class _Elaborator:
             self.train_span = loss.value.span if loss is not None else stmt.span
         else:
             self.verify = cfg  # type: ignore[assignment]
+
+    def check_unused(self, outputs: _Tensors) -> None:
+        """A layer no output depends on is a mistake (and Keras would silently drop it, so
+        the backends would disagree on the model's weights): report the last layer of each
+        unused branch."""
+        producer = {t: n for n in self.nodes for t in n.outputs}
+        used: set[str] = set()
+        stack = [producer[t] for t in outputs if t in producer]
+        while stack:
+            n = stack.pop()
+            if n.name in used:
+                continue
+            used.add(n.name)
+            stack.extend(producer[t] for t in n.inputs if t in producer)
+        feeds_unused = {producer[t].name for n in self.nodes if n.name not in used for t in n.inputs if t in producer}
+        for n in self.nodes:
+            if n.name not in used and n.name not in feeds_unused:
+                self.error(
+                    n.span,
+                    f"the result of '{n.name}' is not used by any output",
+                    hint="use it, list it in the outputs (output a, b), or remove it",
+                )
 
     def check_training(self, m: ast.ModelDef, outputs: _Tensors) -> None:
         if self.train is None:
