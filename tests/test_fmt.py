@@ -145,6 +145,16 @@ def test_parentheses_only_where_needed():
     assert specc.loads(out).nodes[0].op.units == 4
 
 
+def test_line_numbers_count_newlines_only():
+    # form feeds and U+2028 in comments are not line breaks: errors point at the right line,
+    # and fmt keeps blank lines where they are
+    src = "model m {\n  input x: float32[4]  # a\x0cb\u2028c\x85d\n\n  dense(3)\n  relu\n}\n"
+    assert fmt(src) == src
+    with pytest.raises(specc.SpecError) as e:
+        specc.loads(src.replace("relu", "rellu"))
+    assert e.value.render().splitlines()[:2] == ["<string>:5:3: error: unknown layer or tensor 'rellu'", "    5 |   rellu"]
+
+
 def test_strings_are_written_back_escaped():
     src = 'model m {\n  input x: float32[8]\n  dense(3, name="a\\"b\\\\c\\t\\u00e9")\n}\n'
     assert 'name="a\\"b\\\\c\\té")' in fmt(src)
@@ -172,7 +182,8 @@ def variations(draw, text: str):
     depth = 0
 
     def comment() -> str:
-        c = f"note {len(comments)}: #{draw(st.sampled_from(['', 'x', 'a -> b', '}{', ';']))}"
+        odd = draw(st.sampled_from(["", "x", "a -> b", "}{", ";", "a\x0cb", "\u2028x", "é\tü", '"']))
+        c = f"note {len(comments)}: #{odd}."
         comments.append(c)
         return f"# {c}"
 
@@ -225,7 +236,7 @@ def test_fmt_preserves_meaning_of_layout_variations(name, data):
     assert specc.loads(out, name) == want  # … so does its canonical form …
     assert fmt(out) == out  # … which is a fixed point
     assert all(f"# {c}" in out for c in added)  # and every comment survives
-    assert all(line == line.rstrip() for line in out.splitlines())
+    assert all(line == line.rstrip() for line in out.split("\n"))
     assert out.endswith("\n") and not out.endswith("\n\n")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import os
 import sys
 import tempfile
@@ -34,6 +35,11 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def _lines(text: str) -> list[str]:
+    """Lines with their ends, split at "\\n" only, as the parser counts them."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]
+
+
 def run(args) -> int:
     from specc.errors import Diagnostic, SpecError, Span
     from specc.syntax.format import format_source
@@ -57,7 +63,7 @@ def run(args) -> int:
         if args.check:
             if text != old:
                 status = 1
-                diff = difflib.unified_diff(old.splitlines(True), text.splitlines(True), path, f"{path} (formatted)")
+                diff = difflib.unified_diff(_lines(old), _lines(text), path, f"{path} (formatted)")
                 # like diff(1): a last line without its newline is marked, not glued to the next
                 sys.stdout.writelines(d if d.endswith("\n") else d + "\n\\ No newline at end of file\n" for d in diff)
         elif args.write:

@@ -21,7 +21,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from specc.errors import Diagnostic, SpecError, Span, suggest
+from specc.errors import Diagnostic, SpecError, Span, source_lines, suggest
 from specc.syntax import ast
 
 __all__ = ["parse", "grammar_path", "MAX_NESTING", "MAX_BRACES"]
@@ -354,7 +354,7 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
     """Give each comment to the statement it belongs to, so `fmt` keeps it in place.
 
     Linear in the size of the file: statements and bodies are indexed by line first."""
-    lines = source.splitlines()
+    lines = source_lines(source)
 
     def is_blank(n: int) -> bool:  # 1-based line number
         return 1 <= n <= len(lines) and not lines[n - 1].strip()
@@ -558,7 +558,7 @@ _HEAD_KEYWORDS = ("model", "block", "input", "output", "repeat", "train", "verif
 
 def _misspelt_keyword_before(source: str, line: int, col: int) -> str | None:
     """`inptu x: ...` fails at `x`: the word before it was meant to be a keyword."""
-    lines = source.splitlines()
+    lines = source_lines(source)
     if not 1 <= line <= len(lines):
         return None
     m = re.search(r"(?:^|[;{\s])([A-Za-z_][A-Za-z0-9_]*)\s+$", lines[line - 1][: col - 1])
@@ -570,12 +570,12 @@ def _misspelt_keyword_before(source: str, line: int, col: int) -> str | None:
 
 def _after_code(source: str, line: int, col: int) -> bool:
     """Whether something other than blanks precedes (line, col) on its line."""
-    lines = source.splitlines()
+    lines = source_lines(source)
     return 1 <= line <= len(lines) and bool(lines[line - 1][: col - 1].strip())
 
 
 def _end_position(source: str) -> tuple[int, int]:
-    lines = source.splitlines() or [""]
+    lines = source_lines(source) or [""]
     return len(lines), len(lines[-1]) + 1
 
 
