@@ -231,6 +231,18 @@ def test_wrong_types_and_ranges(stmt, col, message, expected):
         assert d.expected == expected
 
 
+def test_values_nested_in_a_layer_argument():
+    d, _ = body_error("bidirectional(lstm)", x="float32[T, 4]")
+    assert (where(d), d.message) == ((3, 3), "lstm needs parameter 'units'")
+    d, _ = body_error("bidirectional(dense(3))", x="float32[T, 4]")
+    assert (where(d), d.message) == ((3, 17), "bidirectional.layer: bidirectional wraps simple_rnn, lstm or gru, not dense (got dense(…))")
+    assert d.expected == "layer: simple_rnn or lstm or gru — the recurrent layer, e.g. lstm(64)"
+    d, _ = body_error("bidirectional(5)", x="float32[T, 4]")
+    assert d.message == "bidirectional.layer: expected a recurrent layer, e.g. lstm(64) (got 5)"
+    d, _ = body_error("bidirectional(lstm(0))", x="float32[T, 4]")
+    assert (where(d), d.message) == ((3, 22), "lstm.units: input should be greater than 0 (got 0)")
+
+
 def test_missing_parameter_shows_usage():
     d, _ = body_error("conv2d(8)", x="float32[8, 8, 1]")
     assert d.message == "conv2d needs parameter 'kernel'"

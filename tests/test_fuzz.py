@@ -36,6 +36,8 @@ TOKENS = [
     b"9" * 40, b"x", b"a", b"T", b"float32[4]", b"int32[?]", b"dense(3)", b"conv2d(4, kernel=3)",
     b"lstm(4, return_state=true)", b"(x, x) -> add", b"a, b, c = ", b"name=foo", b"trainable=false",
     b"repeat 2 as i { dense(i + 1) }", b"block b(n=2) { input x; dense(n) }", b"b()", b"flatten", b"\t", b"  ",
+    b"bidirectional(lstm)", b"bidirectional(", b"gru(2, return_sequences=true)", b"multi_head_attention(2, 4)",
+    b"activation=leaky_relu(", b"init=variance_scaling(", b"reg=l2(", b"[1, 2]", b"none", b'"same"',
 ]
 SETTINGS = settings(
     max_examples=200,

@@ -346,6 +346,10 @@ def build_spec(
     try:
         # strict: no silent coercions of what was written (true → 1, "3" → 3, 3.5 // ... 3.0 → 3, 1 → true)
         return cls.model_validate(values, strict=True)
+    except SpecError as e:  # from a validator that builds a nested item (bidirectional's layer)
+        for d in e.diagnostics:
+            d.span = d.span or span
+        raise
     except ValidationError as e:
         raise SpecError(_validation_diagnostics(cls, e, given, span)) from None
 
@@ -401,6 +405,8 @@ def describe_type(ann) -> str:
         if origin is tuple and Ellipsis not in typing.get_args(ann) and len(args) > 1:
             return f"a list of {len(args)} values ([{', '.join(describe_type(a) for a in args)}])"
         return f"a list of {inner.removeprefix('an ').removeprefix('a ')}s"
+    if isinstance(ann, type) and issubclass(ann, Spec):  # one class of a union: its name in specs
+        return ann.model_fields["kind"].default
     return {
         int: "an integer",
         float: "a number",

@@ -78,12 +78,16 @@ class _Elaborator:
         self.train: TrainConfig | None = None
         self.verify: VerifyConfig | None = None
         self.softmax_outputs: dict[str, Op] = {}
+        self.stmt_span: Span = Span(spec.path, 1, 1)  # the statement being elaborated
 
     # ------------------------------------------------------------------ helpers
     def error(self, span: Span | None, message: str, **kw) -> None:
         self.diags.append(Diagnostic(span, message, **kw))
 
     def absorb(self, e: SpecError) -> None:
+        for d in e.diagnostics:
+            if d.span is None:  # a problem found deep in a value: locate it at its statement
+                d.span = self.stmt_span
         self.diags.extend(e.diagnostics)
 
     def check_identifier(self, name: str, span: Span, what: str) -> bool:
@@ -154,11 +158,14 @@ class _Elaborator:
     # ------------------------------------------------------------------ statements
     def run_body(self, body: ast.Body, scope: _Scope, in_model: bool) -> None:
         for stmt in body.stmts:
+            outer, self.stmt_span = self.stmt_span, stmt.span
             try:
                 self.run_stmt(stmt, scope, in_model)
             except SpecError as e:
                 self.absorb(e)
                 scope.current = None
+            finally:
+                self.stmt_span = outer
 
     def run_stmt(self, stmt: ast.Node, scope: _Scope, in_model: bool) -> None:
         if isinstance(stmt, ast.InputDecl):
