@@ -121,6 +121,30 @@ def test_canonical_form_of_a_messy_spec():
     assert specc.loads(fmt(messy)) == specc.loads(messy)
 
 
+@pytest.mark.parametrize(
+    ("src", "want"),
+    [
+        # an end-of-line comment belongs to what ends the line
+        ("model m { input x: float32[4]; dense(3)  # d\n}", "model m {\n  input x: float32[4]\n  dense(3)  # d\n}\n"),
+        (
+            "model m { input x: float32[4]; repeat 2 {  # r\n dense(3) } }",
+            "model m {\n  input x: float32[4]\n  repeat 2 {  # r\n    dense(3)\n  }\n}\n",
+        ),
+        (
+            "model m {\n  input x: float32[4]\n  dense(3,  # a\n    activation=relu  # b\n  )  # c\n}\n",
+            "model m {\n  input x: float32[4]\n  # a\n  # b\n  dense(3, activation=relu)  # c\n}\n",
+        ),
+        (
+            "# top\n\n\n# about m\nmodel m {\n  input x: float32[4]\n  # c1\n\n  # c2\n\n\n  dense(3)\n}\n# end\n",
+            "# top\n\n# about m\nmodel m {\n  input x: float32[4]\n  # c1\n\n  # c2\n\n  dense(3)\n}\n\n# end\n",
+        ),
+    ],
+)
+def test_comment_placement(src, want):
+    assert fmt(src) == want
+    assert fmt(want) == want
+
+
 def test_long_chains_are_split_before_each_arrow():
     layers = " -> ".join(f"dense({n}, activation=relu)" for n in (128, 64, 32, 16))
     out = fmt(f"model m {{\n  input x: float32[8]\n  y = x -> {layers}\n}}\n")

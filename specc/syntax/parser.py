@@ -393,6 +393,10 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
         text = text[1:] if text.startswith(" ") else text
         # the last statement on that line: `a; b  # c` comments b
         leaf = leaf_at.get(line)
+        body = body_at.get(line, root)
+        opener = body[4] if body[0] == line else None
+        if leaf is not None and opener is not None and (opener.span.line, opener.span.col) > (leaf.span.line, leaf.span.col):
+            leaf = None  # `a; repeat 2 {  # c`: the comment follows the repeat's opening brace
         if leaf is not None:
             # a statement written over several lines, with several comments: it is printed
             # on one line, so the earlier comments go above it and the last one stays after it
@@ -400,7 +404,7 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
                 leaf.comments.append(leaf.trailing)
             leaf.trailing = text
             continue
-        start, end, nodes, sink, owner = body_at.get(line, root)
+        start, end, nodes, sink, owner = body
         firsts = starts.setdefault(id(nodes), [n.span.line for n in nodes])
         i = bisect.bisect_left(firsts, line)
         on_line = nodes[i] if i < len(nodes) and firsts[i] == line else None
