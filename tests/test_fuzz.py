@@ -40,7 +40,7 @@ TOKENS = [
     b"activation=leaky_relu(", b"init=variance_scaling(", b"reg=l2(", b"[1, 2]", b"none", b'"same"',
 ]
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=500,
     deadline=None,
     derandomize=True,
     database=None,
@@ -126,19 +126,19 @@ def test_byte_mutations_of_the_examples(data):
     check(data)
 
 
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=250)
 @given(mutated_text())
 def test_character_mutations_of_the_examples(text):
     check(text)
 
 
-@settings(SETTINGS, max_examples=80)
+@settings(SETTINGS, max_examples=150)
 @given(st.binary(max_size=3000))
 def test_binary_garbage(data):
     assert check(data) is None
 
 
-@settings(SETTINGS, max_examples=80)
+@settings(SETTINGS, max_examples=200)
 @given(st.lists(st.sampled_from(TOKENS), max_size=60).map(b" ".join))
 def test_token_soup(data):
     check(data)
@@ -159,7 +159,8 @@ def test_the_mutations_reach_valid_and_invalid_specs():
 
 # --------------------------------------------------------------------------- hostile inputs
 
-DEEP = 100_000
+DEEP = 100_000  # brackets: rejected at depth 65, so this costs nothing
+LONG = 20_000  # expressions without brackets: far past any recursion limit
 HOSTILE = {
     "empty": b"",
     "only_whitespace": b" \n\t\n\r\n",
@@ -184,17 +185,17 @@ HOSTILE = {
     "nested_calls": b"model m {\n  input x: float32[4]\n  dense(3, activation=" + b"f(" * 50 + b")" * 50 + b")\n}\n",
     "unclosed_parens": b"model m {\n  input x: float32[4]\n  dense(" + b"(" * DEEP,
     "nested_braces": b"model m {\n  input x: float32[4]\n" + b"repeat 1 {\n" * 1000 + b"dense(3)\n" + b"}\n" * 1000 + b"}\n",
-    "unary_chain": b"model m {\n  input x: float32[4]\n  dense(" + b"- " * DEEP + b"3)\n}\n",
-    "long_sum": b"model m {\n  input x: float32[4]\n  dense(" + b"+".join([b"1"] * DEEP) + b")\n}\n",
+    "unary_chain": b"model m {\n  input x: float32[4]\n  dense(" + b"- " * LONG + b"3)\n}\n",
+    "long_sum": b"model m {\n  input x: float32[4]\n  dense(" + b"+".join([b"1"] * LONG) + b")\n}\n",
     "power_tower": b"model m {\n  input x: float32[4]\n  dense(" + b"1 ** " * 20_000 + b"3)\n}\n",
     "long_chain": b"model m {\n  input x: float32[4]\n  x" + b" -> relu" * 2000 + b"\n}\n",
     "long_line_of_spaces": b"model m {\n  input x: float32[4]" + b" " * 1_000_000 + b"\n  dense(3)\n}\n",
     "long_identifier": b"model m {\n  input x: float32[4]\n  " + b"a" * 200_000 + b"(3)\n}\n",
     "long_string": b'model m {\n  input x: float32[4]\n  dense(3, name="' + b"s" * 200_000 + b'")\n}\n',
     "long_model_name": b"model " + b"m" * 200_000 + b" {\n  input x: float32[4]\n  dense(3)\n}\n",
-    "long_line_error_far_right": b"model m {\n  input x: float32[4]\n  dense(3" + b", 1" * 50_000 + b" @)\n}\n",
+    "long_line_error_far_right": b"model m {\n  input x: float32[4]\n  dense(3" + b", 1" * 20_000 + b" @)\n}\n",
     "many_statements": b"model m {\n  input x: float32[4]\n" + b"relu\n" * 3000 + b"}\n",
-    "many_errors": b"model m {\n  input x: float32[4]\n" + b"dense(-1)\n" * 5_000 + b"}\n",
+    "many_errors": b"model m {\n  input x: float32[4]\n" + b"dense(-1)\n" * 2_000 + b"}\n",
     "block_chain": b"".join(b"block b%d() {\n  input x\n  b%d()\n}\n" % (i, i + 1) for i in range(3000))
     + b"block b3000() {\n  input x\n  dense(1)\n}\nmodel m {\n  input x: float32[4]\n  b0()\n}\n",
     "nul_byte": b"model m {\n  input x: float32[4]\x00\n  dense(3)\n}\n",
@@ -239,7 +240,7 @@ def test_hostile_inputs_give_the_expected_errors():
     assert first("many_errors")[:2] == (3, 7)
     with pytest.raises(specc.SpecError) as e:
         specc.loads(HOSTILE["many_errors"], FILE)
-    assert len(e.value.diagnostics) == 5000
+    assert len(e.value.diagnostics) == 2000
     assert check(HOSTILE["bom"]) is not None
     assert check(HOSTILE["lone_cr"]) is None  # a lone CR is not a line break
 
