@@ -405,7 +405,9 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
             leaf.trailing = text
             continue
         start, end, nodes, sink, owner = body
-        firsts = starts.setdefault(id(nodes), [n.span.line for n in nodes])
+        firsts = starts.get(id(nodes))
+        if firsts is None:
+            firsts = starts[id(nodes)] = [n.span.line for n in nodes]
         i = bisect.bisect_left(firsts, line)
         on_line = nodes[i] if i < len(nodes) and firsts[i] == line else None
         if on_line is not None or (line == start and owner is not None):
