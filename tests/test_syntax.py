@@ -177,6 +177,8 @@ model m {
 def test_repeat_with_loop_variable():
     src = "model m {\n  input x: float32[3]\n  repeat 3 as i {\n    dense(2 ** i * 8)\n    dropout(0.1 * i)\n  }\n}"
     (_, rep) = stmts(src)
+    if isinstance(rep, ast.Chain):  # where `repeat` is a link of a chain, the statement holds it
+        (rep,) = rep.links
     assert isinstance(rep, ast.Repeat) and rep.var == "i" and rep.count.value == 3
     model = specc.loads(src)
     assert [(n.name, n.op.describe()) for n in model.nodes] == [
