@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from specc._nogc import paused_gc
 from specc.errors import Diagnostic, SpecError, Span
 from specc.ir.graph import Model
 from specc.semantics.elaborate import elaborate
@@ -15,9 +16,10 @@ __all__ = ["load", "loads"]
 
 def loads(text: str | bytes, path: str = "<string>") -> Model:
     """Parse and validate spec text; raise :class:`SpecError` listing every problem."""
-    tree = parse(text, path)
-    source = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
-    return elaborate(tree, {path: source})
+    with paused_gc():
+        tree = parse(text, path)
+        source = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
+        return elaborate(tree, {path: source})
 
 
 def load(path: str | os.PathLike) -> Model:

@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Span", "Diagnostic", "SpecError", "suggest", "did_you_mean"]
+__all__ = ["Span", "Diagnostic", "SpecError", "suggest", "did_you_mean", "source_lines"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,17 @@ class Diagnostic:
         }
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of spec text as the parser counts them: split at "\\n" only (str.splitlines
+    also splits at form feeds, U+2028 … which would shift every line number after them)."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _excerpt(text: str, span: Span) -> list[str]:
-    src_lines = text.splitlines()
+    src_lines = source_lines(text)
     if not 1 <= span.line <= len(src_lines):
         return []
     raw = src_lines[span.line - 1]
@@ -118,7 +127,8 @@ def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     out = difflib.get_close_matches(word, cands, n=n, cutoff=0.6)
     if not out:
         low = word.lower()
-        out = [c for c in cands if c.lower() == low or c.startswith(word) or word.startswith(c)][:n]
+        # a prefix says little about a short word ('b' is not 'batch_norm')
+        out = [c for c in cands if c.lower() == low or (min(len(c), len(word)) >= 3 and (c.startswith(word) or word.startswith(c)))][:n]
     return out
 
 

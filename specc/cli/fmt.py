@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,11 @@ def register(sub) -> None:
     g.add_argument("-w", "--write", action="store_true", help="rewrite the files in place (atomically)")
     g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form (prints a diff)")
     p.set_defaults(func=run)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their ends, split at "\\n" only, as the parser counts them."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]
 
 
 def run(args) -> int:
@@ -41,7 +47,9 @@ def run(args) -> int:
         if args.check:
             if text != old:
                 status = 1
-                sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True), path, f"{path} (formatted)"))
+                diff = difflib.unified_diff(_lines(old), _lines(text), path, f"{path} (formatted)")
+                # like diff(1): a last line without its newline is marked, not glued to the next
+                sys.stdout.writelines(d if d.endswith("\n") else d + "\n\\ No newline at end of file\n" for d in diff)
         elif args.write:
             if text != old:
                 atomic_write_text(p, text)

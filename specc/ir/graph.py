@@ -205,5 +205,7 @@ class Model(_Frozen):
         return self.model_dump_json(indent=indent, exclude_none=False)
 
     @classmethod
-    def from_json(cls, text: str) -> Model:
-        return cls.model_validate_json(text)
+    def from_json(cls, text: str | bytes) -> Model:
+        """Read what :meth:`to_json` wrote.  Strict, like the JSON Schema (`specc schema`):
+        ``"yes"`` is not a boolean nor ``2.0`` an integer."""
+        return cls.model_validate_json(text, strict=True)

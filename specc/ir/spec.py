@@ -50,6 +50,12 @@ class ArgValue:
 
     value: Any
     span: Span | None = None
+    #: where ``name=value`` was written, name included (for "no parameter 'name'")
+    key_span: Span | None = None
+
+    @property
+    def whole_span(self) -> Span | None:
+        return self.key_span or self.span
 
 
 @dataclass
@@ -258,11 +264,12 @@ def _flatten_union(ann) -> list:
 
 
 def _plain(value: Any) -> Any:
-    """Symbols become strings, CallValues stay (pydantic will reject them), lists → lists."""
+    """Symbols become strings, CallValues stay (pydantic will reject them), lists → tuples
+    (values are validated strictly: a list literal is a tuple field's only spelling)."""
     if isinstance(value, Symbol):
         return str(value)
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return tuple(_plain(v) for v in value)
     return value
 
 
@@ -284,7 +291,7 @@ def build_spec(
                         av.span,
                         f"{kind} takes {n or 'no'} positional argument{'s' if n != 1 else ''}"
                         + (f" ({', '.join(cls.positional)})" if n else ""),
-                        hint=f"name it: {kind}(…, name=value); parameters are {', '.join(fields)}"
+                        hint=f"pass it by name, {kind}(…, parameter=value); parameters are {', '.join(fields)}"
                         if fields
                         else f"{kind} takes no parameters",
                     )
@@ -296,7 +303,7 @@ def build_spec(
         if key not in cls.model_fields or key == "kind":
             diags.append(
                 Diagnostic(
-                    av.span,
+                    av.whole_span,
                     f"{kind} has no parameter '{key}'",
                     expected=f"one of: {', '.join(fields)}" if fields else f"{kind} takes no parameters",
                     hint=did_you_mean(key, fields),
@@ -304,7 +311,7 @@ def build_spec(
             )
             continue
         if key in given:
-            diags.append(Diagnostic(av.span, f"{kind}: parameter '{key}' is given twice"))
+            diags.append(Diagnostic(av.whole_span, f"{kind}: parameter '{key}' is given twice"))
             continue
         given[key] = av
     values: dict[str, Any] = {}
@@ -313,9 +320,10 @@ def build_spec(
         try:
             if fam is not None and is_seq:
                 items = av.value if isinstance(av.value, list) else [av.value]
+                spans = getattr(av.value, "spans", None) or [av.span] * len(items)  # a list literal's items
                 values[key] = tuple(
-                    fam.make(i if isinstance(i, ArgValue) else ArgValue(i, av.span), what=f"{kind}.{key}")
-                    for i in items
+                    fam.make(i if isinstance(i, ArgValue) else ArgValue(i, sp), what=f"{kind}.{key}")
+                    for i, sp in zip(items, spans, strict=True)
                 )
             elif fam is not None and not (av.value is None or (isinstance(av.value, Symbol) and av.value == "none")):
                 values[key] = fam.make(av, what=f"{kind}.{key}")
@@ -336,24 +344,36 @@ def build_spec(
     if diags:
         raise SpecError(diags)
     try:
-        return cls(**values)
+        # strict: no silent coercions of what was written (true → 1, "3" → 3, 3.5 // ... 3.0 → 3, 1 → true)
+        return cls.model_validate(values, strict=True)
+    except SpecError as e:  # from a validator that builds a nested item (bidirectional's layer)
+        for d in e.diagnostics:
+            d.span = d.span or span
+        raise
     except ValidationError as e:
         raise SpecError(_validation_diagnostics(cls, e, given, span)) from None
 
 
 def _usage(cls: type[Spec]) -> str:
     kind = cls.model_fields["kind"].default
+    fields = [f for f in cls.model_fields if f != "kind"]
+    # the order one writes them in: positional parameters, other required ones, the rest
+    order = [*(f for f in cls.positional if f in fields), *(f for f in fields if f not in cls.positional)]
+    order.sort(key=lambda f: (f not in cls.positional, not cls.model_fields[f].is_required()))
     parts = []
-    for f, info in cls.model_fields.items():
-        if f == "kind":
-            continue
+    for f in order:
+        info = cls.model_fields[f]
         parts.append(f if info.is_required() else f"{f}={render_value(info.get_default(call_default_factory=True))}")
     return f"usage: {kind}({', '.join(parts)})"
 
 
 def _field_expectation(cls: type[Spec], fname: str) -> str:
     info = cls.model_fields[fname]
-    text = f"{fname}: {describe_type(info.annotation)}"
+    fam = next((m.family for m in info.metadata if isinstance(m, _FamilyMarker)), None)
+    if fam is not None:  # pydantic keeps a family's marker in the metadata, not the annotation
+        text = f"{fname}: {_article(fam.noun)} (one of: {', '.join(sorted(fam.classes))})"
+    else:
+        text = f"{fname}: {describe_type(info.annotation)}"
     bounds = []
     for meta in info.metadata:
         for attr, sym in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
@@ -385,6 +405,8 @@ def describe_type(ann) -> str:
         if origin is tuple and Ellipsis not in typing.get_args(ann) and len(args) > 1:
             return f"a list of {len(args)} values ([{', '.join(describe_type(a) for a in args)}])"
         return f"a list of {inner.removeprefix('an ').removeprefix('a ')}s"
+    if isinstance(ann, type) and issubclass(ann, Spec):  # one class of a union: its name in specs
+        return ann.model_fields["kind"].default
     return {
         int: "an integer",
         float: "a number",
@@ -410,16 +432,22 @@ def _validation_diagnostics(
         got = av.value if av is not None else None
         if fname and fname in cls.model_fields:
             seen.add(fname)
-            shown = render_value(got) if not isinstance(got, CallValue) else f"{got.name}(…)"
+            if isinstance(got, CallValue):
+                shown = f"{got.name}(…)"
+            elif isinstance(got, str) and not isinstance(got, Symbol):
+                shown = '"' + got + '"'
+            else:
+                shown = render_value(got)
             msg = e.get("msg", "invalid value")
             if e.get("type") == "value_error":
                 msg = msg.removeprefix("Value error, ")
+            hint = None
             if isinstance(got, Symbol):
                 message = f"{kind}.{fname}: '{got}' is not a valid value"
-                hint = None
             else:
                 message = f"{kind}.{fname}: {_lower_first(msg)} (got {shown})"
-                hint = None
+                if e.get("type") == "int_type" and isinstance(got, float) and got.is_integer():
+                    hint = "write an integer: '/' always gives a fraction, '//' divides integers"
             out.append(Diagnostic(where, message, expected=_field_expectation(cls, fname), hint=hint))
         else:
             msg = e.get("msg", "invalid parameters").removeprefix("Value error, ")

@@ -78,12 +78,16 @@ class _Elaborator:
         self.train: TrainConfig | None = None
         self.verify: VerifyConfig | None = None
         self.softmax_outputs: dict[str, Op] = {}
+        self.stmt_span: Span = Span(spec.path, 1, 1)  # the statement being elaborated
 
     # ------------------------------------------------------------------ helpers
     def error(self, span: Span | None, message: str, **kw) -> None:
         self.diags.append(Diagnostic(span, message, **kw))
 
     def absorb(self, e: SpecError) -> None:
+        for d in e.diagnostics:
+            if d.span is None:  # a problem found deep in a value: locate it at its statement
+                d.span = self.stmt_span
         self.diags.extend(e.diagnostics)
 
     def check_identifier(self, name: str, span: Span, what: str) -> bool:
@@ -136,6 +140,7 @@ class _Elaborator:
             self.error(m.name_span, f"model '{m.name}' computes nothing", hint="add layers after the input")
         if self.diags or outputs is None:
             return None
+        self.check_unused(outputs)
         self.check_training(m, outputs)
         if self.diags:
             return None
@@ -153,11 +158,14 @@ class _Elaborator:
     # ------------------------------------------------------------------ statements
     def run_body(self, body: ast.Body, scope: _Scope, in_model: bool) -> None:
         for stmt in body.stmts:
+            outer, self.stmt_span = self.stmt_span, stmt.span
             try:
                 self.run_stmt(stmt, scope, in_model)
             except SpecError as e:
                 self.absorb(e)
                 scope.current = None
+            finally:
+                self.stmt_span = outer
 
     def run_stmt(self, stmt: ast.Node, scope: _Scope, in_model: bool) -> None:
         if isinstance(stmt, ast.InputDecl):
@@ -176,7 +184,15 @@ class _Elaborator:
             self.error(stmt.span, "unsupported statement")
 
     def declare_input(self, stmt: ast.InputDecl, scope: _Scope, in_model: bool) -> None:
+        if not in_model and scope.block_inputs is None:
+            self.error(stmt.span, "an input is declared in the model or in a block, not inside repeat", hint="declare it before the repeat")
+            scope.current = None
+            return
         if not self.check_identifier(stmt.name, stmt.span, "input"):
+            scope.current = None
+            return
+        if _is_layer_name(stmt.name, self.blocks):
+            self.error(stmt.span, f"'{stmt.name}' is the name of a layer and cannot name an input", hint=f"use e.g. '{stmt.name}_in'")
             scope.current = None
             return
         if scope.lookup(stmt.name) is not None and stmt.name in scope.tensors:
@@ -199,7 +215,6 @@ class _Elaborator:
             scope.current = [stmt.name]
             return
         # block input: bound to the i-th tensor the block was called with
-        assert scope.block_inputs is not None
         i = scope.n_inputs_bound
         scope.n_inputs_bound += 1
         if i >= len(scope.block_inputs):
@@ -235,7 +250,7 @@ class _Elaborator:
         for name, span in stmt.names:
             found = scope.lookup(name)
             if found is None:
-                self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
+                self.error(span, f"unknown tensor '{name}'", hint=_tensor_hint(name, scope))
                 continue
             out.append(found[0])
         if len(out) == len(stmt.names):
@@ -273,27 +288,28 @@ class _Elaborator:
             for name, span in first.names:
                 found = scope.lookup(name)
                 if found is None:
-                    self.error(span, f"unknown tensor '{name}'", hint=did_you_mean(name, [*scope.tensors, *scope.parent_tensors]))
-                    return None
-                if not found[0]:
-                    return None  # poisoned by an earlier error
-                cur.append(found[0])
+                    self.error(span, f"unknown tensor '{name}'", hint=_tensor_hint(name, scope))
+                    cur = None
+                elif not found[0]:
+                    cur = None  # poisoned by an earlier error
+                elif cur is not None:
+                    cur.append(found[0])
             links = links[1:]
             if not links:
                 self.error(first.span, "a tuple of tensors must feed a layer", hint=f"({', '.join(n for n, _ in first.names)}) -> concat")
                 return None
         elif isinstance(first, ast.Ref) and scope.lookup(first.name) is not None:
             tid = scope.lookup(first.name)[0]  # type: ignore[index]
-            if not tid:
-                return None
-            cur = [tid]
+            cur = [tid] if tid else None
+            links = links[1:]
+        elif isinstance(first, ast.Ref) and not _is_layer_name(first.name, self.blocks):
+            self.unknown_source(first, scope, feeds=len(links) > 1)
+            cur = None
             links = links[1:]
         else:
             cur = scope.current
-            if cur is None:
-                if not self.diags:
-                    self.error(first.span, "this layer has no input", hint="declare an input first, or start the chain with a tensor: x -> dense(10)")
-                return None
+            if cur is None and not self.diags:
+                self.error(first.span, "this layer has no input", hint="declare an input first, or start the chain with a tensor: x -> dense(10)")
         for link in links:
             if isinstance(link, ast.Repeat):
                 cur = self.run_repeat(link, scope, cur)
@@ -308,15 +324,33 @@ class _Elaborator:
                     self.error(link.span, f"'{link.name}' is a tensor; a tensor can only start a chain", hint=f"start a new statement: {link.name} -> ...")
                     return None
                 link = ast.Call(link.span, link.name, [], link.span)
-            cur = self.apply(link, cur, scope)
             if cur is None:
-                return None
+                # the input is unknown after an earlier error: still check the layer itself,
+                # so that every mistake of a file is reported at once
+                self.check_call(link, scope)
+                continue
+            cur = self.apply(link, cur, scope)
         return cur
 
-    def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
+    def unknown_source(self, ref: ast.Ref, scope: _Scope, feeds: bool) -> None:
+        tensors = [*scope.tensors, *scope.parent_tensors]
+        layers = [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
+        if feeds:  # `y -> dense(3)`: y can only be a tensor
+            best = did_you_mean(ref.name, tensors)
+            if best is None and did_you_mean(ref.name, layers):
+                best = did_you_mean(ref.name, layers).replace("did you mean", "did you mean the layer")  # type: ignore[union-attr]
+            self.error(ref.span, f"unknown tensor '{ref.name}'", hint=best or _tensor_hint(ref.name, scope))
+        else:
+            self.error(
+                ref.span,
+                f"unknown layer or tensor '{ref.name}'",
+                expected="a layer, a block, an activation or a tensor",
+                hint=did_you_mean(ref.name, tensors) or did_you_mean(ref.name, layers),
+            )
+
+    def make_op(self, call: ast.Call, scope: _Scope) -> tuple[Op, str, dict[str, ArgValue]] | None:
+        """The layer a call denotes (not a block): (op, base name, options), or None after reporting why."""
         name = call.name
-        if name in self.blocks:
-            return self.call_block(self.blocks[name], call, ins, scope)
         cls = LAYERS.lookup(name)
         is_activation = cls is None and name in ACTIVATIONS
         if cls is None and not is_activation:
@@ -344,6 +378,26 @@ class _Elaborator:
         except SpecError as e:
             self.absorb(e)
             return None
+        return op, base, opts
+
+    def check_call(self, call: ast.Call, scope: _Scope) -> None:
+        """Report what is wrong with a call whose input is unknown (names, arguments)."""
+        if call.name in self.blocks:
+            args, _ = self.eval_args(call, scope)
+            if args is not None:
+                self.bind_params(self.blocks[call.name], call, args)
+            return
+        made = self.make_op(call, scope)
+        if made is not None:
+            self.node_options(made[2])
+
+    def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
+        if call.name in self.blocks:
+            return self.call_block(self.blocks[call.name], call, ins, scope)
+        made = self.make_op(call, scope)
+        if made is None:
+            return None
+        op, base, opts = made
         return self.add_node(op, ins, call, scope, base, opts)
 
     def eval_args(self, call: ast.Call, scope: _Scope) -> tuple[list[tuple[str | None, ArgValue]] | None, dict[str, ArgValue]]:
@@ -353,7 +407,7 @@ class _Elaborator:
         ok = True
         for a in call.args:
             try:
-                av = ArgValue(evaluate(a.value, scope.values), a.value.span)
+                av = ArgValue(evaluate(a.value, scope.values), a.value.span, a.span if a.name else None)
             except SpecError as e:
                 self.absorb(e)
                 ok = False
@@ -498,11 +552,11 @@ class _Elaborator:
                 key = names[pos]
                 pos += 1
             if key not in names:
-                self.error(av.span, f"block '{block.name}' has no parameter '{key}'", expected=f"one of: {', '.join(names)}" if names else "no parameters", hint=did_you_mean(key, names))
+                self.error(av.whole_span, f"block '{block.name}' has no parameter '{key}'", expected=f"one of: {', '.join(names)}" if names else "no parameters", hint=did_you_mean(key, names))
                 ok = False
                 continue
             if key in given:
-                self.error(av.span, f"parameter '{key}' is given twice")
+                self.error(av.whole_span, f"block '{block.name}': parameter '{key}' is given twice")
                 ok = False
                 continue
             given[key] = av
@@ -590,7 +644,7 @@ class _Elaborator:
                 continue
             keys.add(s.key)
             try:
-                args.append((s.key, ArgValue(evaluate(s.value, scope.values), s.value.span)))
+                args.append((s.key, ArgValue(evaluate(s.value, scope.values), s.value.span, s.key_span)))
             except SpecError as e:
                 self.absorb(e)
         try:
@@ -604,9 +658,32 @@ class _Elaborator:
             return
         if stmt.kind == "train":
             self.train = cfg  # type: ignore[assignment]
-            self.train_span = stmt.span
+            loss = next((st for st in stmt.settings if st.key == "loss"), None)
+            self.train_span = loss.value.span if loss is not None else stmt.span
         else:
             self.verify = cfg  # type: ignore[assignment]
+
+    def check_unused(self, outputs: _Tensors) -> None:
+        """A layer no output depends on is a mistake (and Keras would silently drop it, so
+        the backends would disagree on the model's weights): report the last layer of each
+        unused branch."""
+        producer = {t: n for n in self.nodes for t in n.outputs}
+        used: set[str] = set()
+        stack = [producer[t] for t in outputs if t in producer]
+        while stack:
+            n = stack.pop()
+            if n.name in used:
+                continue
+            used.add(n.name)
+            stack.extend(producer[t] for t in n.inputs if t in producer)
+        feeds_unused = {producer[t].name for n in self.nodes if n.name not in used for t in n.inputs if t in producer}
+        for n in self.nodes:
+            if n.name not in used and n.name not in feeds_unused:
+                self.error(
+                    n.span,
+                    f"the result of '{n.name}' is not used by any output",
+                    hint="use it, list it in the outputs (output a, b), or remove it",
+                )
 
     def check_training(self, m: ast.ModelDef, outputs: _Tensors) -> None:
         if self.train is None:
@@ -630,6 +707,13 @@ class _Elaborator:
                 continue
             if loss.target in ("class_index", "one_hot") and (t.rank < 1 or not isinstance(t.shape[-1], int)):
                 self.error(span, f"{loss.kind} needs an output with a known number of classes on its last axis, got {fmt_shape(t.shape, batch=True)}")
+
+
+def _tensor_hint(name: str, scope: _Scope) -> str | None:
+    tensors = [t for t, (tid, _) in {**scope.parent_tensors, **scope.tensors}.items() if tid]
+    if not tensors:
+        return None
+    return did_you_mean(name, tensors) or f"tensors defined here: {', '.join(tensors)}"
 
 
 def _compatible(a: TensorType, b: TensorType) -> bool:

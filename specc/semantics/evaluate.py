@@ -78,7 +78,7 @@ def evaluate(expr: ast.Expr, env: dict[str, ArgValue]) -> Any:
     if isinstance(expr, ast.Call):
         return CallValue(
             expr.name,
-            [(a.name, ArgValue(evaluate(a.value, env), a.value.span)) for a in expr.args],
+            [(a.name, ArgValue(evaluate(a.value, env), a.value.span, a.span if a.name else None)) for a in expr.args],
             expr.span,
             expr.name_span,
         )

@@ -9,6 +9,8 @@ the meaning: ``loads(fmt(x)) == loads(x)``.
 
 from __future__ import annotations
 
+from specc._nogc import paused_gc
+from specc.errors import SpecError, Span
 from specc.syntax import ast
 from specc.syntax.parser import parse
 
@@ -28,11 +30,28 @@ def _prec(e: ast.Expr) -> int:
     return 5
 
 
+_ESCAPE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def string(value: str) -> str:
+    """A string literal for ``value`` (the parser's ``unescape`` inverted): printable text
+    as it is, quotes and backslashes escaped, other characters as \\uXXXX / \\UXXXXXXXX."""
+    out = []
+    for c in value:
+        if c in _ESCAPE:
+            out.append(_ESCAPE[c])
+        elif c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF:
+            out.append(c)
+        else:
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+    return '"' + "".join(out) + '"'
+
+
 def expr(e: ast.Expr) -> str:
     if isinstance(e, ast.Num):
         return e.text
     if isinstance(e, ast.Str):
-        return '"' + e.value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+        return string(e.value)
     if isinstance(e, ast.Bool):
         return "true" if e.value else "false"
     if isinstance(e, ast.Sym):
@@ -43,7 +62,7 @@ def expr(e: ast.Expr) -> str:
         return call(e)
     if isinstance(e, ast.UnaryOp):
         inner = expr(e.operand)
-        if _prec(e.operand) < 3:
+        if _prec(e.operand) <= 3:  # -(-8), not --8
             inner = f"({inner})"
         return f"{e.op}{inner}"
     if isinstance(e, ast.BinOp):
@@ -97,7 +116,7 @@ def _chain_with_repeat(c: ast.Chain, prefix: str, indent: str) -> list[str]:
         sep = "" if i == 0 else " -> "
         if isinstance(link, ast.Repeat):
             head = f"repeat {expr(link.count)}" + (f" as {link.var}" if link.var else "")
-            lines[-1] += f"{sep}{head} {{"
+            lines[-1] += f"{sep}{head} {{" + (f"  # {link.trailing}".rstrip() if link.trailing is not None else "")
             inner = _Printer()
             inner.body(link.body.stmts, link.body.comments, indent + INDENT)
             lines.extend(inner.lines)
@@ -187,4 +206,9 @@ def format_spec(tree: ast.SpecFile) -> str:
 
 def format_source(text: str | bytes, path: str = "<string>") -> str:
     """Canonical text of spec source (raises SpecError on a syntax error)."""
-    return format_spec(parse(text, path))
+    with paused_gc():
+        tree = parse(text, path)
+        try:
+            return format_spec(tree)
+        except RecursionError:  # parse() bounds nesting; this is the last line of defence
+            raise SpecError.single(Span(path, 1, 1), "the spec is nested too deeply") from None

@@ -6,6 +6,8 @@ The grammar lives in ``grammar/specc.lark`` (shipped inside the package as
 
 from __future__ import annotations
 
+import bisect
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -19,13 +21,15 @@ from lark.exceptions import (
     VisitError,
 )
 
-from specc.errors import Diagnostic, SpecError, Span
+from specc.errors import Diagnostic, SpecError, Span, source_lines, suggest
 from specc.syntax import ast
 
-__all__ = ["parse", "grammar_path", "MAX_NESTING"]
+__all__ = ["parse", "grammar_path", "MAX_NESTING", "MAX_BRACES"]
 
 MAX_NESTING = 64  # brackets nested deeper than this are rejected (no recursion blow-ups)
+MAX_BRACES = 32  # so are bodies ({ ... }: repeat in repeat in ...)
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
+MAX_INT = 2**63 - 1  # the largest integer a spec may write (as the evaluator's bound)
 
 
 def grammar_path() -> Path:
@@ -41,8 +45,9 @@ def grammar_path() -> Path:
 
 
 class _TooDeep(Exception):
-    def __init__(self, token: Token):
+    def __init__(self, token: Token, message: str):
         self.token = token
+        self.message = message
 
 
 class _PostLex:
@@ -50,13 +55,14 @@ class _PostLex:
 
     * inside ``(...)`` and ``[...]`` newlines are dropped (multi-line argument lists);
     * a newline next to ``->`` is dropped (a chain may be split over lines);
-    * brackets nested deeper than MAX_NESTING are an error, never a recursion crash.
+    * brackets nested deeper than MAX_NESTING, bodies deeper than MAX_BRACES are an error,
+      never a recursion crash.
     """
 
     always_accept = ("_NL",)
 
     def process(self, stream):
-        depth = 0
+        depth = braces = 0
         pending_nl: Token | None = None
         prev_value: str | None = None
         for tok in stream:
@@ -72,9 +78,15 @@ class _PostLex:
             if tok.value in ("(", "["):
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise _TooDeep(tok)
+                    raise _TooDeep(tok, f"brackets are nested more than {MAX_NESTING} levels deep")
             elif tok.value in (")", "]") and depth > 0:
                 depth -= 1
+            elif tok.value == "{":
+                braces += 1
+                if braces > MAX_BRACES:
+                    raise _TooDeep(tok, f"bodies ({{ ... }}) are nested more than {MAX_BRACES} levels deep")
+            elif tok.value == "}" and braces > 0:
+                braces -= 1
             prev_value = tok.value
             yield tok
         if pending_nl is not None:
@@ -105,6 +117,48 @@ def _lark() -> Lark:
 
 # --------------------------------------------------------------------------- tree → AST
 
+ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+
+
+def unescape(raw: str, span: Span) -> str:
+    """The value of a string literal's text (between the quotes): \\\\ \\" \\n \\t \\r \\0
+    \\uXXXX \\UXXXXXXXX; any other escape is an error located at the string."""
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        e = raw[i + 1] if i + 1 < len(raw) else ""
+        if e in ESCAPES:
+            out.append(ESCAPES[e])
+            i += 2
+            continue
+        if e in ("u", "U"):
+            n = 4 if e == "u" else 8
+            digits = raw[i + 2 : i + 2 + n]
+            if len(digits) == n and all(d in "0123456789abcdefABCDEF" for d in digits) and int(digits, 16) <= 0x10FFFF:
+                code = int(digits, 16)
+                if not 0xD800 <= code <= 0xDFFF:
+                    out.append(chr(code))
+                    i += 2 + n
+                    continue
+        col = span.col + 1 + i
+        message = f"unknown escape '\\{e}' in a string"
+        if e in ("u", "U"):
+            message = f"'\\{e}' needs {n} hex digits of a Unicode code point (not a surrogate)"
+        raise SpecError.single(
+            Span(span.file, span.line, col, span.line, col + 2),
+            message,
+            expected="one of: \\\\ \\\" \\n \\t \\r \\0 \\uXXXX \\UXXXXXXXX",
+        )
+    return "".join(out)
+
+
 
 def _tok_span(file: str, tok: Token) -> Span:
     return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
@@ -122,11 +176,16 @@ class _ToAst(Transformer):
         return _tok_span(self.file, tok)
 
     # ---- expressions
+    def _int(self, tok: Token) -> int:
+        digits = str(tok).replace("_", "").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_INT)):  # also spares int() its 4300-digit limit
+            raise SpecError.single(self._ts(tok), "integer too large", expected=f"a magnitude at most {MAX_INT}")
+        return int(digits)
+
     @v_args(meta=True)
     def int_lit(self, meta, items):
         (tok,) = items
-        text = str(tok)
-        return ast.Num(self._ts(tok), int(text.replace("_", "")), text)
+        return ast.Num(self._ts(tok), self._int(tok), str(tok))
 
     @v_args(meta=True)
     def float_lit(self, meta, items):
@@ -137,9 +196,7 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def str_lit(self, meta, items):
         (tok,) = items
-        raw = str(tok)[1:-1]
-        value = raw.encode("utf-8", "surrogatepass").decode("unicode_escape", errors="replace") if "\\" in raw else raw
-        return ast.Str(self._ts(tok), value)
+        return ast.Str(self._ts(tok), unescape(str(tok)[1:-1], self._ts(tok)))
 
     @v_args(meta=True)
     def true_lit(self, meta, items):
@@ -219,7 +276,7 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def dim_int(self, meta, items):
         (tok,) = items
-        return ast.Dim(self._ts(tok), int(str(tok).replace("_", "")))
+        return ast.Dim(self._ts(tok), self._int(tok))
 
     @v_args(meta=True)
     def dim_any(self, meta, items):
@@ -294,66 +351,81 @@ class _ToAst(Transformer):
 
 
 def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> None:
-    """Give each comment to the statement it belongs to, so `fmt` keeps it in place."""
-    lines = source.splitlines()
+    """Give each comment to the statement it belongs to, so `fmt` keeps it in place.
+
+    Linear in the size of the file: statements and bodies are indexed by line first."""
+    lines = source_lines(source)
 
     def is_blank(n: int) -> bool:  # 1-based line number
         return 1 <= n <= len(lines) and not lines[n - 1].strip()
 
-    # containers: (start_line, end_line, anchors, sink) ; anchors: nodes with spans
-    containers: list[tuple[int, int, list[ast.Node], list[str]]] = []
-    leaves: list[ast.Node] = []
+    # a body: (start_line, end_line, statements, sink for comments after them, its owner)
+    Body = tuple[int, int, list[ast.Node], list[str], "ast.Node | None"]
+    root: Body = (0, 10**12, tree.definitions, tree.comments_end, None)
+    body_at: dict[int, Body] = {}  # line → innermost body
+    leaf_at: dict[int, ast.Node] = {}  # line → last simple statement on it
 
-    def visit_body(start: int, end: int, nodes: list[ast.Node], sink: list[str]) -> None:
-        containers.append((start, end, nodes, sink))
+    def visit_body(body: Body) -> None:
+        start, end, nodes, _, _ = body
+        if body is not root:
+            for line in range(start, end + 1):  # deeper bodies are visited later: they win
+                body_at[line] = body
         prev_end = start
         for n in nodes:
             first = n.span.line
-            n.blank_before = prev_end != start and is_blank(first - 1)
+            # `a; b` on one line: no blank line before b, whatever precedes a
+            n.blank_before = prev_end != start and first > prev_end and is_blank(first - 1)
             prev_end = n.span.end_line or n.span.line
             if isinstance(n, (ast.ModelDef, ast.BlockDef)):
-                visit_body(n.span.line, n.span.end_line, n.body.stmts, n.body.comments)
+                visit_body((n.span.line, n.span.end_line, n.body.stmts, n.body.comments, n))
             elif isinstance(n, ast.Section):
-                visit_body(n.span.line, n.span.end_line, n.settings, n.comments_end)
+                visit_body((n.span.line, n.span.end_line, n.settings, n.comments_end, n))
             else:
+                for line in range(n.span.line, (n.span.end_line or n.span.line) + 1):
+                    leaf_at[line] = n
+                # a chain's `repeat N { ... }` links are bodies of their own: the lines
+                # strictly inside them belong to their statements, not to the chain
                 chain = n.chain if isinstance(n, ast.Assign) else n
-                leaves.append(n)
-                for link in getattr(chain, "links", []):
+                for link in getattr(chain, "links", ()):
                     if isinstance(link, ast.Repeat):
-                        visit_body(link.span.line, link.span.end_line, link.body.stmts, link.body.comments)
+                        for line in range(link.span.line + 1, link.span.end_line):
+                            leaf_at.pop(line, None)
+                        visit_body((link.span.line, link.span.end_line, link.body.stmts, link.body.comments, link))
 
-    visit_body(0, 10**12, tree.definitions, tree.comments_end)
+    visit_body(root)
     leading: dict[int, tuple[ast.Node, list[tuple[int, str]]]] = {}
+    starts: dict[int, list[int]] = {}  # id(statements) → their first lines (sorted: source order)
 
     for tok in comments:
         line, text = tok.line, str(tok)[1:].rstrip()
         text = text[1:] if text.startswith(" ") else text
-        # innermost statement on that line; a chain's repeat body is a body of its own
-        leaf = next(
-            (
-                n
-                for n in reversed(leaves)
-                if n.span.line <= line <= (n.span.end_line or n.span.line)
-                and not any(r.span.line < line < r.span.end_line for r in _repeat_links(n))
-            ),
-            None,
-        )
+        # the last statement on that line: `a; b  # c` comments b
+        leaf = leaf_at.get(line)
+        body = body_at.get(line, root)
+        opener = body[4] if body[0] == line else None
+        if leaf is not None and opener is not None and (opener.span.line, opener.span.col) > (leaf.span.line, leaf.span.col):
+            leaf = None  # `a; repeat 2 {  # c`: the comment follows the repeat's opening brace
         if leaf is not None:
-            leaf.trailing = text if leaf.trailing is None else f"{leaf.trailing} {text}"
+            # a statement written over several lines, with several comments: it is printed
+            # on one line, so the earlier comments go above it and the last one stays after it
+            if leaf.trailing is not None:
+                leaf.comments.append(leaf.trailing)
+            leaf.trailing = text
             continue
-        inner = min(
-            (c for c in containers if c[0] <= line <= c[1]),
-            key=lambda c: c[1] - c[0],
-        )
-        start, end, nodes, sink = inner
-        owner = next((n for n in nodes if n.span.line == line), None)
-        if owner is not None or (line == start and start > 0):
+        start, end, nodes, sink, owner = body
+        firsts = starts.get(id(nodes))
+        if firsts is None:
+            firsts = starts[id(nodes)] = [n.span.line for n in nodes]
+        i = bisect.bisect_left(firsts, line)
+        on_line = nodes[i] if i < len(nodes) and firsts[i] == line else None
+        if on_line is not None or (line == start and owner is not None):
             # comment on the opening line of a definition/section: `model x {  # ...`
-            target = owner or next(n for c in containers for n in c[2] if n.span.line == start)
+            target = on_line or owner
             target.trailing = text if target.trailing is None else f"{target.trailing} {text}"
             continue
-        nxt = next((n for n in nodes if n.span.line > line), None)
-        if nxt is not None:
+        j = bisect.bisect_right(firsts, line)
+        if j < len(nodes):
+            nxt = nodes[j]
             leading.setdefault(id(nxt), (nxt, []))[1].append((line, text))
         else:
             sink.append(text)
@@ -369,14 +441,9 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
         if any(is_blank(n) for n in range(items[-1][0] + 1, node.span.line)):
             out.append(None)
         first = items[0][0]
-        if is_blank(first - 1) and first > 1:
-            node.blank_before = True
-        node.comments = out
-
-
-def _repeat_links(n: ast.Node) -> list[ast.Repeat]:
-    chain = n.chain if isinstance(n, ast.Assign) else n
-    return [link for link in getattr(chain, "links", []) if isinstance(link, ast.Repeat)]
+        # the blank line (if any) goes above the comments, not between them and the statement
+        node.blank_before = first > 1 and is_blank(first - 1)
+        node.comments = out + node.comments
 
 
 # --------------------------------------------------------------------------- errors
@@ -421,7 +488,10 @@ def _friendly(term: str) -> str:
 
 def _expected_list(terms) -> str:
     # words ("a name", "end of line") first, then punctuation and keywords
-    names = sorted({_friendly(t) for t in terms}, key=lambda n: (n.startswith("'"), n))
+    words = {_friendly(t) for t in terms}
+    if "a number" in words:  # where a number may stand, so may an integer
+        words.discard("an integer")
+    names = sorted(words, key=lambda n: (n.startswith("'"), n))
     # keywords first would be noise; keep the list short and readable
     if len(names) > 8:
         names = names[:8] + ["…"]
@@ -468,7 +538,13 @@ def _syntax_diagnostic(file: str, source: str, err: UnexpectedInput) -> Diagnost
             hint = "a '(' is not closed"
         elif tok.type in ("_NL", "RBRACE", "$END") and "RSQB" in expected:
             hint = "a '[' is not closed"
-        elif tok.type == "NAME" and "_NL" in expected:
+        elif tok.value == "//":
+            hint = "comments start with '#'"
+        elif tok.type == "NAME" and _keyword_suggestion(str(tok.value), expected):
+            hint = _keyword_suggestion(str(tok.value), expected)
+        elif _misspelt_keyword_before(source, line, col):
+            hint = _misspelt_keyword_before(source, line, col)
+        elif tok.type == "NAME" and "_NL" in expected and _after_code(source, line, col):
             hint = "put one statement per line, or separate statements with ';'"
         return Diagnostic(span, f"unexpected {_token_desc(tok)}", expected=_expected_list(expected), hint=hint)
     if isinstance(err, UnexpectedEOF):
@@ -477,8 +553,43 @@ def _syntax_diagnostic(file: str, source: str, err: UnexpectedInput) -> Diagnost
     return Diagnostic(Span(file, line, col), "syntax error")
 
 
+def _keyword_suggestion(word: str, expected) -> str | None:
+    """'did you mean 'model'?' for a misspelt keyword where a keyword may stand."""
+    keywords = []
+    for term in expected:
+        try:
+            pattern = _lark().get_terminal(term).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and pattern.value.isidentifier():
+            keywords.append(pattern.value)
+    best = suggest(word, keywords)
+    return f"did you mean '{best[0]}'?" if best and best[0] != word else None
+
+
+_HEAD_KEYWORDS = ("model", "block", "input", "output", "repeat", "train", "verify")
+
+
+def _misspelt_keyword_before(source: str, line: int, col: int) -> str | None:
+    """`inptu x: ...` fails at `x`: the word before it was meant to be a keyword."""
+    lines = source_lines(source)
+    if not 1 <= line <= len(lines):
+        return None
+    m = re.search(r"(?:^|[;{\s])([A-Za-z_][A-Za-z0-9_]*)\s+$", lines[line - 1][: col - 1])
+    if m is None or m.group(1) in _HEAD_KEYWORDS:
+        return None
+    best = suggest(m.group(1), _HEAD_KEYWORDS)
+    return f"'{m.group(1)}' is not a keyword: did you mean '{best[0]}'?" if best else None
+
+
+def _after_code(source: str, line: int, col: int) -> bool:
+    """Whether something other than blanks precedes (line, col) on its line."""
+    lines = source_lines(source)
+    return 1 <= line <= len(lines) and bool(lines[line - 1][: col - 1].strip())
+
+
 def _end_position(source: str) -> tuple[int, int]:
-    lines = source.splitlines() or [""]
+    lines = source_lines(source) or [""]
     return len(lines), len(lines[-1]) + 1
 
 
@@ -494,6 +605,14 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
             line = source[: e.start].count(b"\n") + 1
             col = e.start - (source.rfind(b"\n", 0, e.start) + 1) + 1
             raise SpecError.single(Span(file, line, col), "the file is not valid UTF-8 text") from None
+    else:
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate: text no file can hold
+            line = source.count("\n", 0, e.start) + 1
+            col = e.start - (source.rfind("\n", 0, e.start) + 1) + 1
+            raise SpecError.single(Span(file, line, col), "the text is not valid Unicode (a lone surrogate)") from None
+    source = source.removeprefix("\ufeff")  # a byte-order mark some editors write
     if len(source) > MAX_SOURCE_BYTES:
         raise SpecError.single(Span(file, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
     if "\x00" in source:
@@ -512,7 +631,7 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
         raise SpecError([_syntax_diagnostic(file, source, e)], sources) from None
     except _TooDeep as e:
         raise SpecError(
-            [Diagnostic(_tok_span(file, e.token), f"brackets are nested more than {MAX_NESTING} levels deep")],
+            [Diagnostic(_tok_span(file, e.token), e.message)],
             sources,
         ) from None
     finally:
@@ -521,6 +640,8 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
         definitions = _ToAst(file).transform(tree)
     except VisitError as e:  # a literal the transformer could not convert
         orig = e.orig_exc
+        if isinstance(orig, SpecError):
+            raise SpecError(orig.diagnostics, sources) from None
         if isinstance(orig, RecursionError):
             raise SpecError.single(Span(file, 1, 1), "the spec is nested too deeply") from None
         raise SpecError([Diagnostic(Span(file, 1, 1), f"could not read the spec: {orig}")], sources) from None

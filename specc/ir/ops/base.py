@@ -94,7 +94,7 @@ def require_rank(op: str, t: TensorType, ranks: tuple[int, ...], what: str) -> N
 
 def _rank_hint(op: str, t: TensorType, ranks: tuple[int, ...]) -> str | None:
     if t.rank > max(ranks) and op in ("dense",):
-        return "add flatten before it"
+        return "add flatten (or a global pooling layer) before it; for a per-pixel layer use conv2d(units, kernel=1)"
     if t.rank > max(ranks):
         return "flatten or reshape the input first"
     if t.rank < min(ranks):

@@ -32,9 +32,13 @@ class Bidirectional(Op):
     @field_validator("layer", mode="before")
     @classmethod
     def _layer(cls, v):
+        if isinstance(v, str):  # a bare name from spec text (`bidirectional(lstm)`)
+            v = Symbol(v)
         if isinstance(v, (CallValue, Symbol)):
             built = LAYERS.make(ArgValue(v, getattr(v, "span", None)))
             v = built
+        if not isinstance(v, (Op, dict)):  # dict: read back from JSON
+            raise ValueError("expected a recurrent layer, e.g. lstm(64)")
         if isinstance(v, Op) and not isinstance(v, (SimpleRNN, LSTM, GRU)):
             raise ValueError(f"bidirectional wraps simple_rnn, lstm or gru, not {v.kind}")
         if isinstance(v, (SimpleRNN, LSTM, GRU)) and v.go_backwards:

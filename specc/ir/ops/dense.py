@@ -1,4 +1,5 @@
-"""dense: ``activation(x @ kernel + bias)`` over the last axis.
+"""dense: ``activation(x @ kernel + bias)`` over the last axis of features ``[n]`` or of a
+sequence ``[t, n]`` (an image must be flattened or pooled first).
 
 Canonical weights: ``kernel`` ``(in_features, units)`` (Keras' layout; PyTorch's
 ``Linear.weight`` is its transpose), ``bias`` ``(units,)``.
@@ -35,7 +36,9 @@ class Dense(Op):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        require_rank(self.kind, x, tuple(range(1, 8)), "features on the last axis")
+        # features, or a sequence of feature vectors; an image must be flattened or pooled
+        # first (a per-pixel layer is conv2d(units, kernel=1))
+        require_rank(self.kind, x, (1, 2), "a vector of features or a sequence of them")
         known(self.kind, "number of input features (last axis)", x.shape[-1])
         return [TensorType(dtype=float_dtype(ins), shape=(*x.shape[:-1], self.units))]
 
