@@ -80,15 +80,15 @@ def _print_summary(model: Model, console: Console | None) -> None:
     width = shutil.get_terminal_size((120, 24)).columns
     console = console or Console(highlight=False, markup=False, width=max(width, 100))
     src = f"  ({_clip(model.source)})" if model.source else ""
-    console.print(f"Model: {_clip(model.name)}{src}")
+    console.print(f"Model: {_clip(model.name)}{src}", soft_wrap=True)
     console.print(summary_table(model))
     trainable, frozen = model.count_params()
     total = trainable + frozen
-    console.print(f"Total params: {total:,} ({human_bytes(4 * total)} as float32)")
-    console.print(f"Trainable params: {trainable:,}")
-    console.print(f"Non-trainable params: {frozen:,}")
+    console.print(f"Total params: {total:,} ({human_bytes(4 * total)} as float32)", soft_wrap=True)
+    console.print(f"Trainable params: {trainable:,}", soft_wrap=True)
+    console.print(f"Non-trainable params: {frozen:,}", soft_wrap=True)
     outs = ", ".join(f"{_clip(o)} {_clip(fmt_shape(model.type_of(o).shape, batch=True))}" for o in model.outputs)
-    console.print(f"Outputs: {outs}")
+    console.print(f"Outputs: {outs}", soft_wrap=True)
     if model.train is not None:
         t = model.train
         parts = [f"loss {t.loss.describe()}", f"optimizer {t.optimizer.describe()}"]
@@ -97,4 +97,4 @@ def _print_summary(model: Model, console: Console | None) -> None:
         if t.metrics:
             parts.append("metrics [" + ", ".join(m.describe() for m in t.metrics) + "]")
         parts.append(f"batch {t.batch}, epochs {t.epochs}, seed {t.seed}")
-        console.print("Training: " + "; ".join(parts))
+        console.print("Training: " + "; ".join(parts), soft_wrap=True)

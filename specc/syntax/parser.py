@@ -403,7 +403,7 @@ def _attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> 
         leaf = leaf_at.get(line)
         body = body_at.get(line, root)
         opener = body[4] if body[0] == line else None
-        if leaf is not None and opener is not None and (opener.span.line, opener.span.col) > (leaf.span.line, leaf.span.col):
+        if leaf is not None and opener is not None and (opener.span.line, opener.span.col) >= (leaf.span.line, leaf.span.col):
             leaf = None  # `a; repeat 2 {  # c`: the comment follows the repeat's opening brace
         if leaf is not None:
             # a statement written over several lines, with several comments: it is printed
