@@ -184,7 +184,8 @@ def test_cli_compile_writes_atomically(tmp_path):
 def test_generated_torch_initialisers_follow_the_spec(tmp_path):
     """Generated code draws its own initial weights from the spec's distributions."""
     model = specc.loads(
-        "model m { input x: float32[400]\n dense(300, init=he_uniform, bias_init=constant(0.5))\n lstm_free = x -> dense(200, init=truncated_normal(0.0, 0.02)) }"
+        "model m { input x: float32[400]\n a = x -> dense(300, init=he_uniform, bias_init=constant(0.5))\n"
+        " b = x -> dense(200, init=truncated_normal(0.0, 0.02))\n output a, b }"
     )
     path = tmp_path / "init_torch.py"
     path.write_text(emit_torch(model))

@@ -280,7 +280,7 @@ def test_regularisers_are_added_to_the_loss(rng):
     close(float(tb.penalty().detach()), penalty)
     close(sum(float(v) for v in km.losses), penalty, 1e-6)  # keras returns penalties in float32
     tb.model.eval()
-    close(float(tb.compute_loss(x, y)), float(km.loss(y, km(x))) + penalty)
+    close(float(tb.compute_loss(x, y).detach()), float(km.loss(y, km(x))) + penalty)
 
 
 # --------------------------------------------------------------------------- initialisers
