@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Construct"]
+__all__ = ["Construct", "registrar", "VarNames"]
 
 
 @dataclass
@@ -28,6 +28,39 @@ class Construct:
             return v
 
         return self.cls(*[b(a) for a in self.args], **{k: b(v) for k, v in self.kwargs.items()}, **extra)
+
+
+def registrar(registry: dict, backend: str):
+    """A class decorator registering one lowering instance under each of its ``kinds``."""
+
+    def register(cls):
+        inst = cls()
+        for k in cls.kinds:
+            if k in registry:
+                raise RuntimeError(f"{backend} lowering for {k} registered twice")
+            registry[k] = inst
+        return cls
+
+    return register
+
+
+class VarNames:
+    """Unique, valid variable names for a plan's values, made from layer names
+    (``dense``, ``dense_1``, …), remembering what each was made from."""
+
+    def __init__(self) -> None:
+        self.hint: dict[str, str] = {}
+
+    def new(self, hint: str) -> str:
+        import keyword
+
+        base = hint if hint.isidentifier() and not keyword.iskeyword(hint) else "x"
+        name, i = base, 1
+        while name in self.hint:
+            name = f"{base}_{i}"
+            i += 1
+        self.hint[name] = base
+        return name
 
 
 def schedule_args(schedule) -> dict | None:

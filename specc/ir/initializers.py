@@ -25,7 +25,7 @@ layer).  ``truncated_normal`` cuts at mean ± 2·stddev (Keras), not at absolute
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -147,9 +147,16 @@ Mode = Literal["fan_in", "fan_out", "fan_avg"]
 
 
 class _VarianceScalingBase(InitializerBase):
-    def _vs(self, shape, rng, fans, scale: float, mode: str, distribution: str):
+    """Every fan-based initialiser is variance scaling: variance = scale / fan."""
+
+    def variance_scaling(self) -> tuple[float, str, str]:  # pragma: no cover - abstract
+        """(scale, mode, distribution) — the single statement of this initialiser's formula."""
+        raise NotImplementedError
+
+    def sample(self, shape, rng, fans=None):
         import numpy as np
 
+        scale, mode, distribution = self.variance_scaling()
         fan_in, fan_out = fans or compute_fans(shape)
         denom = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
         scale = scale / max(1.0, denom)
@@ -172,50 +179,63 @@ class VarianceScaling(_VarianceScalingBase):
         "truncated_normal", description="shape of the distribution"
     )
 
-    def sample(self, shape, rng, fans=None):
-        return self._vs(shape, rng, fans, self.scale, self.mode, self.distribution)
+    def variance_scaling(self):
+        return self.scale, self.mode, self.distribution
 
 
-def _keras_vs(kind_name: str, scale: float, mode: str, distribution: str, doc: str):
-    class _K(_VarianceScalingBase):
-        __doc__ = doc
+class _KerasNamed(_VarianceScalingBase):
+    formula: ClassVar[tuple[float, str, str]]
 
-        def sample(self, shape, rng, fans=None):
-            return self._vs(shape, rng, fans, scale, mode, distribution)
-
-    return _K
+    def variance_scaling(self):
+        return self.formula
 
 
 @INITIALIZERS.register
-class GlorotUniform(_keras_vs("glorot_uniform", 1.0, "fan_avg", "uniform", "U(±√(6 / (fan_in + fan_out)))")):
+class GlorotUniform(_KerasNamed):
+    """U(±√(6 / (fan_in + fan_out)))."""
+
     kind: Literal["glorot_uniform"] = "glorot_uniform"
+    formula = (1.0, "fan_avg", "uniform")
 
 
 @INITIALIZERS.register
-class GlorotNormal(
-    _keras_vs("glorot_normal", 1.0, "fan_avg", "truncated_normal", "truncated N(0, √(2 / (fan_in + fan_out)))")
-):
+class GlorotNormal(_KerasNamed):
+    """truncated N(0, √(2 / (fan_in + fan_out)))."""
+
     kind: Literal["glorot_normal"] = "glorot_normal"
+    formula = (1.0, "fan_avg", "truncated_normal")
 
 
 @INITIALIZERS.register
-class HeUniform(_keras_vs("he_uniform", 2.0, "fan_in", "uniform", "U(±√(6 / fan_in))")):
+class HeUniform(_KerasNamed):
+    """U(±√(6 / fan_in))."""
+
     kind: Literal["he_uniform"] = "he_uniform"
+    formula = (2.0, "fan_in", "uniform")
 
 
 @INITIALIZERS.register
-class HeNormal(_keras_vs("he_normal", 2.0, "fan_in", "truncated_normal", "truncated N(0, √(2 / fan_in))")):
+class HeNormal(_KerasNamed):
+    """truncated N(0, √(2 / fan_in))."""
+
     kind: Literal["he_normal"] = "he_normal"
+    formula = (2.0, "fan_in", "truncated_normal")
 
 
 @INITIALIZERS.register
-class LecunUniform(_keras_vs("lecun_uniform", 1.0, "fan_in", "uniform", "U(±√(3 / fan_in))")):
+class LecunUniform(_KerasNamed):
+    """U(±√(3 / fan_in))."""
+
     kind: Literal["lecun_uniform"] = "lecun_uniform"
+    formula = (1.0, "fan_in", "uniform")
 
 
 @INITIALIZERS.register
-class LecunNormal(_keras_vs("lecun_normal", 1.0, "fan_in", "truncated_normal", "truncated N(0, √(1 / fan_in))")):
+class LecunNormal(_KerasNamed):
+    """truncated N(0, √(1 / fan_in))."""
+
     kind: Literal["lecun_normal"] = "lecun_normal"
+    formula = (1.0, "fan_in", "truncated_normal")
 
 
 Nonlinearity = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
@@ -234,42 +254,38 @@ def torch_gain(nonlinearity: str, a: float = 0.0) -> float:
 
 
 @INITIALIZERS.register
-class XavierUniform(InitializerBase):
+class XavierUniform(_VarianceScalingBase):
     """U(±gain·√(6 / (fan_in + fan_out)))  (torch.nn.init.xavier_uniform_)."""
 
     kind: Literal["xavier_uniform"] = "xavier_uniform"
     gain: float = Field(1.0, gt=0, description="multiplier of the bound")
     positional = ("gain",)
 
-    def sample(self, shape, rng, fans=None):
-        fan_in, fan_out = fans or compute_fans(shape)
-        bound = self.gain * math.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-bound, bound, shape)
+    def variance_scaling(self):
+        return self.gain**2, "fan_avg", "uniform"
 
 
 @INITIALIZERS.register
-class XavierNormal(InitializerBase):
+class XavierNormal(_VarianceScalingBase):
     """N(0, gain·√(2 / (fan_in + fan_out))), not truncated (torch.nn.init.xavier_normal_)."""
 
     kind: Literal["xavier_normal"] = "xavier_normal"
     gain: float = Field(1.0, gt=0, description="multiplier of the standard deviation")
     positional = ("gain",)
 
-    def sample(self, shape, rng, fans=None):
-        fan_in, fan_out = fans or compute_fans(shape)
-        return self.gain * math.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)
+    def variance_scaling(self):
+        return self.gain**2, "fan_avg", "untruncated_normal"
 
 
-class _Kaiming(InitializerBase):
+class _Kaiming(_VarianceScalingBase):
     a: float = Field(0.0, ge=0, description="negative slope of the rectifier that follows (leaky_relu)")
     mode: Literal["fan_in", "fan_out"] = Field("fan_in", description="which fan sets the variance")
     nonlinearity: Nonlinearity = Field("leaky_relu", description="what follows, for the gain")
     positional = ("a",)
+    distribution: ClassVar[str]
 
-    def _std(self, shape, fans) -> float:
-        fan_in, fan_out = fans or compute_fans(shape)
-        fan = fan_in if self.mode == "fan_in" else fan_out
-        return torch_gain(self.nonlinearity, self.a) / math.sqrt(max(fan, 1.0))
+    def variance_scaling(self):
+        return torch_gain(self.nonlinearity, self.a) ** 2, self.mode, self.distribution
 
 
 @INITIALIZERS.register
@@ -277,10 +293,7 @@ class KaimingUniform(_Kaiming):
     """U(±√3·gain/√fan) (torch.nn.init.kaiming_uniform_). ``a=√5`` is torch's Linear default."""
 
     kind: Literal["kaiming_uniform"] = "kaiming_uniform"
-
-    def sample(self, shape, rng, fans=None):
-        bound = math.sqrt(3.0) * self._std(shape, fans)
-        return rng.uniform(-bound, bound, shape)
+    distribution = "uniform"
 
 
 @INITIALIZERS.register
@@ -288,9 +301,7 @@ class KaimingNormal(_Kaiming):
     """N(0, gain/√fan), not truncated (torch.nn.init.kaiming_normal_)."""
 
     kind: Literal["kaiming_normal"] = "kaiming_normal"
-
-    def sample(self, shape, rng, fans=None):
-        return self._std(shape, fans) * rng.standard_normal(shape)
+    distribution = "untruncated_normal"
 
 
 @INITIALIZERS.register

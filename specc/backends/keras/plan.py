@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from specc.backends.common import Construct
+from specc.backends.common import Construct, VarNames, registrar
 from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
@@ -79,13 +79,7 @@ class KerasOp:
 KERAS_OPS: dict[str, KerasOp] = {}
 
 
-def keras_op(cls: type[KerasOp]) -> type[KerasOp]:
-    inst = cls()
-    for k in cls.kinds:
-        if k in KERAS_OPS:
-            raise RuntimeError(f"keras lowering for {k} registered twice")
-        KERAS_OPS[k] = inst
-    return cls
+keras_op = registrar(KERAS_OPS, "keras")
 
 
 def _field_of(weight: str) -> str:
@@ -141,20 +135,14 @@ class KPlan:
     outputs: list[str] = field(default_factory=list)
     nodes: dict[str, KNodeInfo] = field(default_factory=dict)
     tensor_var: dict[str, str] = field(default_factory=dict)
-    var_hint: dict[str, str] = field(default_factory=dict)  # var → the name it was made from
-    _names: set[str] = field(default_factory=set)
+    names: VarNames = field(default_factory=VarNames)
 
     def new_var(self, hint: str) -> str:
-        import keyword
+        return self.names.new(hint)
 
-        base = hint if hint.isidentifier() and not keyword.iskeyword(hint) else "x"
-        name, i = base, 1
-        while name in self._names:
-            name = f"{base}_{i}"
-            i += 1
-        self._names.add(name)
-        self.var_hint[name] = base
-        return name
+    @property
+    def var_hint(self) -> dict[str, str]:
+        return self.names.hint
 
 
 def make_plan(model: Model) -> KPlan:

@@ -86,7 +86,9 @@ class _Emitter:
         finally:
             self.var_names = outer
 
-    def _render_scope(self, sn: ScopeNode, name_hint: str, depth: int) -> str:
+    def _members(self, sn: ScopeNode, depth: int) -> tuple[list[str], list[str]]:
+        """(``__init__`` lines, ``forward`` lines) of a scope's class: its modules, function
+        calls and child scopes (repetitions in an ``nn.ModuleList``)."""
         init: list[str] = []
         body: list[str] = []
         containers: dict[str, list[tuple[int, str]]] = {}
@@ -104,10 +106,9 @@ class _Emitter:
                 args = ", ".join(self.v(i) for i in item.inputs)
                 body.append(f"{outs} = {call}({args})" if outs else f"{call}({args})")
             elif isinstance(item, ModuleStep):
-                rel = item.attr[depth:]
-                init.append(f"self.{'.'.join(rel)} = {self.ctor(item.construct)}")
-                outs = ", ".join(self.v(o) for o in item.outputs)
-                body.append(f"{outs} = self.{'.'.join(rel)}({', '.join(self.v(i) for i in item.inputs)})")
+                rel = ".".join(item.attr[depth:])
+                init.append(f"self.{rel} = {self.ctor(item.construct)}")
+                body.append(f"{', '.join(self.v(o) for o in item.outputs)} = self.{rel}({', '.join(self.v(i) for i in item.inputs)})")
             else:
                 body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
         for attr, members in containers.items():
@@ -118,6 +119,10 @@ class _Emitter:
                 init.insert(0, f"self.{attr} = nn.ModuleList([{members[0][1]}() for _ in range({len(members)})])")
             else:
                 init.insert(0, f"self.{attr} = nn.ModuleList([{', '.join(c + '()' for _, c in members)}])")
+        return init, body
+
+    def _render_scope(self, sn: ScopeNode, name_hint: str, depth: int) -> str:
+        init, body = self._members(sn, depth)
         params = ", ".join(self.v(i) for i in sn.inputs)
         ret = ", ".join(self.v(o) for o in sn.outputs)
         lines = [
@@ -141,33 +146,7 @@ class _Emitter:
         return cname
 
     def render_root(self, root: ScopeNode) -> tuple[str, str]:
-        depth = 0
-        init: list[str] = []
-        body: list[str] = []
-        containers: dict[str, list[tuple[int, str]]] = {}
-        for item in root.items:
-            if isinstance(item, ScopeNode):
-                child_cls = self.render_scope(item, class_name(item.block or "Repeat"))
-                rel = self.attr_of(item)[depth:]
-                if len(rel) == 2 and rel[1].isdigit():
-                    containers.setdefault(rel[0], []).append((int(rel[1]), child_cls))
-                    call = f"self.{rel[0]}[{rel[1]}]"
-                else:
-                    init.append(f"self.{rel[0]} = {child_cls}()")
-                    call = f"self.{rel[0]}"
-                outs = ", ".join(self.v(o) for o in item.outputs)
-                body.append(f"{outs} = {call}({', '.join(self.v(i) for i in item.inputs)})")
-            elif isinstance(item, ModuleStep):
-                init.append(f"self.{'.'.join(item.attr)} = {self.ctor(item.construct)}")
-                body.append(f"{', '.join(self.v(o) for o in item.outputs)} = self.{'.'.join(item.attr)}({', '.join(self.v(i) for i in item.inputs)})")
-            else:
-                body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
-        for attr, members in containers.items():
-            members.sort()
-            if len({c for _, c in members}) == 1:
-                init.insert(0, f"self.{attr} = nn.ModuleList([{members[0][1]}() for _ in range({len(members)})])")
-            else:
-                init.insert(0, f"self.{attr} = nn.ModuleList([{', '.join(c + '()' for _, c in members)}])")
+        init, body = self._members(root, 0)
         outs = [self.v(o) for o in self.plan.outputs]
         logit_vars = [self.plan.logits_var(o) if loss_uses_logits(self.model, o) else None for o in self.model.outputs]
         logits = [self.v(lv) if lv is not None else out for lv, out in zip(logit_vars, outs, strict=True)]
@@ -211,14 +190,17 @@ class _Emitter:
                 from specc.ir.initializers import compute_fans
 
                 fans = compute_fans(tuple(w.shape))
-            kw = dict(init.params())
-            uses_fans = init.kind not in ("zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal")
+            if hasattr(init, "variance_scaling"):
+                scale, mode, dist = init.variance_scaling()
+                kind, kw, note = "variance_scaling", {"scale": scale, "mode": mode, "distribution": dist}, f"  # {init.describe()}"
+            else:
+                kind, kw, note = init.kind, dict(init.params()), ""
             for key in _torch_keys(self.plan, node, w.name):
-                args = [f"self.get_parameter({key!r})" if w.trainable else f"self.get_buffer({key!r})", repr(init.kind)]
-                if uses_fans:
+                args = [f"self.get_parameter({key!r})" if w.trainable else f"self.get_buffer({key!r})", repr(kind)]
+                if kind == "variance_scaling":
                     args += [f"fan_in={float(fans[0])!r}", f"fan_out={float(fans[1])!r}"]
                 args += [f"{k}={literal(v, self.ctor)}" for k, v in kw.items()]
-                params.append(f"        specc_init_({', '.join(args)})")
+                params.append(f"        specc_init_({', '.join(args)}){note}")
             if extra is not None:
                 params.extend(self._forget_bias_lines(node, w))
         return lines + (params or ["        pass"])

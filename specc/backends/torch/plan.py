@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specc.backends.common import Construct
+from specc.backends.common import Construct, VarNames, registrar
 from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
@@ -166,13 +166,7 @@ class TorchOp:
 TORCH_OPS: dict[str, TorchOp] = {}
 
 
-def torch_op(cls: type[TorchOp]) -> type[TorchOp]:
-    inst = cls()
-    for k in cls.kinds:
-        if k in TORCH_OPS:
-            raise RuntimeError(f"torch lowering for {k} registered twice")
-        TORCH_OPS[k] = inst
-    return cls
+torch_op = registrar(TORCH_OPS, "torch")
 
 
 def _load_ops() -> None:
@@ -251,19 +245,15 @@ class Plan:
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
     var_layout: dict[str, Layout] = field(default_factory=dict)
     tensor_var: dict[str, str] = field(default_factory=dict)  # IR tensor id → var (its own layout)
-    var_hint: dict[str, str] = field(default_factory=dict)  # var → the name it was made from
-    _names: set[str] = field(default_factory=set)
+    names: VarNames = field(default_factory=VarNames)
     _converted: dict[tuple[str, Layout], str] = field(default_factory=dict)
 
     def new_var(self, hint: str) -> str:
-        base = hint if hint.isidentifier() and not keyword.iskeyword(hint) else "x"
-        name, i = base, 1
-        while name in self._names:
-            name = f"{base}_{i}"
-            i += 1
-        self._names.add(name)
-        self.var_hint[name] = base
-        return name
+        return self.names.new(hint)
+
+    @property
+    def var_hint(self) -> dict[str, str]:
+        return self.names.hint
 
     def convert(self, var: str, to: Layout, scope: str) -> str:
         """``var`` in layout ``to`` (inserting a conversion step once)."""

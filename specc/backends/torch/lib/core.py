@@ -60,31 +60,12 @@ def _same_pad_arg(x: torch.Tensor, kernel, stride, dilation) -> list[int]:
 # --------------------------------------------------------------------------- convolutions
 
 
-class Conv1d(nn.Conv1d):
-    """nn.Conv1d with explicit (possibly asymmetric) padding applied before it.
+class PrePadded:
+    """Mixin for a convolution: explicit (possibly asymmetric) padding applied before it.
 
-    ``pad`` is an ``F.pad`` argument ``[left, right]``; ``same=True`` computes Keras'
-    'same' padding from the input length at run time (needed when stride > 1 and the
-    length is not known when the model is built)."""
-
-    def __init__(self, *args, pad: tuple[int, ...] = (), same: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.pad = tuple(pad)
-        self.same = same
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.same:
-            x = F.pad(x, _same_pad_arg(x, self.kernel_size, self.stride, self.dilation))
-        elif self.pad:
-            x = F.pad(x, self.pad)
-        return super().forward(x)
-
-
-class Conv2d(nn.Conv2d):
-    """nn.Conv2d with explicit (possibly asymmetric) padding applied before it.
-
-    ``pad`` is an ``F.pad`` argument ``[left, right, top, bottom]``; ``same=True``
-    computes Keras' 'same' padding from the input size at run time."""
+    ``pad`` is an ``F.pad`` argument (last axis first: ``[left, right, top, bottom]``);
+    ``same=True`` computes Keras' 'same' padding from the input size at run time (needed
+    when stride > 1 and the size is not known when the model is built)."""
 
     def __init__(self, *args, pad: tuple[int, ...] = (), same: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,6 +78,14 @@ class Conv2d(nn.Conv2d):
         elif self.pad:
             x = F.pad(x, self.pad)
         return super().forward(x)
+
+
+class Conv1d(PrePadded, nn.Conv1d):
+    """nn.Conv1d with the IR's padding (see PrePadded)."""
+
+
+class Conv2d(PrePadded, nn.Conv2d):
+    """nn.Conv2d with the IR's padding (see PrePadded)."""
 
 
 # --------------------------------------------------------------------------- pooling
