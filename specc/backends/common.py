@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Construct", "registrar", "VarNames"]
+__all__ = ["Construct", "registrar", "VarNames", "NodeContext"]
 
 
 @dataclass
@@ -42,6 +42,26 @@ def registrar(registry: dict, backend: str):
         return cls
 
     return register
+
+
+class NodeContext:
+    """What a lowering sees of the node it lowers (both backends' contexts extend it)."""
+
+    def __init__(self, plan, info):
+        self.plan = plan
+        self.info = info
+
+    @property
+    def node(self):
+        return self.info.node
+
+    @property
+    def in_types(self):
+        return self.info.in_types
+
+    @property
+    def out_types(self):
+        return list(self.info.node.types)
 
 
 class VarNames:

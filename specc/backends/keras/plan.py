@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from specc.backends.common import Construct, VarNames, registrar
+from specc.backends.common import Construct, NodeContext, VarNames, registrar
 from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
@@ -91,22 +91,11 @@ def _load_ops() -> None:
     from . import ops  # noqa: F401 - registers every lowering
 
 
-class KCtx:
-    def __init__(self, plan: KPlan, info: KNodeInfo):
-        self.plan = plan
-        self.info = info
+class KCtx(NodeContext):
+    """What a :class:`KerasOp` uses to add layers for one node."""
 
-    @property
-    def node(self) -> Node:
-        return self.info.node
-
-    @property
-    def in_types(self) -> list[TensorType]:
-        return self.info.in_types
-
-    @property
-    def out_types(self) -> list[TensorType]:
-        return list(self.info.node.types)
+    plan: KPlan
+    info: KNodeInfo
 
     def layer(self, construct: Construct, ins: list[str], *, call: str = "one", n_out: int = 1, suffix: str | None = None, **call_kwargs) -> list[str]:
         name = self.node.name if suffix is None else f"{self.node.name}__{suffix}"

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specc.backends.common import Construct, VarNames, registrar
+from specc.backends.common import Construct, NodeContext, VarNames, registrar
 from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
@@ -186,28 +186,15 @@ def attr_name(name: str, taken: set[str]) -> str:
     return out
 
 
-class LowerCtx:
+class LowerCtx(NodeContext):
     """What a :class:`TorchOp` uses to emit steps for one node."""
 
-    def __init__(self, plan: Plan, info: NodeInfo):
-        self.plan = plan
-        self.info = info
-
-    @property
-    def node(self) -> Node:
-        return self.info.node
-
-    @property
-    def in_types(self) -> list[TensorType]:
-        return self.info.in_types
+    plan: Plan
+    info: NodeInfo
 
     @property
     def in_layouts(self) -> list[Layout]:
         return self.info.in_layouts
-
-    @property
-    def out_types(self) -> list[TensorType]:
-        return list(self.info.node.types)
 
     def module(self, construct: Construct, ins: list[str], n_out: int = 1, suffix: str | None = None) -> list[str]:
         """Call a module stored at the node's attribute (or a sibling ``<attr>_<suffix>``)."""
