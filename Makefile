@@ -28,8 +28,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/specc check specs/digits_cnn.spec
-	$(BIN)/specc train specs/digits_cnn.spec --backend torch --out runs/digits-torch
-	$(BIN)/specc train specs/digits_cnn.spec --backend keras --out runs/digits-keras
+	$(BIN)/specc train specs/digits_cnn.spec --backend torch --out runs/digits-torch --overwrite
+	$(BIN)/specc train specs/digits_cnn.spec --backend keras --out runs/digits-keras --overwrite
 	$(BIN)/specc verify specs/digits_cnn.spec
 
 test: $(STAMP)
