@@ -19,7 +19,7 @@ from specc.train import TrainError
 from specc.weights import init_weights, save
 
 ROOT = Path(__file__).resolve().parents[1]
-FEED_FORWARD = ["mlp_binary", "cnn_small", "mnist_cnn", "digits_cnn"]
+SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.spec"))  # recurrent and attention models too
 HAS_TF2ONNX = importlib.util.find_spec("tf2onnx") is not None
 
 
@@ -49,7 +49,7 @@ BACKENDS = ["torch", pytest.param("keras", marks=pytest.mark.skipif(not HAS_TF2O
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", FEED_FORWARD)
+@pytest.mark.parametrize("name", SPECS)
 def test_onnx_matches_the_framework(tmp_path, name, backend):
     model, w, ckpt = spec_and_weights(name, tmp_path)
     out = tmp_path / f"{name}.onnx"
@@ -58,7 +58,7 @@ def test_onnx_matches_the_framework(tmp_path, name, backend):
     x = example_inputs(model, 5, seed=9)  # another batch size than the export traced
     got = onnx_outputs(out, x)[0]
     ref = framework_outputs(backend, model, w, x)
-    assert got.shape == ref.shape == (5, *model.type_of(model.outputs[0]).shape)
+    assert got.shape == ref.shape and got.shape[0] == 5
     assert np.max(np.abs(got - ref)) <= TOLERANCE * max(1.0, np.max(np.abs(ref)))
     assert np.max(np.abs(got - framework_outputs(backend, model, init_weights(model, 4), x))) > 1e-3  # other weights: the check would fail
 
