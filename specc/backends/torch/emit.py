@@ -65,6 +65,23 @@ class _Emitter:
         args = [self.v(i) for i in step.inputs] + [f"{k}={literal(val, self.ctor)}" for k, val in step.kwargs.items()]
         return f"{step.fn}({', '.join(args)})"
 
+    def dead_after(self, items: list, live: set[str]) -> list[list[str]]:
+        """For each item of a forward body, the variables not needed after it (``del``-ed
+        there, as a hand-written forward lets go of each activation once it is used;
+        ``live`` — parameters and what the body returns — are kept)."""
+        last: dict[str, int] = {}
+        for idx, item in enumerate(items):
+            for v in (*item.inputs, *item.outputs):
+                last[v] = idx
+        dead: list[list[str]] = [[] for _ in items]
+        for v, idx in last.items():
+            if v not in live:
+                dead[idx].append(v)
+        return dead
+
+    def del_line(self, names: list[str]) -> list[str]:
+        return [f"del {', '.join(self.v(v) for v in names)}"] if names else []
+
     # ---- scope tree
     def tree(self) -> ScopeNode:
         always = set(self.plan.outputs) | {v for o in self.model.outputs if (v := self.plan.logits_var(o)) is not None}
@@ -90,7 +107,8 @@ class _Emitter:
         init: list[str] = []
         body: list[str] = []
         containers: dict[str, list[tuple[int, str]]] = {}
-        for item in sn.items:
+        dead = self.dead_after(sn.items, {*sn.inputs, *sn.outputs})
+        for item, gone in zip(sn.items, dead, strict=True):
             if isinstance(item, ScopeNode):
                 child_cls = self.render_scope(item, class_name(item.block or "Repeat"))
                 rel = self.attr_of(item)[depth:]
@@ -110,6 +128,7 @@ class _Emitter:
                 body.append(f"{outs} = self.{'.'.join(rel)}({', '.join(self.v(i) for i in item.inputs)})")
             else:
                 body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
+            body += self.del_line(gone)
         for attr, members in containers.items():
             members.sort()
             if [i for i, _ in members] != list(range(len(members))):  # pragma: no cover - repeats are 0..n-1
@@ -145,7 +164,9 @@ class _Emitter:
         init: list[str] = []
         body: list[str] = []
         containers: dict[str, list[tuple[int, str]]] = {}
-        for item in root.items:
+        logit_vars = [self.plan.logits_var(o) if loss_uses_logits(self.model, o) else None for o in self.model.outputs]
+        dead = self.dead_after(root.items, {*self.plan.inputs, *self.plan.outputs, *(v for v in logit_vars if v is not None)})
+        for item, gone in zip(root.items, dead, strict=True):
             if isinstance(item, ScopeNode):
                 child_cls = self.render_scope(item, class_name(item.block or "Repeat"))
                 rel = self.attr_of(item)[depth:]
@@ -162,6 +183,7 @@ class _Emitter:
                 body.append(f"{', '.join(self.v(o) for o in item.outputs)} = self.{'.'.join(item.attr)}({', '.join(self.v(i) for i in item.inputs)})")
             else:
                 body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
+            body += self.del_line(gone)
         for attr, members in containers.items():
             members.sort()
             if len({c for _, c in members}) == 1:
@@ -169,7 +191,6 @@ class _Emitter:
             else:
                 init.insert(0, f"self.{attr} = nn.ModuleList([{', '.join(c + '()' for _, c in members)}])")
         outs = [self.v(o) for o in self.plan.outputs]
-        logit_vars = [self.plan.logits_var(o) if loss_uses_logits(self.model, o) else None for o in self.model.outputs]
         logits = [self.v(lv) if lv is not None else out for lv, out in zip(logit_vars, outs, strict=True)]
         single = len(outs) == 1
         params = ", ".join(self.v(i) for i in self.plan.inputs)
