@@ -18,7 +18,19 @@ Three models — ``specs/mnist_cnn.spec`` (28×28×1 images), ``specs/text_bilst
 
 Both sides see the same fixed batch, float32, and do the same work.  Before timing, the
 hand-written model gets the specc model's weights and the two are checked to compute the
-same function (inference outputs within 1e-4): the comparison is of equal models.
+same function (inference outputs within 1e-4): the comparison is of equal models.  Where
+they still differ, it is in what an expert would naturally write:
+
+* BiLSTM, PyTorch: the hand-written model draws ONE input-dropout mask per sequence and
+  runs the fused ``nn.LSTM(bidirectional=True)``; the spec (Keras' semantics) gives each
+  direction its own mask, so specc runs two one-directional LSTMs, the backward one on a
+  flipped copy of its input (two masks, two multiplies, a flip: ~1 % of the step);
+* transformer, PyTorch: in inference ``nn.MultiheadAttention`` takes torch's fused
+  fast path (packed QKV projection, ``_native_multi_head_attention``); specc's attention
+  module runs four ``nn.Linear`` and ``F.scaled_dot_product_attention``;
+* Keras: the built-in optimizers use Keras' formulas (e.g. Adam's ε outside the
+  bias-corrected root, RMSprop's defaults), specc's optimizer PyTorch's — the same kind of
+  work per variable; hyper-parameters are set alike where Keras has them.
 
 **Tasks.**  ``train``: one training step on a batch of 64 (forward in training mode —
 dropout active — loss, backward, optimizer step; ``bundle.train_step`` vs the loop an
