@@ -28,9 +28,9 @@ they still differ, it is in what an expert would naturally write:
 * transformer, PyTorch: in inference ``nn.MultiheadAttention`` takes torch's fused
   fast path (packed QKV projection, ``_native_multi_head_attention``); specc's attention
   module runs four ``nn.Linear`` and ``F.scaled_dot_product_attention``;
-* Keras: the built-in optimizers use Keras' formulas (e.g. Adam's ε outside the
-  bias-corrected root, RMSprop's defaults), specc's optimizer PyTorch's — the same kind of
-  work per variable; hyper-parameters are set alike where Keras has them.
+* Keras: the built-in optimizers use Keras' formulas (Adam adds ε to √v before the bias
+  correction, RMSprop adds it under the root), specc's optimizer PyTorch's — the same kind
+  of work per variable; hyper-parameters are set alike where Keras has them.
 
 **Tasks.**  ``train``: one training step on a batch of 64 (forward in training mode —
 dropout active — loss, backward, optimizer step; ``bundle.train_step`` vs the loop an
