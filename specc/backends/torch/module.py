@@ -42,20 +42,50 @@ class SpeccModule(nn.Module):
                 assert isinstance(step, FnStep)
                 program.append((FUNCTIONS[step.fn], tuple(step.inputs), tuple(step.outputs), step.kwargs or None))
         object.__setattr__(self, "_program", program)
+        # the step after which each value is no longer needed (a value no step reads dies
+        # where it is made), so run() can let go of intermediates as the hand-written
+        # forward of an nn.Module does: without it, every activation of an inference pass
+        # would stay alive until the pass ends
+        last: dict[str, int] = {}
+        for i, (_, ins, outs, _) in enumerate(program):
+            for v in (*ins, *outs):
+                last[v] = i
+        dies: list[list[str]] = [[] for _ in program]
+        for v, i in last.items():
+            dies[i].append(v)
+        object.__setattr__(self, "_dies", tuple(tuple(d) for d in dies))
+        object.__setattr__(self, "_drops", {})  # keep → per-step values to drop
         self.input_names = tuple(plan.inputs)
+
+    def _drop_plan(self, keep: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        drops = self._drops.get(keep)
+        if drops is None:
+            live = {*self.plan.outputs, *self.plan.inputs, *keep}
+            drops = tuple(tuple(v for v in d if v not in live) for d in self._dies)
+            self._drops[keep] = drops
+        return drops
 
     def run(self, inputs, keep: tuple[str, ...] | bool = ()) -> dict[str, torch.Tensor]:
         """Run the plan; return the values of the outputs and of ``keep`` (all if True)."""
         env: dict[str, torch.Tensor] = dict(zip(self.plan.inputs, inputs, strict=True))
-        for fn, ins, outs, kwargs in self._program:
-            args = [env[i] for i in ins]
-            res = fn(*args, **kwargs) if kwargs else fn(*args)
-            if len(outs) == 1:
-                env[outs[0]] = res
-            else:
-                env.update(zip(outs, res, strict=True))
         if keep is True:
+            for fn, ins, outs, kwargs in self._program:
+                args = [env[i] for i in ins]
+                res = fn(*args, **kwargs) if kwargs else fn(*args)
+                if len(outs) == 1:
+                    env[outs[0]] = res
+                else:
+                    env.update(zip(outs, res, strict=True))
             return env
+        keep = tuple(keep)
+        for (fn, ins, outs, kwargs), drop in zip(self._program, self._drop_plan(keep), strict=True):
+            args = [env[i] for i in ins]
+            if len(outs) == 1:
+                env[outs[0]] = fn(*args, **kwargs) if kwargs else fn(*args)
+            else:
+                env.update(zip(outs, fn(*args, **kwargs) if kwargs else fn(*args), strict=True))
+            for v in drop:
+                del env[v]
         wanted = {*self.plan.outputs, *keep}
         return {k: env[k] for k in wanted}
 

@@ -97,9 +97,38 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
     def _slot(self, name, variable):
         return self._slots[name][self._get_variable_index(variable)]
 
+    # ---- per-step scalars: made once per step and dtype, not once per variable (the
+    # values are the same; the traced graph is smaller: the schedule, bias corrections and
+    # constants are not repeated for every weight)
+    def apply(self, grads, trainable_variables=None):
+        object.__setattr__(self, "_step_scalars", {})  # not tracked: graph tensors of this step
+        try:
+            return super().apply(grads, trainable_variables)
+        finally:
+            object.__setattr__(self, "_step_scalars", None)
+
+    def _scalar(self, key, dtype, make):
+        cache = getattr(self, "_step_scalars", None)
+        if cache is None:  # update_step called outside apply
+            return make()
+        k = (key, str(dtype))
+        if k not in cache:
+            cache[k] = make()
+        return cache[k]
+
+    def _c(self, x, dtype):
+        return self._scalar(("const", x), dtype, lambda: _const(x, dtype))
+
     def _lr(self, dtype):
-        t = ops.cast(self.iterations, dtype)
-        return _const(self.base_lr, dtype) * schedule_factor(self.schedule, t)
+        def make():
+            t = ops.cast(self.iterations, dtype)
+            return _const(self.base_lr, dtype) * schedule_factor(self.schedule, t)
+
+        return self._scalar("lr", dtype, make)
+
+    def _step_t(self, dtype):
+        """The 1-based number of the step being taken, in ``dtype``."""
+        return self._scalar("t", dtype, lambda: ops.cast(self.iterations + 1, dtype))
 
     # ---- the IR's clipping and decay (replacing Keras' own)
     def _clip_gradients(self, grads):
@@ -118,19 +147,19 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
         if not self.decay:
             return
         for v in variables:
-            lr = self._lr(v.dtype)
-            v.assign(v * (1.0 - lr * _const(self.decay, v.dtype)))
+            keep = self._scalar("decay_keep", v.dtype, lambda v=v: 1.0 - self._lr(v.dtype) * _const(self.decay, v.dtype))
+            v.assign(v * keep)
 
-    # ---- updates (torch.optim's single-tensor code paths)
+    # ---- updates (torch.optim's single-tensor code paths).  ``assign_add(x, d)`` and
+    # ``assign_sub(x, d)`` store exactly ``x + d`` and ``x − d``.
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         g = ops.cast(_dense(gradient), dtype)
         lr = self._lr(dtype)
         h, k = self.hparams, self.kind
-        t = ops.cast(self.iterations + 1, dtype)
 
         def c(x):
-            return _const(x, dtype)
+            return self._c(x, dtype)
 
         if k == "sgd":
             mu = h.get("momentum", 0.0)
@@ -139,51 +168,55 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
                 new = ops.where(self.iterations == 0, g, buf * c(mu) + g * c(1.0 - h.get("dampening", 0.0)))
                 self.assign(buf, new)
                 g = g + c(mu) * new if h.get("nesterov") else new
-            self.assign(variable, variable - lr * g)
+            self.assign_sub(variable, lr * g)
         elif k in ("adam", "adamw"):
             b1, b2, eps = c(h.get("beta1", 0.9)), c(h.get("beta2", 0.999)), c(h.get("epsilon", 1e-8))
             m, v = self._slot("m", variable), self._slot("v", variable)
-            self.assign(m, m + (g - m) * (1.0 - b1))
-            self.assign(v, v * b2 + g * g * (1.0 - b2))
-            bc1 = 1.0 - ops.power(b1, t)
-            bc2_sqrt = ops.sqrt(1.0 - ops.power(b2, t))
+            self.assign_add(m, (g - m) * self._scalar("1-b1", dtype, lambda: 1.0 - b1))
+            self.assign(v, v * b2 + g * g * self._scalar("1-b2", dtype, lambda: 1.0 - b2))
+            t = self._step_t(dtype)
+            step = self._scalar("adam_step", dtype, lambda: lr / (1.0 - ops.power(b1, t)))
+            bc2_sqrt = self._scalar("adam_bc2_sqrt", dtype, lambda: ops.sqrt(1.0 - ops.power(b2, t)))
             second = v
             if h.get("amsgrad"):
                 vmax = self._slot("vmax", variable)
                 self.assign(vmax, ops.maximum(vmax, v))
                 second = vmax
             denom = ops.sqrt(second) / bc2_sqrt + eps
-            self.assign(variable, variable - (lr / bc1) * (m / denom))
+            self.assign_sub(variable, step * (m / denom))
         elif k == "rmsprop":
             alpha, eps, mu = c(h.get("rho", 0.99)), c(h.get("epsilon", 1e-8)), h.get("momentum", 0.0)
+            one_minus_alpha = self._scalar("1-alpha", dtype, lambda: 1.0 - alpha)
             sq = self._slot("square_avg", variable)
-            self.assign(sq, sq * alpha + g * g * (1.0 - alpha))
+            self.assign(sq, sq * alpha + g * g * one_minus_alpha)
             if h.get("centered"):
                 ga = self._slot("grad_avg", variable)
-                self.assign(ga, ga + (g - ga) * (1.0 - alpha))
+                self.assign_add(ga, (g - ga) * one_minus_alpha)
                 avg = ops.sqrt(sq - ga * ga) + eps
             else:
                 avg = ops.sqrt(sq) + eps
             if mu:
                 buf = self._slot("momentum", variable)
                 self.assign(buf, buf * c(mu) + g / avg)
-                self.assign(variable, variable - lr * buf)
+                self.assign_sub(variable, lr * buf)
             else:
-                self.assign(variable, variable - lr * (g / avg))
+                self.assign_sub(variable, lr * (g / avg))
         elif k == "adagrad":
             eps, decay = c(h.get("epsilon", 1e-10)), c(h.get("lr_decay", 0.0))
             s = self._slot("sum", variable)
-            self.assign(s, s + g * g)
-            clr = lr / (1.0 + (t - 1.0) * decay)
-            self.assign(variable, variable - clr * (g / (ops.sqrt(s) + eps)))
+            self.assign_add(s, g * g)
+            t = self._step_t(dtype)
+            clr = self._scalar("adagrad_lr", dtype, lambda: lr / (1.0 + (t - 1.0) * decay))
+            self.assign_sub(variable, clr * (g / (ops.sqrt(s) + eps)))
         elif k == "adadelta":
             rho, eps = c(h.get("rho", 0.9)), c(h.get("epsilon", 1e-6))
+            one_minus_rho = self._scalar("1-rho", dtype, lambda: 1.0 - rho)
             sq, acc = self._slot("square_avg", variable), self._slot("acc_delta", variable)
-            self.assign(sq, sq * rho + g * g * (1.0 - rho))
+            self.assign(sq, sq * rho + g * g * one_minus_rho)
             std = ops.sqrt(sq + eps)
             delta = ops.sqrt(acc + eps) / std * g
-            self.assign(acc, acc * rho + delta * delta * (1.0 - rho))
-            self.assign(variable, variable - lr * delta)
+            self.assign(acc, acc * rho + delta * delta * one_minus_rho)
+            self.assign_sub(variable, lr * delta)
         else:
             raise ValueError(f"unknown optimizer {k}")
 
