@@ -223,3 +223,42 @@ def local_names(sn: ScopeNode, hints: dict[str, str], reserved: set[str]) -> dic
         taken.add(name)
         names[v] = name
     return names
+
+
+GENERIC_NAMES = ("x", "h", "y", "z")
+
+
+def reuse_names(sn: ScopeNode, names: dict[str, str], keep: set[str], protected: set[str], reserved: set[str]) -> dict[str, str]:
+    """Write a scope's code as an expert would: a value takes over the name of an input that
+    dies where it is made (``x = self.conv(x)``), so a chain reads as one variable and each
+    intermediate is freed as soon as nothing needs it.  Chains of two or more values get
+    short generic names (``x``, ``h``, …; a chain starting at a parameter keeps its name).
+
+    ``keep``: values needed after the scope's last item (its outputs); ``protected``:
+    parameters whose names must not be reused (the model's named inputs)."""
+    items = sn.items
+    last: dict[str, int] = {}
+    for i, item in enumerate(items):
+        for v in item.inputs:
+            last[v] = i
+    chain: dict[str, str] = {}  # value → the first value of its chain
+    for i, item in enumerate(items):
+        if not item.outputs:
+            continue
+        dying = next((v for v in item.inputs if last.get(v) == i and v not in keep and v not in protected), None)
+        if dying is not None and item.outputs[0] not in item.inputs:
+            chain[item.outputs[0]] = chain.get(dying, dying)
+    members: dict[str, list[str]] = {}
+    for v, root in chain.items():
+        members.setdefault(root, [root]).append(v)
+    out = dict(names)
+    # names that stay: values outside any chain, and chains that start at a parameter
+    taken = set(reserved) | {n for v, n in names.items() if v not in chain and v not in members}
+    taken |= {names[root] for root in members if root in sn.inputs}
+    generic = iter([*GENERIC_NAMES, *(f"x{i}" for i in range(1, 10_000))])
+    for root, vs in members.items():
+        name = names[root] if root in sn.inputs else next(n for n in generic if n not in taken)
+        taken.add(name)
+        for v in vs:
+            out[v] = name
+    return out

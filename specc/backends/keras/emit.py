@@ -15,7 +15,7 @@ import keras
 
 from specc import __version__
 from specc.backends.common import Construct
-from specc.backends.emit_common import Library, ScopeNode, Var, literal, local_names, safe_ident, scope_tree
+from specc.backends.emit_common import Library, ScopeNode, Var, literal, local_names, reuse_names, safe_ident, scope_tree
 from specc.ir.graph import Model
 
 from .bundle import loss_construct, metric_constructs, optimizer_construct
@@ -108,7 +108,7 @@ class _Emitter:
 
     def render_scope(self, sn: ScopeNode) -> str:
         outer_names, outer_prefix = self.var_names, self.prefix
-        self.var_names = local_names(sn, self.plan.var_hint, self.reserved)
+        self.var_names = reuse_names(sn, local_names(sn, self.plan.var_hint, self.reserved), set(sn.outputs), set(), self.reserved)
         self.prefix = sn.path
         try:
             params = ", ".join(self.v(i) for i in sn.inputs)
@@ -132,6 +132,7 @@ class _Emitter:
 
     def render(self) -> str:
         root = scope_tree(self.model, self.plan.steps, set(self.plan.outputs))
+        self.var_names = reuse_names(root, self.var_names, set(self.plan.outputs), set(self.plan.inputs), self.reserved)
         inputs = []
         for var, i in zip(self.plan.inputs, self.model.inputs, strict=True):
             shape = tuple(d if isinstance(d, int) else None for d in i.type.shape)

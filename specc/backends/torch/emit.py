@@ -15,7 +15,7 @@ from torch import nn
 
 from specc import __version__
 from specc.backends.common import Construct, loss_uses_logits, optimizer_args
-from specc.backends.emit_common import Library, ScopeNode, class_name, literal, local_names, safe_ident, scope_tree, steps_of
+from specc.backends.emit_common import Library, ScopeNode, class_name, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
 from specc.ir.graph import Model
 
 from .plan import TORCH_OPS, FnStep, ModuleStep, Plan, make_plan
@@ -80,7 +80,9 @@ class _Emitter:
     def render_scope(self, sn: ScopeNode, name_hint: str) -> str:
         """Render the class of ``sn`` (deduplicated); return its class name."""
         outer = self.var_names
-        self.var_names = local_names(sn, self.plan.var_hint, _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins)))
+        reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
+        names = local_names(sn, self.plan.var_hint, reserved)
+        self.var_names = reuse_names(sn, names, set(sn.outputs), set(), reserved)
         try:
             return self._render_scope(sn, name_hint, len(self.attr_of(sn)))
         finally:
@@ -146,6 +148,9 @@ class _Emitter:
         return cname
 
     def render_root(self, root: ScopeNode) -> tuple[str, str]:
+        keep = set(self.plan.outputs) | {v for o in self.model.outputs if (v := self.plan.logits_var(o)) is not None}
+        reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
+        self.var_names = reuse_names(root, self.var_names, keep, set(self.plan.inputs), reserved)
         init, body = self._members(root, 0)
         outs = [self.v(o) for o in self.plan.outputs]
         logit_vars = [self.plan.logits_var(o) if loss_uses_logits(self.model, o) else None for o in self.model.outputs]
