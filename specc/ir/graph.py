@@ -113,7 +113,7 @@ class VerifyConfig(Spec):
 class Model(_Frozen):
     """A validated model spec."""
 
-    ir_version: ClassVar[int] = IR_VERSION
+    ir_version: Literal[1] = Field(IR_VERSION, description="version of this IR's JSON format")
     name: str
     inputs: tuple[Input, ...]
     nodes: tuple[Node, ...]
