@@ -403,7 +403,6 @@ def test_keras_builtin_adam_is_different():
 def test_decoupled_decay_clipping_and_schedule_in_both(rng):
     """weight decay (decoupled), clip_value, clip_norm and a schedule, applied in the IR's
     order, agree between the torch wrapper and the Keras optimizer."""
-    kw = {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1, "clip_value": 0.5, "clip_norm": 0.8}
     w0 = rng.standard_normal(6)
     grads = [rng.standard_normal(6) * s for s in (3.0, 0.2, 1.0)]
     p = torch.nn.Parameter(torch.from_numpy(w0.copy()))

@@ -234,7 +234,6 @@ def synthetic_arrays(model: Model, n: int = SYNTHETIC_EXAMPLES, seed: int = 0) -
     ys = []
     for out in model.outputs:
         oshape = tuple(d if isinstance(d, int) else SYNTHETIC_SEQ_LEN for d in model.type_of(out).shape)
-        k = oshape[-1] if oshape else 1
         # per-position rule when an input runs along the output's leading axes (taggers)
         lead = oshape[:-1]
         per_pos = [f.reshape(n, *lead, -1) for f in feats if lead and f.shape[1 : 1 + len(lead)] == lead]
