@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from specc.errors import Diagnostic, Span, SpecError, did_you_mean
 
@@ -463,24 +463,20 @@ def _lower_first(s: str) -> str:
 
 
 def positive_int_tuple(n: int) -> Callable[[Any], tuple[int, ...]]:
-    """Validator: an int or a list of ``n`` ints → a tuple of ``n`` ints."""
+    """Validator: a positive int or a list of ``n`` positive ints → a tuple of ``n`` ints."""
 
     def conv(v: Any) -> tuple[int, ...]:
         if isinstance(v, bool):
             raise ValueError("expected an integer, not true/false")
         if isinstance(v, int):
-            return (v,) * n
-        if isinstance(v, (list, tuple)) and len(v) == n and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
-            return tuple(v)
-        raise ValueError(f"expected an integer or a list of {n} integers")
+            v = (v,) * n
+        if not (isinstance(v, (list, tuple)) and len(v) == n and all(isinstance(i, int) and not isinstance(i, bool) for i in v)):
+            raise ValueError(f"expected an integer or a list of {n} integers")
+        if any(i <= 0 for i in v):
+            raise ValueError("must be positive")
+        return tuple(v)
 
     return conv
-
-
-def int_tuple_validator(*fields: str, n: int):
-    """A pydantic ``field_validator`` turning ints into n-tuples for the named fields."""
-    conv = positive_int_tuple(n)
-    return field_validator(*fields, mode="before")(lambda cls, v: conv(v))
 
 
 def iter_specs(value: Any) -> Iterable[Spec]:

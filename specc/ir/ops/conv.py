@@ -37,10 +37,7 @@ class ConvBase(Op):
     @field_validator("kernel", "stride", "dilation", mode="before")
     @classmethod
     def _tuples(cls, v: Any) -> tuple[int, ...]:
-        t = positive_int_tuple(cls.spatial)(v)
-        if any(i <= 0 for i in t):
-            raise ValueError("must be positive")
-        return t
+        return positive_int_tuple(cls.spatial)(v)
 
     @field_validator("padding", mode="before")
     @classmethod

@@ -35,10 +35,7 @@ class PoolBase(Op):
     def _tuples(cls, v: Any):
         if v is None:
             return None
-        t = positive_int_tuple(cls.spatial)(v)
-        if any(i <= 0 for i in t):
-            raise ValueError("must be positive")
-        return t
+        return positive_int_tuple(cls.spatial)(v)
 
     @field_validator("padding", mode="before")
     @classmethod
