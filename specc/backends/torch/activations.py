@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plan import CF, Layout
+from .layout import CF, Layout
 
 
 def torch_axis(axis: int, rank: int, layout: Layout) -> int:

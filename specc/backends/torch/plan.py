@@ -33,6 +33,8 @@ from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
 
 from . import lib as L
+from .activations import activation_step
+from .layout import CANON, CF, Layout, Perm
 
 __all__ = [
     "Layout",
@@ -49,31 +51,6 @@ __all__ = [
     "make_plan",
     "FUNCTIONS",
 ]
-
-# --------------------------------------------------------------------------- layouts
-
-
-@dataclass(frozen=True)
-class Layout:
-    kind: str  # "canon" | "cf" | "perm"
-    perm: tuple[int, ...] | None = None  # for "perm": torch feature i is canonical feature perm[i]
-
-    def to_canonical(self, a: np.ndarray) -> np.ndarray:
-        """Convert a batch of values in this layout to the canonical layout (numpy)."""
-        if self.kind == "cf":
-            return np.moveaxis(a, 1, -1)
-        if self.kind == "perm":
-            return a[..., np.argsort(np.asarray(self.perm))]
-        return a
-
-
-CANON = Layout("canon")
-CF = Layout("cf")
-
-
-def Perm(perm) -> Layout:  # noqa: N802 - reads like a constructor
-    return Layout("perm", tuple(int(i) for i in perm))
-
 
 # --------------------------------------------------------------------------- steps
 
@@ -210,8 +187,6 @@ class LowerCtx(NodeContext):
 
     def activation(self, spec, x: str, layout: Layout, rank: int) -> str:
         """Apply an IR activation (no step for linear); records the pre-activation value."""
-        from .activations import activation_step
-
         if spec is None or spec.kind == "linear":
             return x
         self.info.pre_activation = x
