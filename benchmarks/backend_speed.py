@@ -2,7 +2,7 @@
 
     python benchmarks/backend_speed.py [--quick] [--json PATH] [--models cnn,bilstm,transformer]
                                        [--frameworks torch,keras] [--threads 1] [--rounds N]
-                                       [--no-memory]
+                                       [--no-memory] [--no-keras-torch]
 
 Three models — ``specs/mnist_cnn.spec`` (28×28×1 images), ``specs/text_bilstm.spec``
 (100 token ids) and ``specs/transformer_classifier.spec`` (64 token ids) — each built by
@@ -15,6 +15,11 @@ Three models — ``specs/mnist_cnn.spec`` (28×28×1 images), ``specs/text_bilst
   ``clip_grad_norm_`` plus a warm-up + cosine ``LambdaLR``;
 * **hand-written Keras**: a functional model of built-in layers, ``model.compile`` with
   Keras' built-in optimizer (same kind, clipping, decay and schedule), loss and metrics.
+
+* **Keras 3 on torch** (column ``k3t/specc``, torch rows): the hand-written Keras model
+  above, the same code, run with ``KERAS_BACKEND=torch`` in the torch timing worker —
+  the route a user would take for "one model, two frameworks" — against specc's native
+  PyTorch model (``benchmarks/keras_on_torch.py``).
 
 Both sides see the same fixed batch, float32, and do the same work.  Before timing, the
 hand-written model gets the specc model's weights and the two are checked to compute the
@@ -294,6 +299,10 @@ class TorchSides:
                 if not err < TOLERANCE:
                     raise AssertionError(f"{model}: hand-written torch model differs from specc's: max |Δ| = {err:.2e}")
                 self.check_err = err
+        if "k3t" in sides:
+            from keras_on_torch import KerasOnTorch
+
+            self.k3t = KerasOnTorch(model, getattr(self, "bundle", None), x, y, xi, check, TOLERANCE)
 
     def make_optimizers(self, sides=("specc", "hand")):
         if "specc" in sides:
@@ -329,7 +338,10 @@ class TorchSides:
                 if m is not None:
                     (m.model if m is b else m).train(task == "train")
 
-        return {("specc", "train"): specc_train, ("hand", "train"): hand_train, ("specc", "infer"): specc_infer, ("hand", "infer"): hand_infer}, setup
+        fns = {("specc", "train"): specc_train, ("hand", "train"): hand_train, ("specc", "infer"): specc_infer, ("hand", "infer"): hand_infer}
+        if hasattr(self, "k3t"):
+            fns[("k3t", "train")], fns[("k3t", "infer")] = self.k3t.train, self.k3t.infer
+        return fns, setup
 
 
 # =========================================================================== hand-written Keras
@@ -450,22 +462,26 @@ def sides_cls(framework: str):
     return TorchSides if framework == "torch" else KerasSides
 
 
-def timing_worker(model: str, framework: str, rounds: int, warmup: int) -> dict:
+def timing_worker(model: str, framework: str, rounds: int, warmup: int, keras_torch: bool = False) -> dict:
     import gc
 
-    s = sides_cls(framework)(model)
+    names = ("specc", "hand", "k3t") if keras_torch else ("specc", "hand")
+    s = sides_cls(framework)(model, sides=names) if keras_torch else sides_cls(framework)(model)
     s.make_optimizers()
     fns, setup = s.steps()
     result: dict = {"check_max_abs_diff": s.check_err}
+    if keras_torch:
+        result["k3t_check_max_abs_diff"] = s.k3t.check_err
     for task in TASKS:
         setup(task)
         for _ in range(warmup):
-            for side in ("specc", "hand"):
+            for side in names:
                 fns[(side, task)]()
-        samples: dict = {side: {"wall": [], "cpu": []} for side in ("specc", "hand")}
+        samples: dict = {side: {"wall": [], "cpu": []} for side in names}
         gc.collect()
         for r in range(rounds):
-            for side in ("specc", "hand") if r % 2 == 0 else ("hand", "specc"):
+            k = r % len(names)  # each side leads in turn
+            for side in names[k:] + names[:k]:
                 fn = fns[(side, task)]
                 c0, t0 = time.process_time(), time.perf_counter()
                 fn()
@@ -547,7 +563,7 @@ def memory_worker(model: str, framework: str, side: str, task: str, steps: int) 
 def run_worker(args) -> None:
     set_threads(args.framework, args.threads)
     if args.worker == "timing":
-        out = timing_worker(args.model, args.framework, args.rounds, args.warmup)
+        out = timing_worker(args.model, args.framework, args.rounds, args.warmup, keras_torch=args.k3t_side)
     else:
         out = memory_worker(args.model, args.framework, args.side, args.task, args.mem_steps)
     sys.stdout.write("\n@@RESULT@@" + json.dumps(out) + "\n")
@@ -589,6 +605,11 @@ def summarise(timing: dict, task: str) -> dict:
     out["time_ratio"] = out["specc_ms"] / out["hand_ms"]
     out["cpu_time_ratio"] = out["specc_cpu_ms"] / out["hand_cpu_ms"]
     out["min_ratio"] = out["specc_min_ms"] / out["hand_min_ms"]
+    if "k3t" in timing[task]["samples"]:  # Keras 3 on torch vs specc's native torch model, paired
+        k = timing[task]["samples"]["k3t"]
+        out["k3t_ms"] = statistics.median(k["wall"]) * 1e3
+        out["k3t_paired_cpu_ratio"] = statistics.median([a / b for a, b in zip(k["cpu"], s["cpu"], strict=True) if b > 0])
+        out["k3t_paired_wall_ratio"] = statistics.median([a / b for a, b in zip(k["wall"], s["wall"], strict=True) if b > 0])
     for kind in ("wall", "cpu"):
         pairs = [a / b for a, b in zip(s[kind], h[kind], strict=True) if b > 0]
         q1, q2, q3 = quantiles(pairs)
@@ -605,6 +626,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1, help="threads per framework, both sides (default 1)")
     p.add_argument("--rounds", type=int, help="timed steps per side and task (default 30; --quick 4)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--no-keras-torch", dest="keras_torch", action="store_false",
+                   help="skip the k3t column (the hand-written Keras model on Keras' torch backend)")
     # worker mode (internal)
     p.add_argument("--worker", choices=("timing", "memory"), help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -612,6 +635,7 @@ def main(argv=None) -> int:
     p.add_argument("--side", help=argparse.SUPPRESS)
     p.add_argument("--task", help=argparse.SUPPRESS)
     p.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
+    p.add_argument("--k3t-side", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--mem-steps", type=int, default=8, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -636,7 +660,9 @@ def main(argv=None) -> int:
     for framework in frameworks:
         for model in models:
             print(f"timing {model} / {framework} …", file=sys.stderr, flush=True)
-            timing = spawn(["--worker", "timing", "--model", model, "--framework", framework, *timing_args])
+            k3t = framework == "torch" and args.keras_torch
+            timing = spawn(["--worker", "timing", "--model", model, "--framework", framework, *timing_args, *(["--k3t-side"] if k3t else [])],
+                           env_extra={"KERAS_BACKEND": "torch"} if k3t else None)
             for task in TASKS:
                 row = {"model": model, "framework": framework, "task": task, "check_max_abs_diff": timing["check_max_abs_diff"], **summarise(timing, task)}
                 row["raw"] = timing[task]
@@ -667,6 +693,7 @@ def print_table(results: dict) -> None:
         f"{cfg['threads']} thread(s), {cfg['rounds']} steps per side"
     )
     head = f"{'model':12} {'fw':5} {'task':5} {'specc ms':>9} {'hand ms':>9} {'ratio':>6}  {'paired wall [q25–q75]':>22}  {'paired cpu [q25–q75]':>22} {'specc MB':>9} {'hand MB':>8} {'mem':>6}"
+    head += f" {'k3t/specc':>9}"
     print(head)
     print("-" * len(head))
     for r in results["rows"]:
@@ -675,10 +702,13 @@ def print_table(results: dict) -> None:
             mem = f"{r['specc_peak_mb']:9.1f} {r['hand_peak_mb']:8.1f} {r['mem_ratio']:6.3f}"
         wall = f"{r['paired_wall_ratio']:.3f} [{r['paired_wall_ratio_q25']:.3f}–{r['paired_wall_ratio_q75']:.3f}]"
         cpu = f"{r['paired_cpu_ratio']:.3f} [{r['paired_cpu_ratio_q25']:.3f}–{r['paired_cpu_ratio_q75']:.3f}]"
-        print(f"{r['model']:12} {r['framework']:5} {r['task']:5} {r['specc_ms']:9.2f} {r['hand_ms']:9.2f} {r['time_ratio']:6.3f}  {wall:>22}  {cpu:>22} {mem}")
+        k3t = f"{r['k3t_paired_cpu_ratio']:9.2f}" if "k3t_paired_cpu_ratio" in r else f"{'':9}"
+        print(f"{r['model']:12} {r['framework']:5} {r['task']:5} {r['specc_ms']:9.2f} {r['hand_ms']:9.2f} {r['time_ratio']:6.3f}  {wall:>22}  {cpu:>22} {mem or ' ' * 25} {k3t}")
     print("ratio = median specc step / median hand-written step (wall clock); paired = median (and quartiles) of the")
     print("per-round ratios of back-to-back steps, by wall clock and by process CPU time; mem = peak RSS growth,")
-    print("specc / hand-written.  Target: ratios ≤ 1.05.")
+    print("specc / hand-written.  Target: ratios ≤ 1.05.  k3t/specc = the same hand-written Keras model run on Keras 3's")
+    print("torch backend, paired CPU-time ratio against specc's native PyTorch model (how much slower the Keras-on-torch")
+    print("route is).")
     print(f"elapsed {results['elapsed_s']:.0f} s")
 
 
