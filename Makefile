@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specc-installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench bench-gpu
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+# Benchmarks (outside the test suite): specc vs hand-written models (and Keras 3 on torch), and the
+# same comparisons plus verify of every example spec on CUDA (skips cleanly without a GPU).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/backend_speed.py
+
+bench-gpu: $(STAMP)
+	$(BIN)/python benchmarks/gpu.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -263,6 +263,17 @@ def torch_copy_weights(model: str, hand, specc_module) -> None:
     hand.load_state_dict(new, strict=True)
 
 
+def torch_device() -> str:
+    """``SPECC_BENCH_DEVICE`` (set by ``--device``): where the torch workers run; cuda runs without TF32."""
+    dev = os.environ.get("SPECC_BENCH_DEVICE", "cpu")
+    if dev != "cpu":
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return dev
+
+
 class TorchSides:
     """Both PyTorch sides of one model, ready to step."""
 
@@ -273,10 +284,11 @@ class TorchSides:
         import specc
 
         self.model = model
+        self.device = dev = torch_device()
         x, y = make_data(model, TRAIN_BATCH, 1)
         xi, _ = make_data(model, INFER_BATCH, 2)
-        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
-        self.xi = torch.from_numpy(xi)
+        self.x, self.y = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
+        self.xi = torch.from_numpy(xi).to(dev)
         if model != "cnn":
             self.x, self.xi = self.x.long(), self.xi.long()
         # the hand-written CNN takes NCHW images (contiguous, as a data loader gives them)
@@ -284,17 +296,18 @@ class TorchSides:
         self.xih = self.xi.movedim(-1, 1).contiguous() if model == "cnn" else self.xi
         self.sides = {}
         if "specc" in sides:
-            self.bundle = specc.build(specc.load(SPECS[model]), backend="torch", dtype="float32")
+            self.bundle = specc.build(specc.load(SPECS[model]), backend="torch", dtype="float32", device=dev)
         if "hand" in sides:
             self.hand, make_opt, self.loss_fn, self.out_fn = torch_hand(model)
+            self.hand.to(dev)
             self._make_opt = make_opt
             if check:
                 torch_copy_weights(model, self.hand, self.bundle.model)
                 self.bundle.model.eval()
                 self.hand.eval()
                 with torch.no_grad():
-                    a = self.bundle.model(self.xi).numpy()
-                    b = self.out_fn(self.hand(self.xih)).numpy()
+                    a = self.bundle.model(self.xi).cpu().numpy()
+                    b = self.out_fn(self.hand(self.xih)).cpu().numpy()
                 err = float(np.max(np.abs(a - b)))
                 if not err < TOLERANCE:
                     raise AssertionError(f"{model}: hand-written torch model differs from specc's: max |Δ| = {err:.2e}")
@@ -341,6 +354,8 @@ class TorchSides:
         fns = {("specc", "train"): specc_train, ("hand", "train"): hand_train, ("specc", "infer"): specc_infer, ("hand", "infer"): hand_infer}
         if hasattr(self, "k3t"):
             fns[("k3t", "train")], fns[("k3t", "infer")] = self.k3t.train, self.k3t.infer
+        if self.device != "cpu":  # a step is done when the device is done with it
+            fns = {k: (lambda f=f: (f(), torch.cuda.synchronize())) for k, f in fns.items()}
         return fns, setup
 
 
@@ -626,6 +641,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1, help="threads per framework, both sides (default 1)")
     p.add_argument("--rounds", type=int, help="timed steps per side and task (default 30; --quick 4)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--device", default="cpu", help="torch workers' device (cpu, cuda): float32, TF32 off")
     p.add_argument("--no-keras-torch", dest="keras_torch", action="store_false",
                    help="skip the k3t column (the hand-written Keras model on Keras' torch backend)")
     # worker mode (internal)
@@ -656,13 +672,15 @@ def main(argv=None) -> int:
     mem_steps = "3" if args.quick else "8"
 
     t_start = time.perf_counter()
-    results = {"config": {"threads": args.threads, "rounds": rounds, "train_batch": TRAIN_BATCH, "infer_batch": INFER_BATCH, "quick": args.quick, "python": sys.version.split()[0]}, "rows": []}
+    if args.device != "cpu" and frameworks != ["torch"]:
+        p.error("--device applies to the torch workers: add --frameworks torch")
+    results = {"config": {"device": args.device, "threads": args.threads, "rounds": rounds, "train_batch": TRAIN_BATCH, "infer_batch": INFER_BATCH, "quick": args.quick, "python": sys.version.split()[0]}, "rows": []}
     for framework in frameworks:
         for model in models:
             print(f"timing {model} / {framework} …", file=sys.stderr, flush=True)
             k3t = framework == "torch" and args.keras_torch
             timing = spawn(["--worker", "timing", "--model", model, "--framework", framework, *timing_args, *(["--k3t-side"] if k3t else [])],
-                           env_extra={"KERAS_BACKEND": "torch"} if k3t else None)
+                           env_extra={"SPECC_BENCH_DEVICE": args.device, **({"KERAS_BACKEND": "torch"} if k3t else {})})
             for task in TASKS:
                 row = {"model": model, "framework": framework, "task": task, "check_max_abs_diff": timing["check_max_abs_diff"], **summarise(timing, task)}
                 row["raw"] = timing[task]
@@ -690,7 +708,7 @@ def print_table(results: dict) -> None:
     cfg = results["config"]
     print(
         f"\nspecc vs hand-written — train step on {cfg['train_batch']}, inference on {cfg['infer_batch']}, float32, "
-        f"{cfg['threads']} thread(s), {cfg['rounds']} steps per side"
+        f"{cfg['threads']} thread(s), {cfg['rounds']} steps per side, {cfg.get('device', 'cpu')}"
     )
     head = f"{'model':12} {'fw':5} {'task':5} {'specc ms':>9} {'hand ms':>9} {'ratio':>6}  {'paired wall [q25–q75]':>22}  {'paired cpu [q25–q75]':>22} {'specc MB':>9} {'hand MB':>8} {'mem':>6}"
     head += f" {'k3t/specc':>9}"

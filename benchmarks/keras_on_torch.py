@@ -40,9 +40,9 @@ class KerasOnTorch:
             self.model.set_weights(weights)
             if check:
                 bundle.model.eval()
-                xt = torch.from_numpy(xi)
+                xt = torch.from_numpy(xi).to(next(bundle.model.parameters()).device)
                 with torch.no_grad():
-                    a = bundle.model(xt if xt.is_floating_point() else xt.long()).numpy()
+                    a = bundle.model(xt if xt.is_floating_point() else xt.long()).cpu().numpy()
                 b = np.asarray(self.model.predict_on_batch(xi))
                 self.check_err = float(np.max(np.abs(a - b)))
                 if not self.check_err < tolerance:
