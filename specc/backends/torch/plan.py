@@ -33,7 +33,7 @@ from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
 
 from . import lib as L
-from .activations import activation_step
+from . import activations
 from .layout import CANON, CF, Layout, Perm
 
 __all__ = [
@@ -190,7 +190,7 @@ class LowerCtx(NodeContext):
         if spec is None or spec.kind == "linear":
             return x
         self.info.pre_activation = x
-        fn, kwargs = activation_step(spec, layout, rank)
+        fn, kwargs = activations.activation_step(spec, layout, rank)
         return self.fn(fn, [x], **kwargs)
 
     def done(self, outs: list[str], layouts: list[Layout]) -> None:
