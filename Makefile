@@ -4,6 +4,8 @@
 #   make demo   train specs/digits_cnn.spec on scikit-learn's digits in PyTorch and in Keras,
 #               then prove the two backends compute the same function
 #   make test   the test suite (what CI runs)
+#   make fuzz   10,000 generated and mutated specs through check, fmt and compile (not in
+#               make test; FUZZ_COUNT / FUZZ_SEED change the run)
 #
 # Variables: PYTHON (interpreter to build the venv from), VENV (its folder), TORCH (the torch
 # requirement installed first: the CPU build when a local wheel of it is available), PYTEST_ARGS.
@@ -15,7 +17,10 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specc-installed
 
-.PHONY: demo test install clean bench bench-gpu
+FUZZ_COUNT ?= 10000
+FUZZ_SEED ?= 0
+
+.PHONY: demo test fuzz install clean bench bench-gpu
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +47,9 @@ bench: $(STAMP)
 
 bench-gpu: $(STAMP)
 	$(BIN)/python benchmarks/gpu.py
+
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzzing.py --count $(FUZZ_COUNT) --seed $(FUZZ_SEED)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Span", "Diagnostic", "SpecError", "suggest", "did_you_mean", "source_lines"]
+__all__ = ["Span", "Diagnostic", "SpecError", "UsageError", "suggest", "did_you_mean", "source_lines", "MAX_SHOWN"]
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,17 @@ class Diagnostic:
     severity: str = "error"
     notes: list[str] = field(default_factory=list)
 
-    def render(self, sources: dict[str, str] | None = None) -> str:
+    def render(self, sources: dict[str, str] | None = None, _lines: dict[str, list[str]] | None = None) -> str:
         head = f"{self.span}: " if self.span else ""
         lines = [f"{head}{self.severity}: {self.message}"]
         text = (sources or {}).get(self.span.file) if self.span else None
         if text is not None and self.span is not None:
-            lines.extend(_excerpt(text, self.span))
+            # the file's lines are split once per rendering of a whole error, not per diagnostic
+            if _lines is None:
+                _lines = {}
+            if self.span.file not in _lines:
+                _lines[self.span.file] = source_lines(text)
+            lines.extend(_excerpt(_lines[self.span.file], self.span))
         if self.expected:
             lines.append(f"  = expected: {self.expected}")
         for note in self.notes:
@@ -80,8 +85,7 @@ def source_lines(text: str) -> list[str]:
     return lines
 
 
-def _excerpt(text: str, span: Span) -> list[str]:
-    src_lines = source_lines(text)
+def _excerpt(src_lines: list[str], span: Span) -> list[str]:
     if not 1 <= span.line <= len(src_lines):
         return []
     raw = src_lines[span.line - 1]
@@ -102,16 +106,29 @@ def _excerpt(text: str, span: Span) -> list[str]:
     return [gutter + shown, " " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width]
 
 
+#: how many diagnostics an error shows; the rest are counted (all stay in ``.diagnostics``)
+MAX_SHOWN = 50
+
+
 class SpecError(Exception):
-    """A spec is invalid.  ``.diagnostics`` lists every located problem found."""
+    """A spec is invalid.  ``.diagnostics`` lists every located problem found.
+
+    Rendering is lazy and linear: the source is split into lines once per rendering, and only
+    the first :data:`MAX_SHOWN` diagnostics are shown, followed by a count of the others."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None):
         self.diagnostics = list(diagnostics)
         self.sources = dict(sources or {})
-        super().__init__(self.render())
+        super().__init__()
 
-    def render(self) -> str:
-        return "\n\n".join(d.render(self.sources) for d in self.diagnostics)
+    def render(self, limit: int | None = MAX_SHOWN) -> str:
+        lines: dict[str, list[str]] = {}
+        shown = self.diagnostics if limit is None else self.diagnostics[:limit]
+        text = "\n\n".join(d.render(self.sources, lines) for d in shown)
+        rest = len(self.diagnostics) - len(shown)
+        if rest > 0:
+            text += f"\n\n… and {rest:,} more error{'s' if rest != 1 else ''} ({len(self.diagnostics):,} in all; the first {len(shown)} are shown)"
+        return text
 
     def __str__(self) -> str:
         return self.render()
@@ -135,3 +152,8 @@ def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     best = suggest(word, candidates)
     return f"did you mean '{best[0]}'?" if best else None
+
+
+class UsageError(Exception):
+    """A bad command-line option or environment setting (not a spec problem): the CLI prints
+    the message and exits with status 2."""

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
 
 import specc
 from specc.ir.graph import Model
@@ -62,7 +61,7 @@ def check(data: bytes | str) -> Model | None:
     else:
         assert isinstance(model, Model)
         # what `specc check` does with a valid model must work too
-        print_summary(model, Console(file=io.StringIO(), width=120))
+        print_summary(model, io.StringIO())
         assert Model.from_json(model.to_json()) == model
     try:
         text = format_source(data, FILE)
@@ -231,7 +230,7 @@ def test_hostile_inputs_give_the_expected_errors():
     assert first("digits_5000_dim") == (2, 20, "integer too large")
     assert first("inf_literal") == (3, 11, "number too large (not finite)")
     assert first("inf_arithmetic") == (3, 11, "number too large (not finite)")
-    assert first("big_repeat") == (3, 10, "repeat count 1000000000000 is too large")
+    assert first("big_repeat") == (3, 3, "this repeat expands to 2,000,000,000,000 layers and repetitions, more than the budget of 200,000")
     assert first("nested_parens") == (3, 72, "brackets are nested more than 64 levels deep")
     assert first("nested_braces") == (34, 10, "bodies ({ ... }) are nested more than 32 levels deep")
     assert first("nul_byte") == (2, 22, "the file contains a NUL byte: this is not a spec file")

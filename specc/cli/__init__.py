@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from specc import __version__
-from specc.errors import SpecError
+from specc.errors import SpecError, UsageError
 
 __all__ = ["main"]
 
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return 1
+    except UsageError as e:
+        print(f"specc: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

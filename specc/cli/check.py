@@ -11,18 +11,37 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help=".spec files")
     p.add_argument("--json", action="store_true", help="print the validated IR as JSON instead of a table")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    add_limit_options(p)
     p.set_defaults(func=run)
+
+
+def add_limit_options(p) -> None:
+    """--max-nodes / --max-params / --max-activation (default: $SPECC_MAX_… or built in)."""
+    from specc.semantics.budget import DEFAULT_MAX_ACTIVATION, DEFAULT_MAX_NODES, DEFAULT_MAX_PARAMS, parse_limit
+
+    g = p.add_argument_group("budgets (checked before the work is done)")
+    g.add_argument("--max-nodes", type=parse_limit, metavar="N", help=f"layers, block instances and repetitions a spec may expand to (default $SPECC_MAX_NODES or {DEFAULT_MAX_NODES:,})")
+    g.add_argument("--max-params", type=parse_limit, metavar="N", help=f"parameters of the model (default $SPECC_MAX_PARAMS or {DEFAULT_MAX_PARAMS:,})")
+    g.add_argument("--max-activation", type=parse_limit, metavar="N", help=f"elements of one layer output per example (default $SPECC_MAX_ACTIVATION or {DEFAULT_MAX_ACTIVATION:,})")
+
+
+def limits_of(args):
+    from specc.semantics.budget import Limits
+
+    return Limits(max_nodes=args.max_nodes, max_params=args.max_params, max_activation=args.max_activation)
 
 
 def run(args) -> int:
     from specc.api import load
     from specc.errors import SpecError
 
+    limits = limits_of(args)
+
     failed = 0
     results = []
     for i, path in enumerate(args.files):
         try:
-            model = load(path)
+            model = load(path, limits)
         except SpecError as e:
             failed += 1
             print(e.render(), file=sys.stderr)

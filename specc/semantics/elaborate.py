@@ -24,21 +24,23 @@ from specc.ir.ops import LAYERS, Op
 from specc.ir.ops.activation import ActivationLayer
 from specc.ir.spec import ArgValue, CallValue, build_spec
 from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
+from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
 from specc.semantics.evaluate import evaluate
 from specc.syntax import ast
 
 __all__ = ["elaborate", "MAX_NODES", "RESERVED_NAMES"]
 
-MAX_NODES = 1_000_000
+MAX_NODES = DEFAULT_MAX_NODES  # the default budget (see specc.semantics.budget)
 DTYPES = tuple(DType.__args__)  # type: ignore[attr-defined]
 #: names a spec may not give to tensors or layers (keywords of the language and of Python)
 RESERVED_NAMES = frozenset(keyword.kwlist) | {"model", "block", "input", "output", "repeat", "train", "verify", "as", "true", "false", "none", "self"}
 
 _Tensors = list[str]  # tensor ids a statement produced
+_BUDGET_HINT = "if this is intended, raise the budget: specc check {flag} N, or the environment variable {var}"
 
 
 class _Abort(Exception):
-    """Stop elaborating (too many nodes)."""
+    """Stop elaborating (a budget is exceeded)."""
 
 
 @dataclass
@@ -66,8 +68,11 @@ def _join(path: str, name: str) -> str:
 
 
 class _Elaborator:
-    def __init__(self, spec: ast.SpecFile):
+    def __init__(self, spec: ast.SpecFile, limits: Limits | None = None):
         self.spec = spec
+        self.limits = limits or Limits()
+        self.units = 0  # layers, block instances and repetitions made so far (budget: max_nodes)
+        self.params = 0  # parameters so far (budget: max_params)
         self.diags: list[Diagnostic] = []
         self.inputs: list[Input] = []
         self.nodes: list[Node] = []
@@ -129,6 +134,13 @@ class _Elaborator:
         m = models[0]
         self.check_identifier(m.name, m.name_span, "model")
         scope = _Scope(path="", values={}, tensors={})
+        # the size of the whole expansion, before expanding anything
+        budget = self.limits.max_nodes
+        size, culprit = expansion_size(m.body, self.blocks, budget)
+        if size > budget:
+            span, message = describe_culprit(culprit, budget) if culprit else (m.name_span, f"model '{m.name}' expands to {size:,} layers and repetitions, more than the budget of {budget:,}")
+            self.error(span, message, hint=_BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
+            return None
         try:
             self.run_body(m.body, scope, in_model=True)
         except _Abort:
@@ -204,6 +216,10 @@ class _Elaborator:
                 self.error(stmt.span, f"model input '{stmt.name}' needs a type", hint=f"input {stmt.name}: float32[16]")
                 return
             if declared is None:
+                return
+            size = declared.size()
+            if size is not None and size > self.limits.max_activation:
+                self.error(stmt.span, f"input '{stmt.name}' has {size:,} elements per example, more than the budget of {self.limits.max_activation:,}", hint=_BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
                 return
             if stmt.name in self.names:
                 self.error(stmt.span, f"'{stmt.name}' is already the name of a layer or input")
@@ -475,7 +491,7 @@ class _Elaborator:
         in_types = [self.types[t] for t in ins]
         try:
             out_types = op.infer(in_types)
-            op.weights(in_types)  # a weight shape may need dims the rule accepted as unknown
+            weights = op.weights(in_types)  # a weight shape may need dims the rule accepted as unknown
         except ShapeError as e:
             shapes = ", ".join(fmt_shape(t.shape, batch=True) for t in in_types)
             self.error(call.span, e.message, expected=e.expected, hint=e.hint, notes=[f"input shape{'s' if len(in_types) > 1 else ''}: {shapes}"])
@@ -483,14 +499,39 @@ class _Elaborator:
         full = self.allocate(scope, base, name, call.span)
         if full is None:
             return None
-        if len(self.nodes) >= MAX_NODES:
-            self.error(call.span, f"the model has more than {MAX_NODES} layers")
-            raise _Abort
+        self.count_unit(call.span)
+        if not self.within_size_budgets(full, call.span, sum(w.size for w in weights), out_types):
+            return None
         node = Node(name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable and scope.trainable, span=call.span)
         self.nodes.append(node)
         for tid, t in zip(node.outputs, out_types, strict=True):
             self.types[tid] = t
         return list(node.outputs)
+
+    def count_unit(self, span: Span) -> None:
+        """One more layer, block instance or repetition; past the budget, stop (the size
+        computed before expanding makes this a safety net only)."""
+        self.units += 1
+        if self.units > self.limits.max_nodes:
+            self.error(span, f"the model expands to more than {self.limits.max_nodes:,} layers and repetitions", hint=_BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
+            raise _Abort
+
+    def within_size_budgets(self, name: str, span: Span, count: int, out_types: list[TensorType]) -> bool:
+        """A layer whose weights or outputs no machine could hold is an error now, not a
+        MemoryError in compile, verify or train."""
+        limit = self.limits.max_params
+        if self.params <= limit < self.params + count:
+            whole = f" (the model's total reaches {self.params + count:,} here)" if self.params else ""
+            self.error(span, f"layer '{name}' has {count:,} parameters{whole}, more than the budget of {limit:,}", hint=_BUDGET_HINT.format(flag="--max-params", var="SPECC_MAX_PARAMS"))
+            self.params += count
+            return False
+        self.params += count
+        for t in out_types:
+            size = t.size()
+            if size is not None and size > self.limits.max_activation:
+                self.error(span, f"the output of layer '{name}' has {size:,} elements per example ({fmt_shape(t.shape, batch=True)}), more than the budget of {self.limits.max_activation:,}", hint=_BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
+                return False
+        return True
 
     # ------------------------------------------------------------------ blocks
     def call_block(self, block: ast.BlockDef, call: ast.Call, ins: _Tensors, scope: _Scope, path: str | None = None) -> _Tensors | None:
@@ -502,7 +543,7 @@ class _Elaborator:
         if args is None:
             return None
         values = self.bind_params(block, call, args)
-        if values is None:
+        if values is None or ins is None:  # no input: an earlier error, already reported
             return None
         name, trainable = self.node_options(opts)
         if path is None:
@@ -526,6 +567,7 @@ class _Elaborator:
             is_block=True,
             block_inputs=list(ins),
         )
+        self.count_unit(call.span)
         n_before = len(self.diags)
         self.run_body(block.body, inner, in_model=False)
         if len(self.diags) > n_before:
@@ -576,7 +618,7 @@ class _Elaborator:
         return values if ok else None
 
     # ------------------------------------------------------------------ repeat
-    def run_repeat(self, stmt: ast.Repeat, scope: _Scope, cur: _Tensors) -> _Tensors | None:
+    def run_repeat(self, stmt: ast.Repeat, scope: _Scope, cur: _Tensors | None) -> _Tensors | None:
         try:
             count = evaluate(stmt.count, scope.values)
         except SpecError as e:
@@ -585,16 +627,24 @@ class _Elaborator:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             self.error(stmt.count.span, f"repeat needs a positive integer count, got {count!r}")
             return None
-        if count > MAX_NODES:
-            self.error(stmt.count.span, f"repeat count {count} is too large")
+        if count > self.limits.max_nodes:
+            self.error(stmt.count.span, f"repeat count {count:,} is more than the budget of {self.limits.max_nodes:,} layers and repetitions", hint=_BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
             return None
         if stmt.var is not None and not self.check_identifier(stmt.var, stmt.span, "loop variable"):
+            return None
+        if cur is None:  # no input (an earlier error): still report what is wrong inside, once
+            values = dict(scope.values)
+            if stmt.var is not None:
+                values[stmt.var] = ArgValue(0, stmt.span)
+            inner = _Scope(path=scope.path, values=values, tensors={}, parent_tensors={**scope.parent_tensors, **scope.tensors}, blocks=scope.blocks, trainable=scope.trainable)
+            self.run_body(stmt.body, inner, in_model=False)
             return None
         single = _single_block_call(stmt.body, self.blocks)
         base = self.allocate(scope, single.name if single else "repeat", None, stmt.span)
         if base is None:
             return None
         for i in range(count):
+            self.count_unit(stmt.span)
             path = f"{base}.{i}"
             values = dict(scope.values)
             if stmt.var is not None:
@@ -751,9 +801,11 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def elaborate(spec: ast.SpecFile, sources: dict[str, str] | None = None) -> Model:
-    """Build the validated IR of ``spec`` or raise :class:`SpecError` with every problem."""
-    el = _Elaborator(spec)
+def elaborate(spec: ast.SpecFile, sources: dict[str, str] | None = None, limits: Limits | None = None) -> Model:
+    """Build the validated IR of ``spec`` or raise :class:`SpecError` with every problem.
+    ``limits``: the budgets (:class:`~specc.semantics.budget.Limits`; default: the
+    environment's or the built-in ones)."""
+    el = _Elaborator(spec, limits)
     try:
         model = el.run()
     except RecursionError:

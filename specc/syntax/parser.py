@@ -599,6 +599,8 @@ def _end_position(source: str) -> tuple[int, int]:
 def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
     """Parse spec text into its surface AST; raise :class:`SpecError` on a syntax error."""
     if isinstance(source, bytes):
+        if len(source) > MAX_SOURCE_BYTES + 3:  # (a byte-order mark aside)
+            raise SpecError.single(Span(file, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
         try:
             source = source.decode("utf-8")
         except UnicodeDecodeError as e:
