@@ -71,8 +71,11 @@ class Diagnostic:
             "file": span.file if span else None,
             "line": span.line if span else None,
             "col": span.col if span else None,
+            "end_line": span.end_line if span else None,
+            "end_col": span.end_col if span else None,
             "expected": self.expected,
             "hint": self.hint,
+            "notes": list(self.notes),
         }
 
 

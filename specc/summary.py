@@ -1,7 +1,9 @@
 """The model summary ``specc check`` prints: one row per layer (name, op, output shape,
-parameters, and inputs where the graph is not a plain chain), then the totals — the
-same numbers Keras' ``model.summary()`` reports.  Plain text, laid out in linear time
-(rich's table layout cost ~0.5 ms a row; this is a few µs)."""
+parameters, multiply-accumulates of one example, and inputs where the graph is not a plain
+chain), then the totals — parameters as Keras' ``model.summary()`` counts them, MACs/FLOPs
+and activation memory as torchinfo reports them (:mod:`specc.ir.cost`).  Plain text, laid
+out in linear time (rich's table layout cost ~0.5 ms a row; this is a few µs), never
+wrapped: each row is one line wherever it is read."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import sys
 from typing import IO, Any
 
 from specc._nogc import paused_gc
+from specc.ir.cost import ModelCost, model_cost
 from specc.ir.graph import Model
 from specc.ir.types import fmt_shape
 
-__all__ = ["summary_rows", "summary_text", "print_summary", "human_bytes"]
+__all__ = ["summary_rows", "summary_text", "print_summary", "human_bytes", "human_count"]
 
 
 def human_bytes(n: int) -> str:
@@ -22,6 +25,14 @@ def human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
         size /= 1024
     return f"{size:.2f} GB"  # pragma: no cover
+
+
+def human_count(n: int, unit: str) -> str:
+    """(1234567, 'FLOPs') → '1.23 MFLOPs' (K, M, G, T)."""
+    for prefix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {prefix}{unit}"
+    return f"{n} {unit}"
 
 
 MAX_CELL = 120
@@ -45,36 +56,34 @@ def _is_chain(model: Model) -> bool:
     return True
 
 
-def summary_rows(model: Model) -> tuple[list[str], list[list[str]]]:
+def summary_rows(model: Model, cost: ModelCost | None = None) -> tuple[list[str], list[list[str]]]:
     """The table's header and rows (one per input and per layer; a cell may hold several
     lines: one output shape per output)."""
+    cost = cost or model_cost(model)
     show_inputs = not _is_chain(model)
-    header = ["Layer", "Op", "Output shape", "Params", *(["Inputs"] if show_inputs else [])]
+    header = ["Layer", "Op", "Output shape", "Params", "MACs", *(["Inputs"] if show_inputs else [])]
     rows: list[list[str]] = []
     for i in model.inputs:
-        rows.append([_clip(i.name), "input", _clip(f"{i.type.dtype}{fmt_shape(i.type.shape, batch=True)}"), "0", *([""] if show_inputs else [])])
-    types: dict[str, Any] = {i.name: i.type for i in model.inputs}
-    for n in model.nodes:
-        count = sum(w.size for w in n.op.weights([types[t] for t in n.inputs]))
-        for tid, t in zip(n.outputs, n.types, strict=True):
-            types[tid] = t
+        rows.append([_clip(i.name), "input", _clip(f"{i.type.dtype}{fmt_shape(i.type.shape, batch=True)}"), "0", "0", *([""] if show_inputs else [])])
+    for n, c in zip(model.nodes, cost.layers, strict=True):
+        count = c.params
         shapes = "\n".join(_clip(fmt_shape(t.shape, batch=True)) for t in n.types)
         name = _clip(n.name) + ("" if n.trainable or count == 0 else " (frozen)")
-        row = [name, _clip(n.op.describe(), 4 * MAX_CELL), shapes, f"{count:,}"]
+        row = [name, _clip(n.op.describe(), 4 * MAX_CELL), shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
         if show_inputs:
             row.append(", ".join(_clip(i) for i in n.inputs))
         rows.append(row)
     return header, rows
 
 
-_RIGHT = {"Params"}
+_RIGHT = {"Params", "MACs"}
 GAP = "   "
 
 
-def summary_text(model: Model) -> str:
+def summary_text(model: Model, cost: ModelCost | None = None) -> str:
     """The summary as text: column widths from the longest cell, three spaces between
-    columns, Params right-aligned.  Plain string work, linear in the size of the model."""
-    header, rows = summary_rows(model)
+    columns, Params and MACs right-aligned.  Plain string work, linear in the size of the model."""
+    header, rows = summary_rows(model, cost)
     split = [[cell.split("\n") for cell in row] for row in rows]
     widths = [len(h) for h in header]
     for row in split:
@@ -106,12 +115,24 @@ def print_summary(model: Model, out: IO[str] | Any | None = None) -> None:
 
 def _summary(model: Model) -> str:
     src = f"  ({_clip(model.source)})" if model.source else ""
-    lines = [f"Model: {_clip(model.name)}{src}", summary_text(model)]
+    cost = model_cost(model)
+    lines = [f"Model: {_clip(model.name)}{src}", summary_text(model, cost)]
     trainable, frozen = model.count_params()
     total = trainable + frozen
     lines.append(f"Total params: {total:,} ({human_bytes(4 * total)} as float32)")
     lines.append(f"Trainable params: {trainable:,}")
     lines.append(f"Non-trainable params: {frozen:,}")
+    for label, value, unknown in (
+        ("MACs per example", f"{cost.macs:,} ({human_count(cost.flops, 'FLOPs')})", cost.unknown_macs),
+        (
+            "Activations per example",
+            f"{cost.activation_values:,} values, {human_bytes(cost.activation_bytes)}"
+            f" (forward/backward pass size as torchinfo counts it: {human_bytes(cost.torchinfo_pass_bytes)})",
+            cost.unknown_activations,
+        ),
+    ):
+        more = f" + ? ({unknown} layer{'s' * (unknown != 1)} depend{'s' * (unknown == 1)} on dimensions that are not known)" if unknown else ""
+        lines.append(f"{label}: {value}{more}")
     outs = ", ".join(f"{_clip(o)} {_clip(fmt_shape(model.type_of(o).shape, batch=True))}" for o in model.outputs)
     lines.append(f"Outputs: {outs}")
     if model.train is not None:

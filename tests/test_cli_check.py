@@ -78,14 +78,16 @@ def test_summary_of_a_known_model_exactly():
     assert r.returncode == 0
     assert r.stdout == (
         "Model: mlp_binary  (specs/mlp_binary.spec)\n"
-        "Layer      Op                             Output shape         Params\n"
-        "─────────────────────────────────────────────────────────────────────\n"
-        "features   input                          float32[batch, 20]        0\n"
-        "dense      dense(64, activation=relu)     [batch, 64]           1,344\n"
-        "dense_1    dense(1, activation=sigmoid)   [batch, 1]               65\n"
+        "Layer      Op                             Output shape         Params    MACs\n"
+        "─────────────────────────────────────────────────────────────────────────────\n"
+        "features   input                          float32[batch, 20]        0       0\n"
+        "dense      dense(64, activation=relu)     [batch, 64]           1,344   1,344\n"
+        "dense_1    dense(1, activation=sigmoid)   [batch, 1]               65      65\n"
         "Total params: 1,409 (5.50 KB as float32)\n"
         "Trainable params: 1,409\n"
         "Non-trainable params: 0\n"
+        "MACs per example: 1,409 (2.82 KFLOPs)\n"  # 20·64 + 64 and 64 + 1: a weight is one multiply-add
+        "Activations per example: 65 values, 260 B (forward/backward pass size as torchinfo counts it: 520 B)\n"
         "Outputs: dense_1 [batch, 1]\n"
         "Training: loss binary_crossentropy; optimizer adam; metrics [accuracy, precision, recall]; batch 32, epochs 10, seed 0\n"
     )
@@ -113,25 +115,35 @@ def test_quiet_prints_nothing_for_valid_files(tmp_path):
 def test_json_reads_back_equal_and_validates(path, schema):
     r = specc_cli("check", "--json", str(path))
     assert (r.returncode, r.stderr) == (0, "")
-    data = json.loads(r.stdout)
-    model = Model.from_json(r.stdout)
+    (result,) = json.loads(r.stdout)  # one file: still a list of one result
+    assert (result["file"], result["ok"], result["diagnostics"]) == (str(path), True, [])
+    model = Model.from_json(json.dumps(result["model"]))
     assert model == specc.load(path)
     assert model.count_params() == specc.load(path).count_params()
-    validate(data, schema)
+    assert result["summary"]["params"] == sum(model.count_params())
+    assert result["summary"]["flops"] == 2 * result["summary"]["macs"]
+    validate(result["model"], schema)
 
 
-def test_json_for_several_files_lists_models_and_diagnostics(tmp_path, schema):
+def test_json_has_one_shape_for_good_bad_and_several_files(tmp_path, schema):
     bad = tmp_path / "bad.spec"
     bad.write_text("model m {\n  input x: float32[4]\n  dense(0)\n}\n")
     good = ROOT / "specs" / "mlp_binary.spec"
-    r = specc_cli("check", "--json", str(good), str(bad))
-    assert r.returncode == 1
-    data = json.loads(r.stdout)
-    assert [sorted(d) for d in data] == [["file", "model"], ["diagnostics", "file"]]
+    shapes = []
+    for files in ([good], [bad], [good, bad]):
+        r = specc_cli("check", "--json", *map(str, files))
+        assert r.returncode == (1 if bad in files else 0)
+        data = json.loads(r.stdout)
+        assert isinstance(data, list) and [d["file"] for d in data] == list(map(str, files))
+        shapes += [sorted(d) for d in data]
+    assert all(s == ["diagnostics", "file", "model", "ok", "summary"] for s in shapes)
     assert Model.from_json(json.dumps(data[0]["model"])) == specc.load(good)
     validate(data[0]["model"], schema)
     assert data[1] == {
         "file": str(bad),
+        "ok": False,
+        "model": None,
+        "summary": None,
         "diagnostics": [
             {
                 "severity": "error",
@@ -139,12 +151,54 @@ def test_json_for_several_files_lists_models_and_diagnostics(tmp_path, schema):
                 "file": str(bad),
                 "line": 3,
                 "col": 9,
+                "end_line": 3,
+                "end_col": 10,
                 "expected": "units: an integer > 0 — number of output features",
                 "hint": None,
+                "notes": [],
             }
         ],
     }
     assert r.stderr.startswith(f"{bad}:3:9: error: dense.units")
+
+
+def test_json_diagnostics_keep_their_notes(tmp_path):
+    from specc.errors import Diagnostic, Span
+
+    d = Diagnostic(Span("f.spec", 2, 3, 2, 7), "boom", notes=["first note", "second"])
+    assert d.to_json()["notes"] == ["first note", "second"]
+    assert (d.to_json()["end_line"], d.to_json()["end_col"]) == (2, 7)
+
+
+LONG = """
+block encoder(dim) {
+  input x
+  a = x -> multi_head_attention(heads=2, key_dim=dim // 2, name=attention_with_a_rather_long_descriptive_name)
+  (x, a) -> add -> layer_norm
+}
+model wide_names {
+  input tokens_of_the_input_sequence_with_a_long_name: int32[16]
+  embedding(vocab=100, dim=8)
+  repeat 2 { encoder(8) }
+  global_avgpool1d
+  dense(3, activation=softmax, init=variance_scaling(scale=2.0, mode=fan_out, distribution=truncated_normal))
+}
+"""
+
+
+def test_table_is_not_wrapped_when_stdout_is_not_a_terminal(tmp_path):
+    path = tmp_path / "wide.spec"
+    path.write_text(LONG)
+    r = subprocess.run([sys.executable, "-m", "specc", "check", str(path)], capture_output=True, text=True, env={**ENV, "COLUMNS": "60"}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    model = specc.load(path)
+    lines = r.stdout.splitlines()
+    for n in model.nodes:  # every layer is one row holding its whole name, op and inputs
+        row = [line for line in lines if line.startswith(n.name + " ")]
+        assert len(row) == 1, (n.name, lines)
+        assert n.op.describe() in row[0]
+        assert ", ".join(n.inputs) in row[0]
+    assert len(lines) == len(model.nodes) + len(model.inputs) + 9  # title, header, rule and 6 lines of totals
 
 
 def test_schema_is_a_2020_12_schema_of_the_model(schema):

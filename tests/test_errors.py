@@ -75,8 +75,11 @@ def test_diagnostics_serialise_to_json():
         "file": "f.spec",
         "line": 3,
         "col": 3,
+        "end_line": 3,
+        "end_col": 7,
         "expected": "a layer, a block or an activation",
         "hint": "did you mean 'dense'?",
+        "notes": [],
     }
 
 

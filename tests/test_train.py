@@ -286,7 +286,8 @@ def test_cli_train_on_digits_then_evaluate(tmp_path):
     assert hist[-1]["val"]["accuracy"] > 0.7
     r = cli("evaluate", spec, "--weights", "run", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["accuracy"] == pytest.approx(hist[-1]["val"]["accuracy"])
+    (result,) = json.loads(r.stdout)
+    assert result["ok"] and result["metrics"]["accuracy"] == pytest.approx(hist[-1]["val"]["accuracy"])
     r = cli("train", spec, "--out", "run")
     assert r.returncode == 1 and "already holds a training run" in r.stderr and "--resume" in r.stderr
     r = cli("evaluate", spec, "--weights", "nope.safetensors")

@@ -246,14 +246,20 @@ def test_cli_json_and_exit_codes(tmp_path, capsys):
 
     spec = str(ROOT / "specs" / "mlp_binary.spec")
     assert main(["verify", spec, "--dtype", "float64", "--steps", "1", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    (result,) = json.loads(capsys.readouterr().out)  # a list: one result per file
+    assert (result["file"], result["ok"], result["diagnostics"]) == (spec, True, [])
+    data = result["report"]
     assert data["ok"] and data["dtype"] == "float64" and data["rows"]
     assert {"phase", "name", "shape", "max_abs", "max_rel", "tol", "ok"} <= set(data["rows"][0])
     out = tmp_path / "report.json"
     assert main(["verify", spec, "--steps", "0", "--rtol", "0", "--atol", "0", "--json", str(out)]) == 1
     printed = capsys.readouterr().out
     assert "FAIL" in printed and "max abs err" in printed
-    assert json.loads(out.read_text())["first_failure"]["phase"] == "forward"
+    (result,) = json.loads(out.read_text())
+    assert result["ok"] is False and result["report"]["first_failure"]["phase"] == "forward"
+    # outside a terminal the verdict is one line, however long
+    verdict = [line for line in printed.splitlines() if line.startswith("FAIL mlp_binary")]
+    assert len(verdict) == 1 and verdict[0].endswith(f"> {result['report']['first_failure']['tol']:.3g}")
     assert main(["verify", spec, "--backends", "torch"]) == 2
 
 

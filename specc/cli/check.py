@@ -1,4 +1,6 @@
-"""``specc check FILE...``: validate specs and print their summaries (or IR JSON)."""
+"""``specc check FILE...``: validate specs and print their summaries (or, with ``--json``,
+one result per file: the IR, its summary numbers and the diagnostics — see
+:mod:`specc.cli.output`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import sys
 def register(sub) -> None:
     p = sub.add_parser("check", help="validate specs and print a summary of each model")
     p.add_argument("files", nargs="+", metavar="FILE", help=".spec files")
-    p.add_argument("--json", action="store_true", help="print the validated IR as JSON instead of a table")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one result per file: IR, summary numbers, diagnostics")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     add_limit_options(p)
     p.set_defaults(func=run)
@@ -25,6 +27,13 @@ def add_limit_options(p) -> None:
     g.add_argument("--max-activation", type=parse_limit, metavar="N", help=f"elements of one layer output per example (default $SPECC_MAX_ACTIVATION or {DEFAULT_MAX_ACTIVATION:,})")
 
 
+def summary_json(model) -> dict:
+    from specc.ir.cost import model_cost
+
+    trainable, frozen = model.count_params()
+    return {"params": trainable + frozen, "trainable_params": trainable, "non_trainable_params": frozen, **model_cost(model).to_json()}
+
+
 def limits_of(args):
     from specc.semantics.budget import Limits
 
@@ -33,6 +42,7 @@ def limits_of(args):
 
 def run(args) -> int:
     from specc.api import load
+    from specc.cli.output import dumps, file_result
     from specc.errors import SpecError
 
     limits = limits_of(args)
@@ -46,10 +56,10 @@ def run(args) -> int:
             failed += 1
             print(e.render(), file=sys.stderr)
             if args.json:
-                results.append({"file": path, "diagnostics": [d.to_json() for d in e.diagnostics]})
+                results.append(file_result(path, False, e.diagnostics, model=None, summary=None))
             continue
         if args.json:
-            results.append({"file": path, "model": json.loads(model.to_json())})
+            results.append(file_result(path, True, model=json.loads(model.to_json()), summary=summary_json(model)))
         elif not args.quiet:
             from specc.summary import print_summary
 
@@ -57,8 +67,7 @@ def run(args) -> int:
                 print()
             print_summary(model)
     if args.json:
-        out = results[0].get("model", results[0]) if len(args.files) == 1 else results
-        print(json.dumps(out, indent=2))
+        print(dumps(results))
     if failed and not args.quiet and len(args.files) > 1:
         print(f"{failed} of {len(args.files)} files have errors", file=sys.stderr)
     return 1 if failed else 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="loss and metrics of saved weights on a data set")
@@ -13,21 +11,30 @@ def register(sub) -> None:
     p.add_argument("--data", default="digits", metavar="digits|NPZ|synthetic", help="data set (default digits)")
     p.add_argument("--split", choices=("val", "train", "all"), default="val", help="which examples (default: the validation split)")
     p.add_argument("--device", default=None, help="cpu (default) or cuda")
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--json", action="store_true", help="print a JSON list with one result (metrics, diagnostics)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from rich.console import Console
+    import sys
 
+    from specc.cli.output import dumps, file_result, stdout_console
+    from specc.errors import SpecError
     from specc.train.evaluate import evaluate
     from specc.train.report import metrics_table
 
-    metrics, n, path = evaluate(args.file, args.weights, args.backend, args.data, args.split, args.device)
+    try:
+        metrics, n, path = evaluate(args.file, args.weights, args.backend, args.data, args.split, args.device)
+    except SpecError as e:
+        if not args.json:
+            raise
+        print(e.render(), file=sys.stderr)
+        print(dumps([file_result(args.file, False, e.diagnostics, weights=str(args.weights), split=args.split, examples=None, backend=args.backend, metrics=None)]))
+        return 1
     if args.json:
-        print(json.dumps({"weights": str(path), "split": args.split, "examples": n, "backend": args.backend, **metrics}, indent=2))
+        print(dumps([file_result(args.file, True, weights=str(path), split=args.split, examples=n, backend=args.backend, metrics=metrics)]))
         return 0
-    console = Console(highlight=False, soft_wrap=True)
+    console = stdout_console()
     console.print(f"{path} on {args.data} ({args.split}, {n} examples), backend {args.backend}")
     console.print(metrics_table("evaluation", [(args.split, metrics)]))
     return 0

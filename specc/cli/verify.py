@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 
@@ -17,15 +16,14 @@ def register(sub) -> None:
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="run both backends on this device")
     p.add_argument("--rtol", type=float, default=None, help="override the forward relative tolerance")
     p.add_argument("--atol", type=float, default=None, help="override the forward absolute tolerance")
-    p.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write the machine-readable report (to PATH, or stdout)")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write a JSON list, one result per file with its report (to PATH, or stdout)")
     p.add_argument("-v", "--verbose", action="store_true", help="show every compared tensor, not the compact table")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from rich.console import Console
-
     from specc.api import load
+    from specc.cli.output import stdout_console
     from specc.errors import SpecError
 
     backends = tuple(b.strip() for b in args.backends.split(","))
@@ -38,8 +36,11 @@ def run(args) -> int:
             return 2
     from specc.verification import VerifyError, verify
 
-    console = Console(highlight=False, width=max(Console().width, 110))
-    reports, failed = [], 0
+    from specc.cli.output import dumps, file_result
+    from specc.errors import Diagnostic
+
+    console = stdout_console(110)
+    results, failed = [], 0
     for path in args.files:
         try:
             model = load(path)
@@ -57,8 +58,10 @@ def run(args) -> int:
         except (SpecError, VerifyError) as e:
             failed += 1
             print(e.render() if isinstance(e, SpecError) else f"{path}: error: {e}", file=sys.stderr)
+            diags = e.diagnostics if isinstance(e, SpecError) else [Diagnostic(None, str(e))]
+            results.append(file_result(path, False, diags, report=None))
             continue
-        reports.append(report)
+        results.append(file_result(path, report.ok, report=report.to_json()))
         if args.json != "-":
             console.print(f"[bold]{path}[/bold]")
             console.print(report.table(compact=not args.verbose))
@@ -69,8 +72,7 @@ def run(args) -> int:
         if not report.ok:
             failed += 1
     if args.json:
-        data = [r.to_json() for r in reports]
-        text = json.dumps(data[0] if len(data) == 1 and len(args.files) == 1 else data, indent=2)
+        text = dumps(results)
         if args.json == "-":
             print(text)
         else:

@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from specc.ir.initializers import GLOROT_UNIFORM, ZEROS, Initializer
-from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, require_rank
+from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, mul_known, require_rank
 from specc.ir.regularizers import Regularizer
 from specc.ir.types import TensorType, dims_equal, fmt_shape
 
@@ -90,3 +90,15 @@ class MultiHeadAttention(Op):
         if self.use_bias:
             ws.append(WeightSpec("output_bias", (out,), self.bias_init, regularizer=self.bias_reg))
         return ws
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int | None:
+        """Projections (query and output once per query position, key and value once per
+        key position) plus the two products: scores h·Tq·Tk·key_dim, weighted values
+        h·Tq·Tk·value_dim (torchinfo counts neither product)."""
+        q, v, k = self.qvk(ins)
+        tq, tk = q.shape[0], k.shape[0]
+        ws = {w.name: w.size for w in self.weights(ins)}
+        at = {"query": tq, "output": tq, "key": tk, "value": tk}
+        parts = [mul_known(size, at[name.split("_")[0]]) for name, size in ws.items()]
+        parts.append(mul_known(self.heads, tq, tk, self.key_dim + self.vdim))
+        return None if None in parts else sum(parts)

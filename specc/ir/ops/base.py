@@ -7,6 +7,8 @@ A layer (an :class:`Op`) is a frozen pydantic model of its parameters plus:
 * :meth:`Op.weights` — its canonical weights (:class:`WeightSpec`): name, shape in the
   canonical layout, initialiser, regulariser, and whether it is trained or is state
   (batch-norm statistics).  Backends convert these to their own layouts;
+* :meth:`Op.macs` — multiply-accumulates of one example (``specc check``'s cost columns,
+  see :mod:`specc.ir.cost`);
 * class attributes: how many inputs it takes (``arity``), its ``family`` (used to pick
   comparison tolerances), whether it is ``stochastic`` (dropout).
 
@@ -24,7 +26,7 @@ from specc.ir.regularizers import RegularizerBase
 from specc.ir.spec import Family, Spec
 from specc.ir.types import ShapeError, TensorType, dims_equal, fmt_shape
 
-__all__ = ["Op", "LAYERS", "WeightSpec", "ShapeError", "require_rank", "known", "float_dtype", "norm_axis"]
+__all__ = ["Op", "LAYERS", "WeightSpec", "ShapeError", "mul_known", "require_rank", "known", "float_dtype", "norm_axis"]
 
 LAYERS = Family("layer")
 
@@ -66,6 +68,21 @@ class Op(Spec):
     def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
         return []
 
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int | None:
+        """Multiply-accumulates of one example (None when a dimension is unknown).
+
+        The rule torchinfo applies to dense and conv layers: every learned weight (the
+        moving statistics of batch norm excluded) is used once per position of the first
+        output, a position being every axis but the last (``[h, w, c]`` has h·w).  Layers
+        without weights count 0 (pooling, activations, merges, reshapes).  Layers whose
+        weights are used elsewhere override it (recurrences: once per time step;
+        transposed convolutions: once per input position; embeddings: a lookup, 0;
+        attention: the projections and both products)."""
+        learned = sum(w.size for w in self.weights(ins) if w.trainable)
+        if not learned:
+            return 0
+        return mul_known(learned, *outs[0].shape[:-1])
+
     def n_outputs(self) -> int:
         return 1
 
@@ -79,6 +96,16 @@ class Op(Spec):
 
 
 # --------------------------------------------------------------------------- shape helpers
+
+
+def mul_known(*factors) -> int | None:
+    """The product of ``factors``, or None when one of them is not a known number."""
+    n = 1
+    for f in factors:
+        if not isinstance(f, int):
+            return None
+        n *= f
+    return n
 
 
 def require_rank(op: str, t: TensorType, ranks: tuple[int, ...], what: str) -> None:

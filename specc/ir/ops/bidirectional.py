@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from specc.ir.ops.base import LAYERS, Op, WeightSpec
+from specc.ir.ops.base import LAYERS, Op, WeightSpec, mul_known
 from specc.ir.ops.recurrent import GRU, LSTM, SimpleRNN
 from specc.ir.spec import ArgValue, CallValue, Symbol
 from specc.ir.types import TensorType
@@ -67,3 +67,6 @@ class Bidirectional(Op):
     def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
         inner = self.layer.weights(ins)
         return [replace(w, name=f"{d}.{w.name}") for d in ("forward", "backward") for w in inner]
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int | None:
+        return mul_known(sum(w.size for w in self.weights(ins)), ins[0].shape[0])  # both directions, every step

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from specc.ir.initializers import GLOROT_UNIFORM, Initializer
-from specc.ir.ops.base import LAYERS, WeightSpec, float_dtype, known, require_rank
+from specc.ir.ops.base import LAYERS, WeightSpec, float_dtype, known, mul_known, require_rank
 from specc.ir.ops.conv import ConvBase
 from specc.ir.ops.padding import transpose_out
 from specc.ir.regularizers import Regularizer
@@ -94,3 +94,10 @@ class Conv2DTranspose(ConvBase):
         if self.use_bias:
             ws.append(WeightSpec("bias", (self.filters,), self.bias_init, regularizer=self.bias_reg))
         return ws
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int | None:
+        # each input position scatters the whole kernel; the bias is added per output position
+        ws = {w.name: w.size for w in self.weights(ins)}
+        k = mul_known(ws["kernel"], *ins[0].shape[:-1])
+        b = mul_known(ws.get("bias", 0), *outs[0].shape[:-1])
+        return None if k is None or b is None else k + b

@@ -37,3 +37,6 @@ class Embedding(Op):
 
     def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
         return [WeightSpec("embeddings", (self.vocab, self.dim), self.init, regularizer=self.reg)]
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int | None:
+        return 0  # a table lookup (torchinfo counts vocab·dim: the weight's size)

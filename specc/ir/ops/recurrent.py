@@ -33,7 +33,7 @@ from pydantic import Field
 
 from specc.ir.activations import Activation, Sigmoid, Tanh
 from specc.ir.initializers import GLOROT_UNIFORM, ORTHOGONAL, ZEROS, Initializer
-from specc.ir.ops.base import LAYERS, Op, WeightSpec, float_dtype, known, require_rank
+from specc.ir.ops.base import LAYERS, Op, WeightSpec, float_dtype, known, mul_known, require_rank
 from specc.ir.regularizers import Regularizer
 from specc.ir.types import TensorType
 
@@ -77,6 +77,10 @@ class RecurrentBase(Op):
         main = TensorType(dtype=dt, shape=(x.shape[0], self.units) if self.return_sequences else (self.units,))
         states = [TensorType(dtype=dt, shape=(self.units,))] * (len(self.state_names) if self.return_state else 0)
         return [main, *states]
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int | None:
+        # every weight is used once per time step (torchinfo's rule for RNN modules)
+        return mul_known(sum(w.size for w in self.weights(ins)), ins[0].shape[0])
 
     def bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
