@@ -36,6 +36,7 @@ def build(
     weights: dict[str, np.ndarray] | str | os.PathLike | None = None,
     seed: int | None = None,
     compile: bool = True,
+    mixed_precision: str | None = None,
 ) -> Any:
     """Build ``spec`` in ``backend`` ("torch" or "keras").
 
@@ -47,6 +48,8 @@ def build(
     (default: the spec's ``train { seed }``), or ``weights`` (a dict or a checkpoint
     path), converted to the framework's layouts — so both backends start from the same
     numbers.  ``dtype`` is the floating-point precision (float32 or float64).
+    ``mixed_precision`` (keras only: "mixed_bfloat16" or "mixed_float16") computes the
+    layers in the half type with float32 weights; torch takes autocast instead.
     """
     from specc.backends import check_backend
     from specc.weights import init_weights
@@ -67,6 +70,8 @@ def build(
     problems = check_against(w, {f"{n.name}.{s.name}": s.shape for n, s in model.weights()})
     if problems:
         raise CheckpointError("the weights do not fit the model: " + "; ".join(problems[:8]) + (" …" if len(problems) > 8 else ""))
+    if mixed_precision is not None and (backend != "keras" or mixed_precision not in ("mixed_bfloat16", "mixed_float16")):
+        raise ValueError(f"mixed_precision {mixed_precision!r}: keras takes mixed_bfloat16 or mixed_float16 (torch: use autocast)")
     if backend == "torch":
         from specc.backends.torch.bundle import build_torch
 
@@ -75,4 +80,4 @@ def build(
     from specc.backends.keras.device import configure
 
     configure(device)
-    return build_keras(model, w, device=device, dtype=dtype, compile=compile)
+    return build_keras(model, w, device=device, dtype=dtype, compile=compile, mixed_precision=mixed_precision)

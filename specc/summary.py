@@ -142,6 +142,8 @@ def _summary(model: Model) -> str:
             parts.append(f"schedule {t.schedule.describe()}")
         if t.metrics:
             parts.append("metrics [" + ", ".join(m.describe() for m in t.metrics) + "]")
+        if t.callbacks:
+            parts.append("callbacks [" + ", ".join(c.describe() for c in t.callbacks) + "]")
         parts.append(f"batch {t.batch}, epochs {t.epochs}, seed {t.seed}")
         lines.append("Training: " + "; ".join(parts))
     return "\n".join(lines)

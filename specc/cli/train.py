@@ -16,7 +16,8 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in --out")
     p.add_argument("--init-from", metavar="CKPT", help="start from saved canonical weights (matched by layer name and shape)")
-    p.add_argument("--amp", action="store_true", help="torch: mixed precision (bfloat16 on CPU, float16 + GradScaler on CUDA)")
+    p.add_argument("--amp", action="store_true", help="mixed precision: torch autocast (bfloat16 on CPU, float16 + GradScaler on CUDA); keras mixed_bfloat16")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files to OUT/tensorboard (needs specc[tensorboard])")
     p.add_argument("--compile", action="store_true", help="torch: torch.compile the training step")
     p.add_argument("--replicas", type=int, default=1, help="keras: mirror training over N logical CPU devices (GPUs are used automatically)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, lines or table (errors still print)")
@@ -40,6 +41,7 @@ def run(args) -> int:
             overwrite=args.overwrite,
             init_from=args.init_from,
             amp=args.amp,
+            tensorboard=args.tensorboard,
             compile=args.compile,
             replicas=args.replicas,
             quiet=args.quiet,

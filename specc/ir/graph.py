@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from specc.errors import Span
+from specc.ir.callbacks import Callback, EarlyStopping, monitor_mode
 from specc.ir.losses import Loss
 from specc.ir.metrics import Metric
 from specc.ir.ops import AnyOp, Op, WeightSpec
@@ -96,6 +97,33 @@ class TrainConfig(Spec):
     seed: int = Field(0, ge=0, description="seed of initial weights, shuffling and dropout")
     ema: float | None = Field(None, gt=0, lt=1, description="decay of an exponential moving average of weights used to evaluate")
     validation_split: float = Field(0.2, ge=0, lt=1, description="fraction held out when the data has no validation set")
+    callbacks: tuple[Callback, ...] = Field((), description="decisions after each epoch: early_stopping(…), best_checkpoint(…)")
+
+    @model_validator(mode="after")
+    def _check_callbacks(self):
+        kinds = [c.kind for c in self.callbacks]
+        for k in set(kinds):
+            if kinds.count(k) > 1:
+                raise ValueError(f"callbacks: {k} is given {kinds.count(k)} times (give it once)")
+        names = ["loss", *dict.fromkeys(m.report_name for m in self.metrics)]
+        allowed = [*names, *(f"val_{n}" for n in names)]
+        for c in self.callbacks:
+            if c.monitor not in allowed:
+                raise ValueError(f"{c.kind}: cannot monitor {c.monitor!r}; this model reports {', '.join(allowed)}")
+        return self
+
+    @property
+    def early_stopping(self) -> EarlyStopping | None:
+        return next((c for c in self.callbacks if c.kind == "early_stopping"), None)
+
+    def best_monitor(self, has_val: bool) -> tuple[str, str]:
+        """(monitor, mode) of the best checkpoint every run keeps (see specc.ir.callbacks)."""
+        for kind in ("best_checkpoint", "early_stopping"):
+            c = next((c for c in self.callbacks if c.kind == kind), None)
+            if c is not None:
+                return c.monitor, c.resolved_mode()
+        monitor = "val_loss" if has_val else "loss"
+        return monitor, monitor_mode(monitor)
 
 
 class VerifyConfig(Spec):

@@ -19,7 +19,10 @@ METRICS = Family("metric")
 
 
 class MetricBase(Spec):
-    pass
+    @property
+    def report_name(self) -> str:
+        """The metric's key in reports and history (``f1``, ``f1_micro``, …)."""
+        return self.kind + ("_micro" if getattr(self, "average", "macro") == "micro" and self.kind != "accuracy" else "")
 
 
 @METRICS.register

@@ -700,7 +700,12 @@ class _Elaborator:
         try:
             cfg = build_spec(cls, args, stmt.span, noun="section")
         except SpecError as e:
+            cb = next((st for st in stmt.settings if st.key == "callbacks"), None)
             for d in e.diagnostics:
+                if cb is not None and ("cannot monitor" in d.message or "callbacks:" in d.message):
+                    d.span = cb.value.span  # a callback's monitor, or a callback given twice
+                    d.hint = "monitor loss or one of the spec's metrics, prefixed val_ for the validation data" if "cannot monitor" in d.message else None
+                    continue
                 d.message = d.message.replace(f"{stmt.kind} has no parameter", f"{stmt.kind} has no setting").replace(f"{stmt.kind} needs parameter", f"{stmt.kind} needs setting")
                 if d.hint and d.hint.startswith("usage:"):
                     d.hint = f"e.g. {stmt.kind} {{ loss categorical_crossentropy; optimizer adam(lr=1e-3) }}" if stmt.kind == "train" else None

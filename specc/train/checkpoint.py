@@ -119,8 +119,9 @@ def existing_epochs(out: Path) -> list[tuple[int, Path]]:
     return sorted(found, reverse=True)
 
 
-def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict | None, state: dict[str, np.ndarray]) -> Path:
-    """Write epoch ``epoch``'s checkpoint (atomically) and the latest-weights copies."""
+def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict | None, state: dict[str, np.ndarray], keep=()) -> Path:
+    """Write epoch ``epoch``'s checkpoint (atomically) and the latest-weights copies.
+    The ``KEEP`` newest checkpoints survive, and those of the epochs in ``keep`` (the best)."""
     from safetensors.numpy import save_file
 
     root = out / "checkpoints"
@@ -149,7 +150,7 @@ def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     for n, p in existing_epochs(out)[KEEP:]:
-        if n < epoch:
+        if n < epoch and n not in keep:
             shutil.rmtree(p, ignore_errors=True)
     save(weights, out / "weights.safetensors", metadata={"model": meta["model"], "epoch": str(epoch)})
     if ema is not None:

@@ -30,6 +30,9 @@ from .errors import fail
 __all__ = ["KerasTrainer", "make_dataset"]
 
 PREDICT_BATCH = 1024
+#: ``--amp``: Keras' mixed precision with bfloat16 computation (float32 weights, optimizer
+#: and loss) on every device — bfloat16 has float32's range, so no loss scaling is needed
+AMP_POLICY = "mixed_bfloat16"
 
 
 def _xy(data: Split):
@@ -66,6 +69,8 @@ class _EpochHooks(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.hooks.epoch_end(epoch)
+        if getattr(self.hooks, "stop", False):  # the callbacks' decision (specc.train.callbacks)
+            self.model.stop_training = True
 
 
 class _BatchHooks(keras.callbacks.Callback):
@@ -110,8 +115,6 @@ class KerasTrainer:
     backend = "keras"
 
     def __init__(self, model: Model, weights: dict[str, np.ndarray], *, seed: int, device: str | None = None, amp: bool = False, compile: bool = False, replicas: int = 1, ema: float | None = None, dist=None):
-        if amp:
-            raise fail("--amp is a torch option", "use --backend torch, or train keras in float32")
         if compile:
             raise fail("--compile is a torch option (Keras compiles its own graph)", "drop --compile for --backend keras")
         self.spec = model
@@ -119,12 +122,13 @@ class KerasTrainer:
         self.strategy = keras_strategy(device, replicas)
         keras.utils.set_random_seed(seed)
         with self.strategy.scope():
-            self.km = specc.build(model, "keras", device=device, weights=weights)
+            self.km = specc.build(model, "keras", device=device, weights=weights, mixed_precision=AMP_POLICY if amp else None)
             if ema:
                 _install_ema(self.km.optimizer, float(ema))
             self.km.optimizer.build(self.km.trainable_variables)
         sig = [tf.TensorSpec(t.shape, t.dtype) for t in self.km.inputs]
         self._predict = tf.function(lambda *xs: self.km(xs[0] if len(xs) == 1 else list(xs), training=False), input_signature=sig)
+        self.amp = amp
         self.ema_decay = ema
         self.ema = list(self.km.optimizer._model_variables_moving_average) if ema else None
         if self.ema:
@@ -133,7 +137,9 @@ class KerasTrainer:
 
     def describe(self) -> str:
         n = self.strategy.num_replicas_in_sync
-        return f"{type(self.strategy).__name__} over {n} replicas" if n > 1 else ""
+        parts = [f"{type(self.strategy).__name__} over {n} replicas"] if n > 1 else []
+        parts += [f"Keras dtype policy {AMP_POLICY}"] if self.amp else []
+        return ", ".join(parts)
 
     @property
     def step(self) -> int:
@@ -173,6 +179,9 @@ class KerasTrainer:
 
     def get_weights(self) -> dict[str, np.ndarray]:
         return self.km.specc.get_weights(self.km)
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self.km.specc.set_weights(self.km, weights)
 
     def ema_weights(self) -> dict[str, np.ndarray] | None:
         if self.ema is None:

@@ -84,7 +84,7 @@ def penalty_value(model: Model, weights: dict[str, np.ndarray]) -> float:
 def metric_names(model: Model) -> list[str]:
     names = []
     for m in model.train.metrics if model.train else ():
-        name = m.kind + ("_micro" if getattr(m, "average", "macro") == "micro" and m.kind != "accuracy" else "")
+        name = m.report_name
         if name not in names:
             names.append(name)
     return names
@@ -140,7 +140,7 @@ def metric_values(model: Model, output: np.ndarray, target: np.ndarray) -> dict[
 def _unique(model: Model):
     seen, out = set(), []
     for m in model.train.metrics if model.train else ():
-        name = m.kind + ("_micro" if getattr(m, "average", "macro") == "micro" and m.kind != "accuracy" else "")
+        name = m.report_name
         if name not in seen:
             seen.add(name)
             out.append(m)

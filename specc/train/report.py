@@ -4,13 +4,13 @@ a learning-curve PNG (matplotlib, Agg backend, imported only here)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from specc.fsutil import atomic_write
 
 __all__ = ["Progressbar", "metrics_table", "plot_curves", "fmt_metrics"]
 
@@ -22,7 +22,8 @@ def fmt_metrics(m: dict[str, float] | None) -> str:
 
 
 class Progressbar:
-    """One bar per epoch: batches done, running loss and metrics (training mode), elapsed time."""
+    """One bar per epoch: batches done, running loss and metrics (training mode), the
+    learning rate, examples per second, elapsed time and the time left."""
 
     def __init__(self, console: Console, enabled: bool = True):
         self.console = console
@@ -30,25 +31,35 @@ class Progressbar:
         self.progress: Progress | None = None
         self.task = None
 
-    def begin(self, epoch: int, epochs: int, batches: int) -> None:
+    def begin(self, epoch: int, epochs: int, batches: int, batch: int = 0, examples: int = 0) -> None:
         if not self.enabled:
             return
+        self.batch, self.examples = batch, examples
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[speed]}"),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=self.console,
             transient=True,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=batches, epoch=f"{epoch + 1}/{epochs}", loss="…")
+        self.task = self.progress.add_task("train", total=batches, epoch=f"{epoch + 1}/{epochs}", loss="…", speed="")
 
-    def advance(self, loss: float, metrics: dict[str, float] | None = None) -> None:
+    def advance(self, loss: float, metrics: dict[str, float] | None = None, lr: float | None = None) -> None:
         if self.progress is not None:
             shown = f"{loss:.4f}" + "".join(f"  {k} {v:.4f}" for k, v in (metrics or {}).items())
-            self.progress.update(self.task, advance=1, loss=shown)
+            task = self.progress.tasks[0]
+            seen = min((task.completed + 1) * self.batch, self.examples)
+            elapsed = task.elapsed or 0.0
+            speed = f"{seen / elapsed:,.0f} ex/s" if elapsed > 0 and seen else ""
+            if lr is not None:
+                speed = f"lr {lr:.3g}  {speed}"
+            self.progress.update(self.task, advance=1, loss=shown, speed=speed)
 
     def end(self) -> None:
         if self.progress is not None:
@@ -81,7 +92,7 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path | None:
 
         matplotlib.use("Agg", force=True)
         import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the installation
+    except ImportError:  # the caller says so (train: a note)
         return None
     epochs = [h["epoch"] for h in history]
     metric = next((k for k in history[-1]["train"] if k != "loss"), None)
@@ -98,12 +109,8 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path | None:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+    try:  # atomically, with the same permissions as every other file of the run
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path

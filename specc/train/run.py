@@ -1,5 +1,6 @@
 """``specc train``: data → checks → build → (init-from | resume) → epochs of training with a
-checkpoint, metrics and a progress line after each → final table, history and curves."""
+checkpoint, metrics, the callbacks' decisions (best epoch, early stopping) and a progress
+line after each → final table, history (JSON, CSV, TensorBoard) and curves."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from specc.ir.graph import Model
 from specc.weights import CheckpointError, init_weights
 from specc.weights import load as load_weights
 
-from .checkpoint import clean_partial, existing_epochs, latest_checkpoint, model_signature, write_checkpoint, write_json_atomic
+from .callbacks import Callbacks, learning_rate
+from .checkpoint import clean_partial, existing_epochs, latest_checkpoint, model_signature, read_checkpoint, write_checkpoint
 from .data import Dataset, load_data
 from .distributed import DistInfo, dist_from_env, init_torch_distributed
 from .errors import fail
 from .initfrom import merge_init
 from .metrics import evaluate_outputs
+from .logs import TensorBoardLog, write_csv
 from .report import Progressbar, fmt_metrics, metrics_table, plot_curves
 
 __all__ = ["TrainOptions", "TrainResult", "train", "make_trainer", "EVAL_MAX"]
@@ -48,6 +51,7 @@ class TrainOptions:
     replicas: int = 1
     quiet: bool = False
     plot: bool = True
+    tensorboard: bool = False
     console: Console | None = None
 
 
@@ -59,6 +63,9 @@ class TrainResult:
     ema: dict[str, np.ndarray] | None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    best_epoch: int | None = None  # the best checkpoint's epoch (see specc.ir.callbacks)
+    stopped_epoch: int | None = None  # the epoch after which early stopping ended the run
+    restored_best: bool = False  # weights are the best epoch's (early_stopping restore_best)
 
     @property
     def final(self) -> dict:
@@ -92,13 +99,16 @@ class _EpochHooks:
         self.bar = Progressbar(run.console, enabled=run.show and run.console.is_terminal)
         self.batch_mode = "async" if self.bar.enabled else None
         self.t0 = 0.0
+        self.step0 = 0
+        self.stop = False  # set by the callbacks after an epoch: the trainers end the run
 
     def epoch_begin(self, epoch: int, batches: int) -> None:
         self.t0 = time.perf_counter()
-        self.bar.begin(epoch, self.run.epochs, batches)
+        self.step0 = self.run.trainer.step if self.bar.enabled else 0
+        self.bar.begin(epoch, self.run.epochs, batches, self.run.batch, len(self.run.data.train))
 
     def batch_end(self, index: int, loss: float, metrics: dict[str, float] | None = None) -> None:
-        self.bar.advance(loss, metrics)
+        self.bar.advance(loss, metrics, learning_rate(self.run.model.train, self.step0 + index))
 
     def epoch_end(self, epoch: int) -> None:
         seconds = time.perf_counter() - self.t0
@@ -137,6 +147,9 @@ class _Run:
         self.sig = model_signature(model)
         self.history: list[dict] = []
         self.notes: list[str] = []
+        self.callback_state: dict | None = None
+        self.best: tuple[dict, dict | None] | None = None  # (weights, ema) of the best epoch, once seen
+        self.tb: TensorBoardLog | None = None
 
     def say(self, *lines: str) -> None:
         if self.show:
@@ -168,6 +181,7 @@ class _Run:
                 if mine is not None and meta.get(key) != mine:
                     self.notes.append(f"resuming with {key} {mine}, the checkpoint's run used {meta.get(key)}: the result differs from an uninterrupted run")
             self.history = list(meta.get("history", []))
+            self.callback_state = meta.get("callbacks")
             self.say(f"resuming {model.name} from {ckpt.path} (epoch {ckpt.epoch}, step {meta.get('step')})")
             return ckpt.weights, ckpt.epoch, ckpt
         if existing_epochs(self.out):  # checked by every process, so all of them stop
@@ -205,8 +219,13 @@ class _Run:
         val_m = None
         if data.val is not None:
             val_m = evaluate_outputs(model, self.trainer.predict(data.val.xs, use_ema=True), data.val.ys, ema if ema is not None else w)
-        entry = {"epoch": epoch + 1, "step": self.trainer.step, "seconds": round(seconds, 4), "train": train_m, "val": val_m}
+        step = self.trainer.step
+        lr = learning_rate(model.train, max(step - 1, 0))  # the epoch's last step
+        entry = {"epoch": epoch + 1, "step": step, "seconds": round(seconds, 4), "lr": lr, "train": train_m, "val": val_m}
         self.history.append(entry)
+        is_best, stop = self.callbacks.after_epoch(entry)
+        if is_best:
+            self.best = (w, ema)
         meta = {
             "model": model.name,
             "signature": self.sig,
@@ -220,15 +239,29 @@ class _Run:
             "step": self.trainer.step,
             "ema": model.train.ema,
             "history": self.history,
+            "callbacks": self.callbacks.state(),
             "state": skeleton,
         }
+        rate = self.examples_per_epoch / seconds if seconds > 0 else None
         try:
-            write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays)
+            write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays, keep=(self.callbacks.best.best_epoch,))
+            if is_best:  # the weights the monitor scored: the EMA ones when the spec averages
+                from specc.weights import save
+
+                save(ema if ema is not None else w, self.out / "best.safetensors", metadata={"model": model.name, "epoch": str(epoch + 1), "monitor": self.callbacks.best.monitor})
+            write_csv(self.out / "history.csv", self.history)
         except OSError as e:
             raise fail(f"could not write the checkpoint of epoch {epoch + 1} in {self.out}: {e.strerror or e}", "the previous checkpoint is intact: free some space and continue with --resume") from None
+        if self.tb is not None:
+            self.tb.epoch(entry, rate)
         self.eval_seconds += time.perf_counter() - t
         val = f" │ val {fmt_metrics(val_m)}" if val_m else ""
-        self.say(f"epoch {epoch + 1}/{self.epochs}  {fmt_metrics(train_m)}{val}  [dim]({seconds:.1f} s)[/]")
+        speed = f", {rate:,.0f} examples/s" if rate else ""
+        mark = f"  [green]best {self.callbacks.best.monitor}[/]" if is_best else ""
+        self.say(f"epoch {epoch + 1}/{self.epochs}  {fmt_metrics(train_m)}{val}  lr {lr:.3g}{mark}  [dim]({seconds:.1f} s{speed})[/]")
+        if stop:
+            self.hooks.stop = True
+            self.say(self.callbacks.stop_message())
 
     # ---- the run
     def execute(self) -> TrainResult:
@@ -238,12 +271,20 @@ class _Run:
         device = opts.device
         if self.dist.active:
             device = init_torch_distributed(self.dist, device)
+        self.callbacks = Callbacks(self.model.train, self.data.val is not None, self.callback_state)
+        self.examples_per_epoch = len(self.data.train)
         self.say(f"{self.model.name}: {self.data.note}; backend {opts.backend}, batch {self.batch}, epochs {self.epochs}, seed {self.seed}" + (f", {self.dist.world} processes" if self.dist.active else ""))
         for n in self.notes:
             self.say(f"[yellow]note:[/] {n}")
+        done = TrainResult(self.out, self.history, weights, ckpt.ema if ckpt else None, best_epoch=self.callbacks.best.best_epoch, stopped_epoch=self.callbacks.stopped_epoch)
+        if self.callbacks.stopped_epoch is not None:
+            self.say(f"nothing to do: the run in {self.out} stopped early after epoch {self.callbacks.stopped_epoch} (early_stopping)")
+            return done
         if start >= self.epochs:
             self.say(f"nothing to do: the run in {self.out} has finished {start} of {self.epochs} epochs (raise --epochs to train longer)")
-            return TrainResult(self.out, self.history, weights, ckpt.ema if ckpt else None)
+            return done
+        if opts.tensorboard and self.dist.main:
+            self.tb = TensorBoardLog(self.out / "tensorboard")
         self.trainer = make_trainer(opts.backend, self.model, weights, seed=self.seed, device=device, amp=opts.amp, compile=opts.compile, dist=self.dist, replicas=opts.replicas)
         if self.trainer.describe():
             self.say(f"training with {self.trainer.describe()}")
@@ -254,9 +295,12 @@ class _Run:
                 self.say(f"[yellow]note:[/] {n}")
         self.eval_seconds = 0.0
         t0 = time.perf_counter()
+        self.hooks = _EpochHooks(self)
         try:
-            self.trainer.fit(self.data.train, start, self.epochs, self.batch, _EpochHooks(self))
+            self.trainer.fit(self.data.train, start, self.epochs, self.batch, self.hooks)
         finally:
+            if self.tb is not None:
+                self.tb.close()
             if self.dist.active:
                 import torch.distributed as dist
 
@@ -264,22 +308,59 @@ class _Run:
                     dist.barrier()  # every rank done communicating before any tears down its connections
                     dist.destroy_process_group()
         seconds = time.perf_counter() - t0
-        result = TrainResult(self.out, self.history, None, None, seconds, self.notes)
+        result = TrainResult(self.out, self.history, None, None, seconds, self.notes, best_epoch=self.callbacks.best.best_epoch, stopped_epoch=self.callbacks.stopped_epoch)
         if self.dist.main:
+            result.restored_best = self.restore_best()
             result.weights = self.trainer.get_weights()
             result.ema = self.trainer.ema_weights()
-            self.finish(seconds)
+            self.finish(seconds, result)
         return result
 
-    def finish(self, seconds: float) -> None:
-        last = self.history[-1]
+    def restore_best(self) -> bool:
+        """early_stopping(restore_best=true): end with the best epoch's weights (its
+        checkpoint stays the resumable state of the last epoch)."""
+        cb = self.callbacks
+        if not cb.restore_best or cb.best.best_epoch is None or cb.best.best_epoch == self.history[-1]["epoch"]:
+            return False
+        if self.best is not None:
+            w, ema = self.best
+        else:  # resumed after the best epoch: read it from its kept checkpoint
+            ck = read_checkpoint(self.out / "checkpoints" / f"epoch-{cb.best.best_epoch:04d}")
+            w, ema = ck.weights, ck.ema
+        self.trainer.set_weights(w)
+        if ema is not None and self.model.train.ema:
+            self.trainer.set_ema(ema)
+        from specc.weights import save
+
+        tag = {"model": self.model.name, "epoch": str(cb.best.best_epoch), "restored_best": "true"}
+        save(w, self.out / "weights.safetensors", metadata=tag)
+        if ema is not None:
+            save(ema, self.out / "ema.safetensors", metadata={**tag, "ema": str(self.model.train.ema)})
+        self.say(f"restored the weights of epoch {cb.best.best_epoch} (best {cb.best.monitor} {cb.best.best:.4f})")
+        return True
+
+    def finish(self, seconds: float, result: TrainResult) -> None:
+        import json
+
+        from specc.fsutil import atomic_write_text
+
+        shown = self.history[-1]
+        if result.restored_best:
+            shown = next(h for h in self.history if h["epoch"] == self.callbacks.best.best_epoch)
         val_label = "validation (EMA weights)" if self.model.train.ema else "validation"
-        write_json_atomic(self.out / "history.json", {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "history": self.history})
-        png = plot_curves(self.history, self.out / "learning_curve.png", f"{self.model.name} ({self.opts.backend})") if self.opts.plot else None
+        doc = {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "history": self.history}
+        atomic_write_text(self.out / "history.json", json.dumps(doc, indent=1) + "\n")
+        png = None
+        if self.opts.plot:
+            png = plot_curves(self.history, self.out / "learning_curve.png", f"{self.model.name} ({self.opts.backend})")
+            if png is None:
+                self.say("[yellow]note:[/] no learning curve drawn: matplotlib is not installed (pip install 'specc[train]'); the numbers are in history.json and history.csv")
         if self.show:
-            self.console.print(metrics_table(f"{self.model.name} after epoch {last['epoch']} ({self.opts.backend})", [("train", last["train"]), (val_label, last["val"])]))
+            title = f"{self.model.name} after epoch {shown['epoch']}" + (" (best, restored)" if result.restored_best else "") + f" ({self.opts.backend})"
+            self.console.print(metrics_table(title, [("train", shown["train"]), (val_label, shown["val"])]))
             train_s = sum(h["seconds"] for h in self.history)
-            self.say(f"trained in {train_s:.1f} s (+ {self.eval_seconds:.1f} s metrics and checkpoints); weights: {self.out / 'weights.safetensors'}" + (f", curves: {png}" if png else ""))
+            best = f", best (epoch {result.best_epoch}): {self.out / 'best.safetensors'}" if result.best_epoch else ""
+            self.say(f"trained in {train_s:.1f} s (+ {self.eval_seconds:.1f} s metrics and checkpoints); weights: {self.out / 'weights.safetensors'}{best}" + (f", curves: {png}" if png else ""))
 
 
 def train(opts: TrainOptions) -> TrainResult:

@@ -147,6 +147,19 @@ class TorchTrainer:
                 running = {k: v / seen for k, v in sums.items()}
                 hooks.batch_end(i, running.pop("loss"), running)
             hooks.epoch_end(epoch)
+            if self._stop(hooks):
+                break
+
+    def _stop(self, hooks) -> bool:
+        """The callbacks' decision (taken on the main process) after an epoch."""
+        stop = bool(getattr(hooks, "stop", False))
+        if self.dist.active and self.spec.train.early_stopping is not None:
+            import torch.distributed as dist
+
+            flag = torch.tensor([int(stop)], device=self.device if self.cuda else "cpu")
+            dist.broadcast(flag, 0)
+            stop = bool(flag.item())
+        return stop
 
     # ---- inference and weights
     @contextlib.contextmanager
@@ -174,6 +187,9 @@ class TorchTrainer:
 
     def get_weights(self) -> dict[str, np.ndarray]:
         return self.bundle.get_weights()
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self.bundle.set_weights(weights)
 
     def ema_weights(self) -> dict[str, np.ndarray] | None:
         if self.ema is None:

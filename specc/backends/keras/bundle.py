@@ -101,9 +101,11 @@ def keras_optimizer(model: Model) -> SpeccOptimizer:
     return optimizer_construct(model).build()
 
 
-def build_keras(model: Model, weights: dict[str, np.ndarray] | None, *, device=None, dtype: str = "float32", compile: bool = True) -> keras.Model:
+def build_keras(model: Model, weights: dict[str, np.ndarray] | None, *, device=None, dtype: str = "float32", compile: bool = True, mixed_precision: str | None = None) -> keras.Model:
+    """``mixed_precision`` ("mixed_bfloat16", "mixed_float16"): the layers' Keras dtype
+    policy — float32 variables, computation in the half type; inputs and loss stay ``dtype``."""
     plan = make_plan(model)
-    km, env = build_functional(plan, dtype)
+    km, env = build_functional(plan, dtype, layer_dtype=mixed_precision)
     info = KerasInfo(model, plan, env, dtype)
     km.specc = info
     if weights is not None:

@@ -17,7 +17,7 @@ def keras_input_shape(shape) -> tuple:
     return tuple(d if isinstance(d, int) else None for d in shape)
 
 
-def build_functional(plan: KPlan, dtype: str = "float32") -> tuple[keras.Model, dict[str, list]]:
+def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | None = None) -> tuple[keras.Model, dict[str, list]]:
     """The functional model, and every plan variable's Keras tensor (for per-layer probes)."""
     model = plan.model
     env: dict[str, object] = {}
@@ -26,7 +26,7 @@ def build_functional(plan: KPlan, dtype: str = "float32") -> tuple[keras.Model, 
         env[var] = keras.Input(shape=keras_input_shape(i.type.shape), dtype=in_dtype, name=i.name)
     frozen = {n.name for n in model.nodes if not n.trainable}
     for step in plan.steps:
-        layer = step.construct.build(name=step.name, dtype=dtype)
+        layer = step.construct.build(name=step.name, dtype=layer_dtype or dtype)
         if step.node in frozen:
             layer.trainable = False
         args = [env[v] for v in step.inputs]
