@@ -14,7 +14,7 @@ from specc.api import load, loads
 from specc.errors import Diagnostic, SpecError
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "build", "verify", "SpecError", "Diagnostic", "Model", "__version__"]
+__all__ = ["load", "loads", "build", "verify", "import_model", "SpecError", "Diagnostic", "Model", "__version__"]
 
 if TYPE_CHECKING:
     from specc.ir.graph import Model
@@ -29,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from specc.compiler import build
 
         return build
+    if name == "import_model":
+        from specc.importers import import_model
+
+        return import_model
     if name == "verify":
         from specc.verification import verify
 

@@ -518,3 +518,9 @@ def test_check_bad_usage_exits_2(args, message):
     assert r.stderr.startswith("usage: specc")
     assert r.stderr.endswith(message)
     assert r.stdout == ""
+
+
+def test_repeat_after_a_failed_statement_is_an_error_not_a_crash():
+    """A repeat whose chain input already failed reports the first error (was exit 3)."""
+    e = errors("block b() {\n  input x\n  dense(2)\n}\nmodel m {\n  input x: float32[4]\n  relu = dense(3)\n  repeat 2 { b() }\n}\n")
+    assert "is the name of a layer" in e.render()

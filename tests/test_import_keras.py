@@ -1,0 +1,90 @@
+"""specc import of Keras reference models (keras.io examples as their authors wrote them):
+the spec checks, and both backends' compiled models equal the source model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.import_support import compiled_outputs, example_inputs, import_keras_reference, keras_source_output, max_rel
+
+KERAS_REFERENCES = ["keras_mnist_convnet", "keras_bilstm_imdb", "keras_toy_resnet", "keras_timeseries_fcn"]
+
+# float64: far above round-off (~1e-15), far below any semantic difference; float32: the
+# per-layer round-off of float32 (~1e-7) grown over a few layers
+TOL = {"float64": 1e-10, "float32": 2e-5}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", KERAS_REFERENCES)
+def test_keras_reference_round_trip(name, dtype, rng):
+    import specc
+
+    src, result = import_keras_reference(name, dtype)
+    assert specc.loads(result.text) == result.model  # the written spec is the imported model
+    x = example_inputs(result.model, rng)
+    want = keras_source_output(src, x, dtype)
+    yt, yk = compiled_outputs(result, x, dtype)
+    assert max_rel(yt, want) <= TOL[dtype]
+    assert max_rel(yk, want) <= TOL[dtype]
+    # the comparison can fail: perturb one imported weight and the outputs part
+    k = next(k for k in result.weights if k.endswith("kernel") or k.endswith("embeddings"))
+    result.weights[k] = result.weights[k] + 0.1 * np.sign(result.weights[k] + 1e-3)
+    yt2, _ = compiled_outputs(result, x, dtype)
+    assert max_rel(yt2, want) > 100 * TOL[dtype]
+
+
+def test_custom_layers_are_a_clean_error():
+    """keras.io's transformer classifier uses custom Layer subclasses (a learned positional
+    embedding added with +): named in the error, nothing approximated."""
+    from specc.importers import ImportFailure, import_model
+    from tests.import_support import reference
+
+    with pytest.raises(ImportFailure) as e:
+        import_model(reference("keras_transformer_classifier").build())
+    msg = str(e.value)
+    assert "token_and_position_embedding" in msg and "TokenAndPositionEmbedding" in msg and "custom layer" in msg
+
+
+def test_unsupported_options_are_named():
+    import keras
+    from keras import layers
+
+    from specc.importers import ImportFailure, import_model
+
+    cases = [
+        (layers.Embedding(10, 4, mask_zero=True, name="emb"), (5,), "int32", "mask_zero"),
+        (layers.LSTM(3, stateful=False, unroll=False, recurrent_constraint="non_neg", name="rnn"), (5, 2), "float32", "recurrent_constraint"),
+        (layers.Conv2D(2, 3, data_format="channels_first", name="cf"), (3, 8, 8), "float32", "channels_first"),
+        (layers.Dense(2, activation="exponential", name="d"), (3,), "float32", "exponential"),
+    ]
+    for layer, shape, dtype, what in cases:
+        inp = keras.Input(shape, dtype=dtype)
+        m = keras.Model(inp, layer(inp))
+        with pytest.raises(ImportFailure) as e:
+            import_model(m)
+        assert layer.name in str(e.value) and what in str(e.value), str(e.value)
+
+
+def test_cli_import_keras_file(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.import_support import reference
+
+    src = tmp_path / "mnist.keras"
+    reference("keras_mnist_convnet").build().save(src)
+    out, w = tmp_path / "m.spec", tmp_path / "m.safetensors"
+    r = subprocess.run([sys.executable, "-m", "specc", "import", str(src), "-o", str(out), "--weights", str(w)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "conv2d/kernel" in r.stderr and "conv2d.kernel" in r.stderr  # the mapping report
+    r = subprocess.run([sys.executable, "-m", "specc", "fmt", "--check", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    import specc
+    import specc.weights
+
+    model = specc.load(out)
+    weights = specc.weights.load(w)
+    assert set(weights) == set(model.weight_names())
+    r = subprocess.run([sys.executable, "-m", "specc", "import", str(tmp_path / "none.keras")], capture_output=True, text=True)
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
