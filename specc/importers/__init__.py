@@ -75,6 +75,12 @@ class ImportResult:
     report: ImportReport
     source: Any = None  # the framework model
     mapping: dict[str, str] = field(default_factory=dict)  # IR node name → source layer/module path
+    input_perms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # source input = canonical.permute(perm)
+
+    def to_canonical(self, name: str, x):
+        """A source-layout input array → the spec's (channels-last) layout."""
+        perm = self.input_perms.get(name)
+        return x if perm is None else np.transpose(x, np.argsort(perm))
 
 
 def load_source(src: str | os.PathLike) -> Any:
@@ -178,7 +184,7 @@ def import_model(obj_or_path, inputs: list[InputSpec | str] | None = None, name:
     for node, layer in zip(model.nodes, builder.layers, strict=True):
         if node.op.kind != layer.op.kind:  # pragma: no cover - same order by construction
             raise ImportFailure(f"internal: node {node.name} is {node.op.kind}, expected {layer.op.kind}")
-        src = sources.get(layer.name)
+        src = layer.src
         mapping[node.name] = layer.source
         if src is None:
             continue
@@ -201,4 +207,5 @@ def import_model(obj_or_path, inputs: list[InputSpec | str] | None = None, name:
     for k, shape in expected.items():
         if k not in weights or tuple(weights[k].shape) != tuple(shape):
             raise ImportFailure(f"internal: weight {k} {shape} not filled from the source")
-    return ImportResult(model, weights, text, report, obj, mapping)
+    perms = {d.name: tuple(d.perm) for d in builder.inputs if d.perm is not None and tuple(d.perm) != tuple(range(len(d.perm)))}
+    return ImportResult(model, weights, text, report, obj, mapping, perms)

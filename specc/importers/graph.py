@@ -56,6 +56,7 @@ class InputDecl:
     dtype: str
     dims: tuple[Any, ...]  # without the batch; None = unknown
     note: str = ""  # the source layout, e.g. "NCHW (batch, 1, 28, 28) → channels-last"
+    perm: tuple[int, ...] | None = None  # source tensor = canonical.permute(perm); None: same layout
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Layer:
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # canonical local name → array
     origins: dict[str, str] = field(default_factory=dict)  # canonical local name → source parameter
     trainable: bool = True
+    src: Any = None  # the framework object its weights come from
 
     @property
     def outputs(self) -> list[str]:
@@ -105,7 +107,9 @@ class Builder:
 
     def add(self, name: str, op, inputs: list[str], source: str, weights=None, origins=None, trainable: bool = True) -> list[str]:
         """Add a layer named after the source (dots separate scopes); its output tensor ids."""
-        path = ".".join(safe_name(s) for s in name.split(".") if s != "") or "layer"
+        # numbered segments (nn.Sequential / ModuleList children) stay numbers: the writer
+        # makes repeats of them, or joins them to their parent's name
+        path = ".".join(s if s.isdigit() else safe_name(s) for s in name.split(".") if s != "") or "layer"
         layer = Layer(self._unique(path), op, list(inputs), source, dict(weights or {}), dict(origins or {}), trainable)
         self.layers.append(layer)
         return layer.outputs

@@ -377,7 +377,7 @@ class _KerasImporter:
         except Exception as e:  # noqa: BLE001 - pydantic's message names the parameter
             raise ImportFailure(f"parameters not expressible: {e}", _where(layer)) from None
         outs = self.b.add(f"{prefix}{layer.name}", op, ins, _where(layer), trainable=bool(layer.trainable))
-        self.sources[self.b.layers[-1].name] = layer
+        self.b.layers[-1].src = layer
         return outs
 
 
