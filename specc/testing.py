@@ -29,7 +29,8 @@ class SpecEquivalenceError(AssertionError):
 
 def assert_equivalent(spec, *, dtype: str = "float64", steps: int | None = None, backends=("torch", "keras"), seed: int = 0, **kwargs):
     """Verify ``spec`` (a path, spec text or Model); raise with the layer table if the
-    backends disagree."""
+    backends disagree.  ``against=model`` checks a user's own model (a port) against the
+    spec instead (see :func:`specc.verify`)."""
     from specc.verification import verify
 
     report = verify(spec, dtype=dtype, steps=steps, backends=tuple(backends), seed=seed, **kwargs)

@@ -17,6 +17,12 @@ def register(sub) -> None:
     p.add_argument("--rtol", type=float, default=None, help="override the forward relative tolerance")
     p.add_argument("--atol", type=float, default=None, help="override the forward absolute tolerance")
     p.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write a JSON list, one result per file with its report (to PATH, or stdout)")
+    p.add_argument("--against", metavar="SRC", help="check your own model against the spec: FILE.py:NAME (nn.Module or keras.Model recipe) or model.keras")
+    p.add_argument("--weights", metavar="W", help="with --against: the spec's canonical weights (.safetensors/.npz) to give both (default: drawn from the spec)")
+    p.add_argument(
+        "--input", action="append", default=None, metavar="NAME:DTYPE[DIMS]",
+        help="with --against a PyTorch module: an example input for tracing (dims without the batch, in the module's layout)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show every compared tensor, not the compact table")
     p.set_defaults(func=run)
 
@@ -36,6 +42,14 @@ def run(args) -> int:
             return 2
     from specc.verification import VerifyError, verify
 
+    if (args.weights or args.input) and not args.against:
+        print("specc verify: error: --weights and --input go with --against", file=sys.stderr)
+        return 2
+    if args.against and len(args.files) != 1:
+        print("specc verify: error: --against checks one spec at a time", file=sys.stderr)
+        return 2
+    extra = {"against": args.against, "weights": args.weights, "inputs": args.input} if args.against else {}
+
     from specc.cli.output import dumps, file_result
     from specc.errors import Diagnostic
 
@@ -54,6 +68,7 @@ def run(args) -> int:
                 device=args.device,
                 rtol=args.rtol,
                 atol=args.atol,
+                **extra,
             )
         except (SpecError, VerifyError) as e:
             failed += 1
@@ -61,6 +76,17 @@ def run(args) -> int:
             diags = e.diagnostics if isinstance(e, SpecError) else [Diagnostic(None, str(e))]
             results.append(file_result(path, False, diags, report=None))
             continue
+        except Exception as e:  # an import failure of the --against model is a usage error
+            from specc.importers import ImportFailure
+            from specc.weights import CheckpointError
+
+            if isinstance(e, ImportFailure):
+                print(f"specc verify: error: --against {args.against}: {e}", file=sys.stderr)
+                return 2
+            if isinstance(e, CheckpointError):
+                print(f"specc verify: error: {e}", file=sys.stderr)
+                return 1
+            raise
         results.append(file_result(path, report.ok, report=report.to_json()))
         if args.json != "-":
             console.print(f"[bold]{path}[/bold]")

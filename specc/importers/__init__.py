@@ -76,6 +76,8 @@ class ImportResult:
     source: Any = None  # the framework model
     mapping: dict[str, str] = field(default_factory=dict)  # IR node name → source layer/module path
     input_perms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # source input = canonical.permute(perm)
+    layers: dict[str, Any] = field(default_factory=dict)  # IR node name → importer Layer (src, value)
+    traced: Any = None  # torch: the fx GraphModule the import traced
 
     def to_canonical(self, name: str, x):
         """A source-layout input array → the spec's (channels-last) layout."""
@@ -208,4 +210,5 @@ def import_model(obj_or_path, inputs: list[InputSpec | str] | None = None, name:
         if k not in weights or tuple(weights[k].shape) != tuple(shape):
             raise ImportFailure(f"internal: weight {k} {shape} not filled from the source")
     perms = {d.name: tuple(d.perm) for d in builder.inputs if d.perm is not None and tuple(d.perm) != tuple(range(len(d.perm)))}
-    return ImportResult(model, weights, text, report, obj, mapping, perms)
+    layers = {node.name: layer for node, layer in zip(model.nodes, builder.layers, strict=True)}
+    return ImportResult(model, weights, text, report, obj, mapping, perms, layers, getattr(builder, "traced", None))

@@ -69,6 +69,7 @@ class Layer:
     origins: dict[str, str] = field(default_factory=dict)  # canonical local name → source parameter
     trainable: bool = True
     src: Any = None  # the framework object its weights come from
+    value: Any = None  # where the source computes this layer's output (for verify --against)
 
     @property
     def outputs(self) -> list[str]:

@@ -316,12 +316,20 @@ class _KerasImporter:
         return self.b
 
     def graph(self, model, in_ids: list[str], prefix: str) -> list[str]:
+        import keras
         from keras import Sequential
 
         if isinstance(model, Sequential):
             cur = list(in_ids)
             for layer in model.layers:
+                before = len(self.b.layers)
                 cur = self.apply(layer, cur, prefix, None)
+                if len(self.b.layers) > before and not isinstance(layer, keras.Model):
+                    try:
+                        out = layer.output
+                        self.b.layers[-1].value = list(out) if isinstance(out, (list, tuple)) else [out]
+                    except (AttributeError, ValueError):
+                        pass
             return cur
         if not hasattr(model, "_inbound_nodes") or not getattr(model, "outputs", None):
             raise ImportFailure("a subclassed keras.Model (its call() is Python) cannot be imported; build it as a functional or Sequential model", _where(model), "subclassed Keras models")
@@ -334,7 +342,10 @@ class _KerasImporter:
             node = op._inbound_nodes[ni]
             args = node.arguments
             ins = [value(x) for x in node.input_tensors]
+            before = len(self.b.layers)
             outs = self.apply(op, ins, prefix, args)
+            if len(self.b.layers) > before and not isinstance(op, keras.Model):
+                self.b.layers[-1].value = list(node.outputs)
             for o, oid in zip(node.outputs, outs, strict=False):
                 known[id(o)] = oid
             if id(t) not in known:

@@ -88,8 +88,10 @@ class _TorchImporter:
 
         return LAYERS.classes[kind].model_validate(params)
 
-    def add(self, node, name: str, op, ins: list[str], perm, shape, module=None, source=None) -> V:
+    def add(self, node, name: str, op, ins: list[str], perm, shape, module=None, source=None, value=True) -> V:
         outs = self.b.add(name, op, ins, source or self.where(node))
+        if value:  # the fx node computing this output, and its layout
+            self.b.layers[-1].value = (node.name, tuple(perm))
         if module is not None:
             self.b.layers[-1].src = (module, node.target)
         return V("t", outs[0], tuple(perm), tuple(shape))
@@ -115,7 +117,7 @@ class _TorchImporter:
             c = v.shape[1]
             rank = len(v.shape)
             op = self.op("reshape", shape=[1] * (rank - 2) + [c])
-            v.extra["made"] = self.add(node, v.extra["name"] + "_keepdims", op, [v.tid], _cf(rank), v.shape, source=v.extra["source"] + " (keepdim)")
+            v.extra["made"] = self.add(node, v.extra["name"] + "_keepdims", op, [v.tid], _cf(rank), v.shape, source=v.extra["source"] + " (keepdim)", value=False)
         return v.extra["made"]
 
     def realign(self, node, v: V, want: tuple[int, ...]) -> str:
@@ -130,7 +132,7 @@ class _TorchImporter:
             return v.tid  # type: ignore[return-value]
         name = self.fn_name(node, f"{node.name}_permute")
         op = self.op("permute", dims=dims)
-        out = self.add(node, name, op, [v.tid], want, v.shape, source=self.where(node) + " (layout)")
+        out = self.add(node, name, op, [v.tid], want, v.shape, source=self.where(node) + " (layout)", value=False)
         return out.tid  # type: ignore[return-value]
 
     # ---- the walk
@@ -152,8 +154,10 @@ class _TorchImporter:
             )
         examples = []
         gen = torch.Generator().manual_seed(0)
+        param_dtype = next((p.dtype for p in self.module.parameters() if p.is_floating_point()), torch.float32)
         for spec in self.inputs:
             dt = getattr(torch, spec.dtype)
+            dt = param_dtype if dt.is_floating_point else dt  # trace in the module's own precision
             shape = (2, *spec.dims)
             examples.append(torch.randn(shape, generator=gen, dtype=dt) if dt.is_floating_point else torch.zeros(shape, dtype=dt))
         was = self.module.training
@@ -200,6 +204,7 @@ class _TorchImporter:
                 self.vals[node.name] = V("attr", data=node.target)
                 continue
             self.vals[node.name] = self.visit(node)
+        self.b.traced = self.gm
         return self.b
 
     def _wants_cf(self, node) -> bool:
@@ -220,6 +225,8 @@ class _TorchImporter:
             if name in ("conv1d", "conv2d", "max_pool2d", "max_pool1d", "avg_pool2d", "adaptive_avg_pool2d"):
                 return True
             if u.op == "call_module" and isinstance(self.gm.get_submodule(u.target), (nn.ReLU, nn.Dropout, nn.Identity, nn.BatchNorm1d)):
+                todo.extend(u.users)
+            elif u.op in ("call_function", "call_method") and name in ("pad", "relu", "dropout", "contiguous"):
                 todo.extend(u.users)
         return False
 

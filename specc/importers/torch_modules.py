@@ -50,7 +50,16 @@ def module(imp, node, m) -> V:
             imp.fail(node, "only modules called with one tensor are expressible (extra arguments such as initial states are not)", "module call arguments")
     if isinstance(m, nn.Identity):
         return imp.vals[node.args[0].name]
-    x = imp.tensor(node, node.args[0])
+    raw = imp.vals.get(getattr(node.args[0], "name", ""), None)
+    prepad = None
+    if raw is not None and raw.kind == "padded":  # F.pad(x, …) then a convolution: its padding
+        if not isinstance(m, (nn.Conv1d, nn.Conv2d)):
+            imp.fail(node, "zero padding (F.pad) is expressible only right before a convolution", "zero padding layers")
+        prepad = raw.data
+        node_arg = raw.extra["of"]
+        x = node_arg
+    else:
+        x = imp.tensor(node, node.args[0])
     out_shape = _out_shape(node)
     rank = len(x.shape)
     if isinstance(m, nn.Linear):
@@ -63,6 +72,12 @@ def module(imp, node, m) -> V:
         pad = m.padding if isinstance(m.padding, str) else [[p, p] for p in _pair(m.padding, n)]
         if pad == "same" and any(s != 1 for s in m.stride):  # pragma: no cover - torch refuses it
             imp.fail(node, "padding='same' with stride > 1", "strided same padding")
+        if prepad is not None:
+            if isinstance(pad, str):
+                if pad != "valid":
+                    imp.fail(node, "F.pad before a convolution with padding='same'", "combined paddings")
+                pad = [[0, 0] for _ in range(n)]
+            pad = [[p[0] + q[0], p[1] + q[1]] for p, q in zip(pad, prepad, strict=True)]
         if isinstance(pad, list) and all(p == [0, 0] for p in pad):
             pad = "valid"
         t = imp.realign(node, x, _cf(rank))
@@ -170,6 +185,7 @@ def _adaptive(imp, node, x: V, size, mode: str, name) -> V:
     t = imp.realign(node, x, _cf(len(x.shape)))
     op = imp.op(f"global_{mode}pool{n}d")
     outs = imp.b.add(name, op, [t], imp.where(node))
+    imp.b.layers[-1].value = (node.name, "squeeze")
     return V("pooled", outs[0], _cf(len(x.shape)), (x.shape[0], x.shape[1], *([1] * n)), extra={"name": name, "source": imp.where(node)})
 
 
@@ -219,6 +235,7 @@ def _recurrent(imp, node, m, x: V) -> V:
         params["return_state"] = uses["seq"] and uses["state"]
         op = imp.op(kind, **{k: v for k, v in params.items() if k != "kind"})
     outs = imp.b.add(node.target, op, [t], imp.where(node))
+    imp.b.layers[-1].value = (node.name, ("rnn", uses["seq"], bidi))
     imp.b.layers[-1].src = (m, node.target)
     if kind == "lstm" or kind == "simple_rnn":
         imp.b.notes.append(
@@ -324,6 +341,17 @@ def function(imp, node) -> V:
         if x.kind not in ("t", "pooled"):
             imp.fail(node, "flatten of a non-tensor")
         return _flatten(imp, node, x, int(kw["start_dim"]), int(kw["end_dim"]), local)
+    if name == "pad":
+        x = imp.tensor(node, node.args[0])
+        kw = _args(node, ["input", "pad", "mode", "value"], {"mode": "constant", "value": None})
+        if kw["mode"] != "constant" or kw["value"] not in (None, 0, 0.0):
+            imp.fail(node, f"padding with mode={kw['mode']!r} value={kw['value']!r} is not expressible (zeros only)", "non-zero padding")
+        rank = len(x.shape)
+        if x.perm != _cf(rank) or len(kw["pad"]) != 2 * (rank - 2):
+            imp.fail(node, "F.pad is expressible only on the spatial axes of a channels-first tensor, before a convolution", "zero padding layers")
+        flat = list(kw["pad"])
+        pairs = [[flat[2 * i], flat[2 * i + 1]] for i in range(rank - 2)][::-1]  # F.pad lists the last axis first
+        return V("padded", x.tid, x.perm, x.shape, data=pairs, extra={"of": x})
     if name in ("view", "reshape"):
         return _view(imp, node, local)
     if name in ("permute", "transpose"):

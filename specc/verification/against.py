@@ -1,0 +1,245 @@
+"""``specc verify FILE.spec --against SRC`` / ``specc.verify(model, against=obj)``: check a
+user's own model (a hand-written port) against a spec.
+
+1. The user's model is imported (:mod:`specc.importers`), which also gives where each of its
+   layers computes its output and how its parameters map to canonical weights.
+2. Spec and port are matched layer by layer: the *anchors* of each — every layer except
+   activations, dropout and pure layout changes, an anchor's value taken after the
+   activations that follow it (``conv2d(activation=relu)`` ↔ ``Conv2d`` then ``relu``) —
+   must pair up in order, with the same kind and weight shapes; otherwise the first
+   mismatch is reported.
+3. The port gets the spec's canonical weights through the same mapping; its per-anchor
+   outputs (inference mode), the loss (the spec's loss on the port's outputs), the gradient
+   of every weight and the weights after ``steps`` optimizer steps — the spec's optimizer as
+   the port's framework implements it — are compared with the spec compiled by specc, with
+   the same tolerances as ``specc verify``; the first diverging layer is named.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+
+import numpy as np
+
+from specc.compiler import as_model
+from specc.ir.transforms import without_dropout
+
+from .data import random_inputs, random_targets, verification_weights
+from .harness import VerifyError, _compare, _depths, _one_framework_at_a_time
+from .probes import make_probe
+from .report import Report
+from .tolerance import forward_tolerance, gradient_tolerance, step_tolerance
+
+__all__ = ["verify_against", "match_layers"]
+
+_PASSIVE = {"activation", "dropout", "permute", "reshape"}
+
+
+def _anchors(model) -> list[tuple[object, str]]:
+    """(anchor node, tensor holding its value after trailing activations), in order."""
+    out = []
+    for n in model.nodes:
+        if n.op.kind in _PASSIVE:
+            continue
+        tid = n.name
+        while True:
+            users = model.consumers(tid)
+            if len(users) == 1 and users[0].op.kind in ("activation", "dropout") and tid not in model.outputs:
+                tid = users[0].name
+                continue
+            break
+        out.append((n, tid))
+    return out
+
+
+def _signature(model, node) -> tuple:
+    return (node.op.kind, tuple(tuple(w.shape) for w in model.node_weights(node)))
+
+
+def match_layers(spec_model, user_model) -> tuple[list[tuple[str, str, str, str]], str | None]:
+    """Pairs (spec node, spec tensor, port node, port tensor) of anchors, and the first
+    structural mismatch (None when the structures agree)."""
+    sa, ua = _anchors(spec_model), _anchors(user_model)
+    pairs = []
+    for i in range(max(len(sa), len(ua))):
+        if i >= len(sa) or i >= len(ua):
+            extra = ua[i][0] if i < len(ua) else sa[i][0]
+            side = "port" if i < len(ua) else "spec"
+            return pairs, f"the {side} has a further layer '{extra.name}' ({extra.op.kind}) the other lacks"
+        (s, st), (u, ut) = sa[i], ua[i]
+        ss, us = _signature(spec_model, s), _signature(user_model, u)
+        if ss != us:
+            return pairs, (
+                f"layer {i + 1}: the spec has '{s.name}' = {s.op.kind} with weights {list(ss[1])}, "
+                f"the port has '{u.name}' = {u.op.kind} with weights {list(us[1])}"
+            )
+        pairs.append((s.name, st, u.name, ut))
+    return pairs, None
+
+
+def _load_user(against, dtype: str, inputs):
+    """The user's model object (built in ``dtype`` where it is a recipe) and its import."""
+    from specc.importers import import_model, load_source
+
+    obj = against
+    if isinstance(against, (str, os.PathLike)) or callable(against) and not _is_model(against):
+        if dtype == "float64":
+            os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+            import keras
+
+            old, old_x = keras.config.dtype_policy(), keras.config.floatx()
+            keras.config.set_dtype_policy("float64")
+            keras.config.set_floatx("float64")
+            try:
+                obj = load_source(against) if isinstance(against, (str, os.PathLike)) else against()
+            finally:
+                keras.config.set_dtype_policy(old)
+                keras.config.set_floatx(old_x)
+        else:
+            obj = load_source(against) if isinstance(against, (str, os.PathLike)) else against()
+    fw = "torch" if any(c.__module__.startswith("torch.nn") for c in type(obj).__mro__) else "keras"
+    if fw == "torch":
+        obj = copy.deepcopy(obj)  # the comparison loads weights and trains: leave the user's object alone
+    return obj, fw, import_model(obj, inputs if fw == "torch" else None)
+
+
+def _is_model(obj) -> bool:
+    return any(c.__module__.startswith(("torch.nn", "keras")) for c in type(obj).__mro__)
+
+
+def _torch_inputs(spec_model) -> list[str]:
+    """--input for tracing a torch port from the spec's inputs: images channels-first."""
+    out = []
+    for i in spec_model.inputs:
+        dims = [d if isinstance(d, int) else 8 for d in i.type.shape]
+        if i.type.is_float and len(dims) >= 2 and i.type.rank >= 3:
+            dims = [dims[-1], *dims[:-1]]
+        out.append(f"{i.name}:{i.type.dtype}[{','.join(map(str, dims))}]")
+    return out
+
+
+def verify_against(
+    spec,
+    against,
+    *,
+    dtype: str = "float64",
+    steps: int | None = None,
+    seed: int = 0,
+    batch: int | None = None,
+    weights=None,
+    inputs: list[str] | None = None,
+    backend: str | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> Report:
+    with _one_framework_at_a_time():
+        return _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol)
+
+
+def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol) -> Report:
+    started = time.perf_counter()
+    model = as_model(spec)
+    cfg = model.verify
+    steps = cfg.steps if steps is None else steps
+    batch = cfg.batch if batch is None else batch
+    rtol = (cfg.rtol64 if dtype == "float64" else cfg.rtol) if rtol is None else rtol
+    atol = (cfg.atol64 if dtype == "float64" else cfg.atol) if atol is None else atol
+    if inputs is None and not _is_model(against) and not isinstance(against, (str, os.PathLike)) and not callable(against):
+        raise VerifyError("against must be a model, a recipe (callable) or a path")
+    # torch ports are traced with example inputs: the spec's, channels-first for images
+    obj, fw, imported = _load_user(against, dtype, inputs if inputs is not None else _torch_inputs(model))
+    notes: list[str] = []
+    vmodel = without_dropout(model) if model.stochastic else model
+    if model.stochastic:
+        notes.append("dropout neutralised (rate 0) in the spec and in the port for the comparison — random masks cannot match")
+    pairs, mismatch = match_layers(vmodel, imported.model)
+    weight_pairs = {s: u for s, _, u, _ in pairs if vmodel.node_weights(vmodel.node(s))}
+    if weights is None:
+        w, randomised = verification_weights(vmodel, seed)
+        if randomised:
+            notes.append(f"{len(randomised)} constant-initialised weights randomised so every weight is tested")
+    else:
+        from specc.weights import load as load_weights
+
+        w = load_weights(weights) if isinstance(weights, (str, os.PathLike)) else dict(weights)
+    spec_backend = backend or fw
+    report = Report(
+        spec=model.source or "<string>",
+        model=model.name,
+        backends=(f"spec ({spec_backend})", f"port ({fw}: {type(obj).__name__})"),
+        dtype=dtype,
+        device="cpu",
+        batch=batch,
+        steps=steps if model.train is not None else 0,
+        seed=seed,
+        notes=notes,
+    )
+    from .report import Row
+
+    if mismatch is not None:
+        report.rows.append(Row("structure", mismatch.split("'")[1] if "'" in mismatch else "model", (), float("inf"), float("inf"), 0.0, 0.0, False, mismatch))
+        report.notes.append("the port's layers do not correspond to the spec's: " + mismatch)
+        report.seconds = time.perf_counter() - started
+        return report
+    from .user_probes import UserKerasProbe, UserTorchProbe, optimizer_notes
+
+    a = make_probe(spec_backend, vmodel, w, dtype, None)
+    b = (UserTorchProbe if fw == "torch" else UserKerasProbe)(imported, weight_pairs, vmodel, dtype)
+    b.set_weights(w)
+    notes.append("correspondence (spec ↔ port): " + ", ".join(f"{s} ↔ {imported.mapping[u]}" for s, _, u, _ in pairs))
+    if fw == "torch" and any(n.op.kind in ("lstm", "simple_rnn", "bidirectional") for n in imported.model.nodes):
+        notes.append("torch recurrences' bias_hh is held at zero and frozen (the spec has one bias per gate; torch would train both)")
+    if fw == "torch" and any(n.op.kind == "batch_norm" for n in imported.model.nodes):
+        notes.append(
+            "torch.nn.BatchNorm updates running_var with the unbiased batch variance, the spec (Keras' rule) with the biased "
+            "one: outputs agree, the moving variance after a training step differs by design (n/(n−1) on each update)"
+        )
+    if model.train is not None:
+        notes.extend(optimizer_notes(model.train.optimizer, fw))
+    depth = _depths(vmodel)
+    rng = np.random.default_rng([seed, 31337])
+    x = random_inputs(vmodel, batch, rng, dtype)
+    ta, tb = a.trace(x), b.trace(x)
+    for s, st, u, ut in pairs:
+        node = vmodel.node(s)
+        tol = forward_tolerance(node.op.family, depth[st], dtype, rtol, atol)
+        if ut not in tb:  # the port computes this value inside a fused call: nothing to read
+            continue
+        report.rows.append(_compare("forward", s, ta[st], tb[ut], tol, f"{node.op.kind} ↔ {imported.mapping[u]}"))
+    if vmodel.train is not None:
+        y = random_targets(vmodel, batch, rng, dtype)
+        la, ga = a.loss_and_grads(x, y)
+        lb, gb = b.loss_and_grads(x, y)
+        out_depth = max(depth[o] for o in vmodel.outputs)
+        report.rows.append(_compare("loss", "loss", np.array(la), np.array(lb), forward_tolerance("dense", out_depth, dtype, rtol, atol)))
+        gtol = gradient_tolerance(out_depth, dtype)
+        for name in ga:
+            if name in gb:
+                report.rows.append(_compare("gradient", name, ga[name], gb[name], gtol))
+        a.set_weights(w)
+        b.set_weights(w)
+        for s in range(1, steps + 1):
+            xs = random_inputs(vmodel, batch, rng, dtype)
+            ys = random_targets(vmodel, batch, rng, dtype)
+            a.step(xs, ys)
+            b.step(xs, ys)
+            wa, wb = a.weights(), b.weights()
+            stol = step_tolerance(s, dtype)
+            for name in wa:
+                if name in wb:
+                    report.rows.append(_compare(f"step {s}", name, wa[name], wb[name], stol))
+    else:
+        notes.append("the spec has no train section: loss, gradients and optimizer steps not compared")
+    report.dtypes = {report.backends[0]: sorted(a.dtypes()), report.backends[1]: sorted(b.dtypes())}
+    if dtype == "float64":
+        for name, found in report.dtypes.items():
+            lower = [d for d in found if d != "float64"]
+            if lower:
+                raise VerifyError(
+                    f"float64 comparison, but {name} holds or computes {', '.join(lower)}: pass a recipe (FILE.py:NAME or a "
+                    "callable) so the port is built in float64, or compare in float32"
+                )
+    report.seconds = time.perf_counter() - started
+    return report
