@@ -52,7 +52,8 @@ def test_keras_source_torch_port_passes(mnist_spec):
 
 def test_flatten_order_is_named(mnist_spec):
     report = specc.verify(mnist_spec, against=ports.mnist_wrong_flatten, dtype="float64", steps=1)
-    assert not report.ok and _first(report) == ("forward", "flatten")
+    phase, name = _first(report)
+    assert not report.ok and phase == "forward" and name.startswith("flatten")  # Keras numbers its auto-names per process
 
 
 def _only_bn_variance(report) -> bool:

@@ -18,7 +18,6 @@ state dicts because specc's torch models use the same modules and keys.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import operator
 
-from specc.importers.graph import ImportFailure
-from specc.importers.torch import V, _canon_shape, _cf, _ident
+from specc.importers.torch import V, _cf, _ident
 
 __all__ = ["module", "function"]
 
@@ -480,5 +479,3 @@ def _bidi_cat(imp, node, items, dim) -> V:
     d = items[0].data
     return V("t", d["outs"][0], (0, 1), (d["batch"], 2 * d["h"]))
 
-
-__all__ += ["ImportFailure", "_canon_shape"]

@@ -321,7 +321,8 @@ class _Writer:
             else:
                 body = self.block_body(it, ins)
                 local = _local(it.path)
-                name = self.define_block(local, body)
+                # an identical submodule used again (under another name) reuses its block
+                name = next((k for k, v in self.blocks.items() if v == body), None) or self.define_block(local, body)
                 i = 1
                 while name is None:
                     name = self.define_block(f"{local}_{i}", body)
