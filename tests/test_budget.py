@@ -197,12 +197,13 @@ def test_summary_is_plain_text_with_aligned_columns():
 
     print_summary(m, out)
     lines = out.getvalue().splitlines()
-    assert lines[1].split() == ["Layer", "Op", "Output", "shape", "Params", "Inputs"]
+    assert lines[1].split() == ["Layer", "Op", "Output", "shape", "Params", "MACs", "Inputs"]
     assert set(lines[2]) == {"─"}
-    assert lines[5].split() == ["dense_1", "dense(3)", "[batch,", "3]", "15", "x"]
-    assert lines[6].split() == ["add", "add", "[batch,", "3]", "0", "dense,", "dense_1"]
-    col = lines[1].index("Params") + len("Params")
-    assert all(line[col - 1].isdigit() for line in lines[3:7])  # right-aligned counts
+    assert lines[5].split() == ["dense_1", "dense(3)", "[batch,", "3]", "15", "15", "x"]
+    assert lines[6].split() == ["add", "add", "[batch,", "3]", "0", "0", "dense,", "dense_1"]
+    for head in ("Params", "MACs"):
+        col = lines[1].index(head) + len(head)
+        assert all(line[col - 1].isdigit() for line in lines[3:7])  # right-aligned counts
 
 
 # --------------------------------------------------------------------------- the fuzz corpus
