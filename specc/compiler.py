@@ -65,9 +65,10 @@ def build(
         w = load_weights(weights)
     else:
         w = dict(weights)
-    from specc.weights.io import CheckpointError, check_against
+    from specc.weights.io import CheckpointError, check_against, check_values
 
-    problems = check_against(w, {f"{n.name}.{s.name}": s.shape for n, s in model.weights()})
+    # real floats always; finite when read from a file (a dict may be a diverged run's)
+    problems = check_against(w, {f"{n.name}.{s.name}": s.shape for n, s in model.weights()}) or check_values(w, allow_nonfinite=not isinstance(weights, (str, os.PathLike)))
     if problems:
         raise CheckpointError("the weights do not fit the model: " + "; ".join(problems[:8]) + (" …" if len(problems) > 8 else ""))
     if mixed_precision is not None and (backend != "keras" or mixed_precision not in ("mixed_bfloat16", "mixed_float16")):

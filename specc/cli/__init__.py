@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
-        return 1
+        return getattr(e, "exit_code", 1)
     except UsageError as e:
         print(f"specc: error: {e}", file=sys.stderr)
         return 2
@@ -62,10 +62,49 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except (ImportError, OSError, MemoryError) as e:
+        # the environment, not the input: a missing package, a full disk, an unwritable
+        # folder, not enough memory — said plainly, exit 2 (see specc.extras)
+        problem = environment_error(e)
+        if problem is None:
+            return _internal(e)
+        print(problem.render(), file=sys.stderr)
+        return problem.exit_code
     except Exception as e:  # noqa: BLE001 - last resort: a message, not a traceback
-        if os.environ.get("SPECC_DEBUG"):
-            traceback.print_exc()
-        else:
-            print(f"specc: internal error: {type(e).__name__}: {e}", file=sys.stderr)
-            print("(set SPECC_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
-        return 3
+        return _internal(e)
+
+
+def environment_error(e: BaseException):
+    """The :class:`~specc.extras.EnvError` that explains ``e``, or None."""
+    from specc.extras import EnvError, missing_module
+
+    missing = missing_module(e)
+    if missing is not None:
+        return missing
+    if isinstance(e, MemoryError):
+        return EnvError(f"not enough memory ({e or 'allocation failed'})", "use a smaller --batch, a smaller model, or a machine with more memory")
+    if isinstance(e, OSError) and e.errno is not None:
+        from specc.fsutil import describe_os_error
+
+        return EnvError(describe_os_error(e), _os_hint(e.errno))
+    return None
+
+
+def _os_hint(errno_: int) -> str | None:
+    import errno
+
+    if errno_ in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "free some space (nothing was written half-way), then run the command again"
+    if errno_ in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "choose a path you can write to"
+    return None
+
+
+def _internal(e: BaseException) -> int:
+    """The last resort: a bug in specc — one line, not a traceback (exit 3)."""
+    if os.environ.get("SPECC_DEBUG"):
+        traceback.print_exc()
+    else:
+        print(f"specc: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print("(set SPECC_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
+    return 3

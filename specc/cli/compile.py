@@ -15,6 +15,13 @@ def register(sub) -> None:
 
 
 def emit(model, target: str) -> str:
+    from specc.extras import needs
+
+    with needs(f"specc compile --to {target}"):
+        return _emit(model, target)
+
+
+def _emit(model, target: str) -> str:
     if target == "torch":
         from specc.backends.torch.emit import emit_torch
 

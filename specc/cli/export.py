@@ -10,6 +10,7 @@ def register(sub) -> None:
     p.add_argument("--to", required=True, choices=("onnx", "torchscript", "keras", "savedmodel"), help="format")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write (a folder for savedmodel)")
     p.add_argument("--backend", choices=("torch", "keras"), help="framework to export from (default: torch for onnx/torchscript, keras for keras/savedmodel)")
+    p.add_argument("--allow-nonfinite", action="store_true", help="accept weights holding NaN/inf")
     p.add_argument("--no-check", action="store_true", help="skip loading the export back and comparing outputs")
     p.set_defaults(func=run)
 
@@ -17,6 +18,6 @@ def register(sub) -> None:
 def run(args) -> int:
     from specc.export import export
 
-    result = export(args.file, args.weights, args.to, args.output, args.backend, check=not args.no_check)
+    result = export(args.file, args.weights, args.to, args.output, args.backend, check=not args.no_check, allow_nonfinite=args.allow_nonfinite)
     print(result.line())
     return 0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from specc.cli.args import POSITIVE, SEED, int_range
+
+MAX_STEPS = 10_000  # each step is compared tensor by tensor; more is a training run, not a check
+
 import sys
 
 
@@ -10,9 +14,9 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help=".spec files")
     p.add_argument("--backends", default="torch,keras", help="two backends to compare (default: torch,keras)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision (float64 agrees to ~1e-10)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps to compare (default: the spec's verify steps, 3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights, inputs and targets")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default: the spec's verify batch, 4)")
+    p.add_argument("--steps", type=int_range(0, MAX_STEPS + 1), default=None, help="optimizer steps to compare (default: the spec's verify steps, 3)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of weights, inputs and targets")
+    p.add_argument("--batch", type=POSITIVE, default=None, help="batch size (default: the spec's verify batch, 4)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="run both backends on this device")
     p.add_argument("--rtol", type=float, default=None, help="override the forward relative tolerance")
     p.add_argument("--atol", type=float, default=None, help="override the forward absolute tolerance")
@@ -40,6 +44,10 @@ def run(args) -> int:
         if value is not None and value < (0 if flag == "--steps" else 1):
             print(f"specc verify: error: {flag} must be {'≥ 0' if flag == '--steps' else '≥ 1'}", file=sys.stderr)
             return 2
+    from specc.extras import require_backend
+
+    for b in backends:
+        require_backend(b, f"specc verify (the {b} side of --backends {','.join(backends)})")
     from specc.verification import VerifyError, verify
 
     if (args.weights or args.input) and not args.against:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from specc.cli.args import SEED
+
 import sys
 
 
@@ -11,7 +13,7 @@ def register(sub) -> None:
     init = wsub.add_parser("init", help="draw the spec's initial weights into a checkpoint")
     init.add_argument("file", metavar="FILE", help=".spec file")
     init.add_argument("-o", "--output", required=True, metavar="PATH", help="checkpoint to write (.safetensors, .npz, .pt, .weights.h5)")
-    init.add_argument("--seed", type=int, default=None, help="seed (default: the spec's train seed)")
+    init.add_argument("--seed", type=SEED, default=None, help="seed (default: the spec's train seed)")
     init.add_argument("--to", choices=("canonical", "torch", "keras"), help="format (default: from the file name)")
     init.set_defaults(func=run_init)
     conv = wsub.add_parser("convert", help="convert a checkpoint between canonical, torch and keras formats")
@@ -20,6 +22,7 @@ def register(sub) -> None:
     conv.add_argument("dest", metavar="OUT", help="checkpoint to write (atomically)")
     conv.add_argument("--from", dest="src_format", choices=("canonical", "torch", "keras"), help="format of IN (default: from its name)")
     conv.add_argument("--to", dest="dst_format", choices=("canonical", "torch", "keras"), help="format of OUT (default: from its name)")
+    conv.add_argument("--allow-nonfinite", action="store_true", help="accept weights holding NaN/inf")
     conv.set_defaults(func=run_convert)
 
 
@@ -54,6 +57,6 @@ def run_convert(args) -> int:
     from specc.weights.convert import convert
 
     model = load(args.file)
-    out = convert(model, args.source, args.dest, args.src_format, args.dst_format)
+    out = convert(model, args.source, args.dest, args.src_format, args.dst_format, allow_nonfinite=args.allow_nonfinite)
     print(f"wrote {out}", file=sys.stderr)
     return 0

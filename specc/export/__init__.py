@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from specc.compiler import as_model
+from specc.extras import needs
 from specc.ir.graph import Model
 
 from ..train.errors import fail
@@ -67,10 +68,31 @@ def example_inputs(model: Model, batch: int, seed: int = 0, seq_len: int = 7) ->
 
 
 def _default_backend(to: str) -> str:
+    """The first backend that can export ``to`` and is installed (else the first)."""
+    from specc.extras import BACKEND_MODULES, installed
+
+    for b in FORMATS[to]:
+        if all(installed(m) for m in BACKEND_MODULES[b]):
+            return b
     return FORMATS[to][0]
 
 
-def export(spec: Model | str | os.PathLike, weights: str | os.PathLike | dict, to: str, out: str | os.PathLike, backend: str | None = None, *, check: bool = True) -> ExportResult:
+def require_for_export(to: str, backend: str, check: bool) -> None:
+    """Every package ``--to to --backend backend`` needs is installed (else exit 2, naming it)."""
+    from specc.extras import require, require_backend
+
+    purpose = f"specc export --to {to}"
+    require_backend(backend, f"{purpose} (from the {backend} backend)")
+    if to == "onnx":
+        if backend == "torch":
+            require("onnx", purpose)
+        else:
+            require("tf2onnx", f"{purpose} --backend keras", "install it with pip install tf2onnx (or 'specc[export]'), or export with --backend torch: the same weights give the same function")
+        if check:
+            require("onnxruntime", f"checking an ONNX export", "install it with pip install 'specc[export]', or pass --no-check")
+
+
+def export(spec: Model | str | os.PathLike, weights: str | os.PathLike | dict, to: str, out: str | os.PathLike, backend: str | None = None, *, check: bool = True, allow_nonfinite: bool = False) -> ExportResult:
     """Export ``spec`` with ``weights`` (checkpoint path or canonical dict) to ``out``."""
     model = as_model(spec)
     if to not in FORMATS:
@@ -78,18 +100,19 @@ def export(spec: Model | str | os.PathLike, weights: str | os.PathLike | dict, t
     backend = backend or _default_backend(to)
     if backend not in FORMATS[to]:
         raise fail(f"--to {to} exports from the {' or '.join(FORMATS[to])} backend, not {backend}", f"use --backend {FORMATS[to][0]}")
+    require_for_export(to, backend, check)
     if isinstance(weights, dict):
         w = weights
     else:
         from specc.train.evaluate import load_checked
 
-        w = load_checked(model, weights)
+        w = load_checked(model, weights, allow_nonfinite=allow_nonfinite)
     out = Path(out)
     if to == "keras" and out.suffix != ".keras":
         raise fail(f"-o {out}: a Keras model file must end in .keras", f"use -o {out.with_suffix('.keras')}")
     examples = example_inputs(model, 2)
     writer, runner, checked = _plan(to, backend)
-    with atomic_target(out, directory=(to == "savedmodel")) as tmp:
+    with needs(f"specc export --to {to}"), atomic_target(out, directory=(to == "savedmodel")) as tmp:
         writer(model, w, tmp, examples)
         probe = example_inputs(model, CHECK_BATCH, seed=1)
         diff = 0.0

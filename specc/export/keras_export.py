@@ -4,15 +4,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from specc.ir.graph import Model
-
-from ..train.errors import fail
 
 __all__ = ["export_keras_file", "export_savedmodel", "export_keras_onnx", "keras_reference", "run_keras_file", "run_savedmodel"]
 
@@ -67,8 +64,9 @@ def run_savedmodel(path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def export_keras_onnx(model: Model, weights, path: Path, examples: list[np.ndarray]) -> None:
-    if importlib.util.find_spec("tf2onnx") is None:
-        raise fail("exporting ONNX from the keras backend needs tf2onnx, which is not installed", "pip install tf2onnx (or 'specc[export]'), or export with --backend torch: the same weights give the same function")
+    from specc.extras import require
+
+    require("tf2onnx", "specc export --to onnx --backend keras", "install it with pip install tf2onnx (or 'specc[export]'), or export with --backend torch: the same weights give the same function")
     km = _model(model, weights)
     _call(km, [e[:1] for e in examples])
     with warnings.catch_warnings():

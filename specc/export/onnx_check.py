@@ -12,10 +12,10 @@ __all__ = ["run_onnx"]
 
 
 def run_onnx(path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    try:
-        import onnxruntime as ort
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise fail("checking an ONNX export needs onnxruntime", "pip install 'specc[export]', or pass --no-check") from None
+    from specc.extras import require
+
+    require("onnxruntime", "checking an ONNX export", "install it with pip install 'specc[export]', or pass --no-check")
+    import onnxruntime as ort
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
     if len(names) != len(inputs):

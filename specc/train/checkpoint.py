@@ -13,8 +13,11 @@ at all.
 A checkpoint is written into a hidden temporary folder, every file fsync'd, then renamed
 to ``epoch-NNNN`` (a rename is atomic), so a run killed at any moment leaves the previous
 checkpoints intact; leftovers of an interrupted write are removed at the next start.
-Resuming reads the newest complete checkpoint and checks every file's hash.  Nothing is
-pickled.
+Resuming reads the newest complete checkpoint and checks every file's hash, and
+``state.json``'s own digest (``meta_sha256``, over the rest of its content): a checkpoint
+whose hashes are missing, wrong or edited is refused, never trusted.  A failed write (a
+full disk) raises a :class:`~specc.fsutil.WriteError` naming the file; the previous
+checkpoints are untouched.  Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specc.fsutil import WriteError, as_write_error, atomic_write
 from specc.ir.graph import Model
 from specc.weights import CheckpointError, save
 from specc.weights import load as load_weights
@@ -81,7 +85,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_json(path: Path, obj: dict) -> None:
+def _write_json(path: Path | str, obj: dict) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=1)
         f.flush()
@@ -89,14 +93,13 @@ def _write_json(path: Path, obj: dict) -> None:
 
 
 def write_json_atomic(path: Path, obj: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        _write_json(Path(tmp), obj)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: _write_json(tmp, obj))
+
+
+def meta_digest(meta: dict) -> str:
+    """sha256 of a checkpoint's ``state.json`` content without its own digest."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=True).encode()).hexdigest()
 
 
 def clean_partial(out: Path) -> list[Path]:
@@ -125,30 +128,42 @@ def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict
     from safetensors.numpy import save_file
 
     root = out / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"epoch-{epoch:04d}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".epoch-{epoch:04d}.tmp"))
+    current = root  # the file being written, named in a WriteError
+    tmp = None
     try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".epoch-{epoch:04d}.tmp"))
         tag = {"model": meta["model"], "epoch": str(epoch)}
+        current = final / "weights.safetensors"
         save(weights, tmp / "weights.safetensors", metadata=tag)
         if ema is not None:
+            current = final / "ema.safetensors"
             save(ema, tmp / "ema.safetensors", metadata={**tag, "ema": str(meta.get("ema"))})
+        current = final / "state.safetensors"
         st = tmp / "state.safetensors"
         save_file({k: np.array(v, order="C") for k, v in state.items()}, str(st), metadata={"format": FORMAT})
         with open(st, "rb") as f:
             os.fsync(f.fileno())
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
-        _write_json(tmp / "state.json", {**meta, "format": FORMAT, "epoch": epoch, "files": files})
+        current = final / "state.json"
+        body = {**meta, "format": FORMAT, "epoch": epoch, "files": files}
+        _write_json(tmp / "state.json", {**body, "meta_sha256": meta_digest(body)})
         _fsync_dir(tmp)
+        current = final
         if final.exists():  # an older run's epoch folder: move it aside, then drop it
             old = Path(tempfile.mkdtemp(dir=root, prefix=f".epoch-{epoch:04d}.tmp-old"))
             os.replace(final, old / "x")
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, final)
         _fsync_dir(root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except BaseException as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        err = as_write_error(e, current)
+        if err is None or (err is e and e.filename == str(current)):
+            raise
+        raise WriteError(err.errno, err.strerror, str(current)) from e
     for n, p in existing_epochs(out)[KEEP:]:
         if n < epoch and n not in keep:
             shutil.rmtree(p, ignore_errors=True)
@@ -166,18 +181,32 @@ def read_checkpoint(path: Path) -> Checkpoint:
         meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise fail(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
-    if meta.get("format") != FORMAT:
-        raise fail(f"{path}: not a specc training checkpoint (format {meta.get('format')!r})")
-    for name, digest in meta.get("files", {}).items():
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise fail(f"{path}: not a specc training checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("meta_sha256") != meta_digest(meta):
+        what = "has no digest (written by an older specc, or edited)" if "meta_sha256" not in meta else "does not match its digest (edited or damaged)"
+        raise fail(f"{path}: state.json {what}")
+    files = meta.get("files")
+    m = _NAME.match(path.name)
+    if not isinstance(files, dict) or not {"weights.safetensors", "state.safetensors"} <= set(files):
+        raise fail(f"{path}: state.json lacks the hashes of its files")
+    if m is None or meta.get("epoch") != int(m.group(1)) or not isinstance(meta.get("state"), (dict, list)) or not isinstance(meta.get("history", []), list):
+        raise fail(f"{path}: state.json does not describe epoch {m.group(1) if m else '?'} (epoch {meta.get('epoch')!r})")
+    present = {p.name for p in path.iterdir() if p.name != "state.json"}
+    if present - set(files):
+        raise fail(f"{path}: unexpected file(s) {', '.join(sorted(present - set(files)))} (not in state.json's hashes)")
+    for name, digest in files.items():
         f = path / name
-        if not f.is_file() or _sha256(f) != digest:
+        if not isinstance(name, str) or "/" in name or not f.is_file() or _sha256(f) != digest:
             raise fail(f"{path}: {name} is missing or damaged (hash mismatch)")
     try:
         weights = load_weights(path / "weights.safetensors")
-        ema = load_weights(path / "ema.safetensors") if (path / "ema.safetensors").is_file() else None
+        ema = load_weights(path / "ema.safetensors") if "ema.safetensors" in files else None
         state = load_file(str(path / "state.safetensors"))
     except (CheckpointError, OSError, ValueError) as e:
         raise fail(f"{path}: unreadable checkpoint ({e})") from None
+    except Exception as e:  # noqa: BLE001 - safetensors' own error type for a damaged file
+        raise fail(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
     return Checkpoint(path, meta, weights, ema, state)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from specc.ir.graph import Model
+from specc.weights.io import CheckpointError, load_npz
 
 from .errors import TrainError, fail
 from .validate import check_inputs, check_lengths, check_targets, target_kind, vocab_of
@@ -120,10 +121,11 @@ def _digits(model: Model) -> Dataset:
     kind = target_kind(model)
     if kind not in ("class_index", "one_hot") or out.shape != (10,):
         raise fail(f"the digits data have 10 classes; the output is {out} with loss {model.train.loss.kind}", "end with dense(10, activation=softmax) and a (sparse_)categorical_crossentropy loss")
-    try:
+    from specc.extras import needs, require
+
+    require("sklearn", "--data digits", "install it with pip install 'specc[train]', or use --data synthetic / an .npz file")
+    with needs("--data digits"):
         from sklearn.datasets import load_digits
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise fail("the digits data need scikit-learn", "pip install 'specc[train]'") from None
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32).reshape(-1, *t.shape)
     y = d.target.astype(np.int64)
@@ -142,21 +144,18 @@ def _npz(model: Model, path: Path) -> Dataset:
         raise fail(f"{path}: no such data file", "give an existing .npz file, or --data digits / synthetic")
     if path.is_dir():
         raise fail(f"{path}: is a directory, not an .npz file")
+    if not zipfile.is_zipfile(path):
+        try:
+            with open(path, "rb") as f:
+                npy = f.read(6) == b"\x93NUMPY"
+        except OSError as e:
+            raise fail(f"{path}: cannot read the data file: {e.strerror}") from None
+        what = "a single .npy array, not an .npz archive" if npy else "not an .npz file (np.savez archive)"
+        raise fail(f"{path}: {what}", "save with np.savez(path, x=..., y=...)")
     try:
-        z = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise fail(f"{path}: not an .npz file (np.savez archive)", "save with np.savez(path, x=..., y=...)") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise fail(f"{path}: a single .npy array, not an .npz archive", "save with np.savez(path, x=..., y=...)")
-    arrays = {}
-    with z:
-        for k in z.files:
-            try:
-                arrays[k] = z[k]
-            except ValueError:
-                raise fail(f"{path}: array {k!r} holds Python objects (pickled data)", "store plain numeric arrays (specc never unpickles)") from None
-            except (zipfile.BadZipFile, OSError, EOFError):
-                raise fail(f"{path}: array {k!r} is damaged", "write the file again with np.savez") from None
+        arrays = load_npz(path)  # bounded by the file's real size, never unpickled
+    except CheckpointError as e:
+        raise fail(str(e), "store plain numeric arrays with np.savez (specc never unpickles)" if "objects" in str(e) else "write the file again with np.savez(path, x=..., y=...)") from None
     return _from_arrays(model, arrays, str(path))
 
 

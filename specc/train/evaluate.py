@@ -35,9 +35,10 @@ def resolve_weights(path: str | os.PathLike) -> Path:
     return p
 
 
-def load_checked(model: Model, path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Canonical weights from ``path`` that fit ``model`` (else a clear error)."""
-    from specc.weights.io import check_against
+def load_checked(model: Model, path: str | os.PathLike, *, allow_nonfinite: bool = False) -> dict[str, np.ndarray]:
+    """Canonical weights from ``path`` that fit ``model``: its names and shapes, real
+    floating-point values, finite unless ``allow_nonfinite`` (else a clear error)."""
+    from specc.weights.io import check_against, check_values
 
     p = resolve_weights(path)
     try:
@@ -48,7 +49,34 @@ def load_checked(model: Model, path: str | os.PathLike) -> dict[str, np.ndarray]
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise fail(f"{p}: the weights do not fit {model.name}: " + "; ".join(problems[:3]) + more, "use the checkpoint of this spec, or train with --init-from to load the layers that fit")
+    problems = check_values(w, allow_nonfinite=allow_nonfinite)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        nonfinite = not allow_nonfinite and any("NaN" in q for q in problems)
+        raise fail(f"{p}: " + "; ".join(problems[:3]) + more, "pass --allow-nonfinite to use them anyway" if nonfinite else "store float32 or float64 weights")
     return w
+
+
+def check_device(backend: str, device: str | None) -> None:
+    """``device`` names a device ``backend`` can use here (else a clear error)."""
+    if device in (None, "cpu"):
+        return
+    d = str(device)
+    if not (d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
+        raise fail(f"unknown device {device!r}", "use cpu, cuda or cuda:N")
+    index = int(d[5:]) if ":" in d else 0
+    if backend == "torch":
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    else:
+        import specc.backends.keras  # noqa: F401 - TensorFlow without its start-up chatter
+        import tensorflow as tf
+
+        count = len(tf.config.list_physical_devices("GPU"))
+    if index >= count:
+        seen = f"sees {count} GPU(s)" if count else "sees no GPU"
+        raise fail(f"--device {device}, but {'torch' if backend == 'torch' else 'TensorFlow'} {seen}", "use --device cpu" + (f" or cuda:0 … cuda:{count - 1}" if count else ""))
 
 
 def predict(model: Model, weights, backend: str, xs: list[np.ndarray], device=None) -> list[np.ndarray]:
@@ -70,15 +98,16 @@ def predict(model: Model, weights, backend: str, xs: list[np.ndarray], device=No
     return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 
-def evaluate(spec, weights: str | os.PathLike, backend: str = "torch", data: str = "digits", split: str = "val", device=None) -> tuple[dict[str, float], int, Path]:
+def evaluate(spec, weights: str | os.PathLike, backend: str = "torch", data: str = "digits", split: str = "val", device=None, *, allow_nonfinite: bool = False) -> tuple[dict[str, float], int, Path]:
     """(metrics, number of examples, weights file) of ``weights`` on ``split`` of ``data``."""
     model = as_model(spec)
     if model.train is None:
         raise fail(f"{model.name} has no train section: no loss or metrics to evaluate", "add a train section to the spec")
     if split not in SPLITS:
         raise fail(f"unknown split {split!r}", f"choose one of {', '.join(SPLITS)}")
+    check_device(backend, device)
     path = resolve_weights(weights)
-    w = load_checked(model, path)
+    w = load_checked(model, path, allow_nonfinite=allow_nonfinite)
     ds = load_data(model, data)
     if split == "val":
         if ds.val is None:

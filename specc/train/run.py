@@ -14,12 +14,15 @@ from rich.console import Console
 
 from specc.backends import BACKENDS
 from specc.compiler import as_model
+from specc.extras import EnvError, default_backend, require_backend
+from specc.fsutil import describe_os_error
 from specc.ir.graph import Model
 from specc.weights import CheckpointError, init_weights
 from specc.weights import load as load_weights
 
 from .callbacks import Callbacks, learning_rate
 from .checkpoint import clean_partial, existing_epochs, latest_checkpoint, model_signature, read_checkpoint, write_checkpoint
+from .lock import RunLock
 from .data import Dataset, load_data
 from .distributed import DistInfo, dist_from_env, init_torch_distributed
 from .errors import fail
@@ -36,7 +39,7 @@ EVAL_MAX = 10_000  # train-set metrics are computed on at most this many (fixed)
 @dataclass
 class TrainOptions:
     spec: Model | str | os.PathLike
-    backend: str = "torch"
+    backend: str | None = None  # None: torch if installed, else keras
     data: str = "digits"
     epochs: int | None = None
     batch: int | None = None
@@ -46,6 +49,7 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     init_from: str | os.PathLike | None = None
+    allow_nonfinite: bool = False  # --init-from weights may hold NaN/inf
     amp: bool = False
     compile: bool = False
     replicas: int = 1
@@ -87,7 +91,7 @@ def _positive(name: str, v: int | None, default: int) -> int:
     if v is None:
         return default
     if v <= 0:
-        raise fail(f"--{name} must be positive, got {v}")
+        raise EnvError(f"--{name} must be positive, got {v}")
     return int(v)
 
 
@@ -120,18 +124,21 @@ class _Run:
     def __init__(self, opts: TrainOptions):
         self.opts = opts
         self.model = model = as_model(opts.spec)
+        if opts.backend is None:
+            opts.backend = default_backend("specc train")
         if opts.backend not in BACKENDS:
             raise fail(f"unknown backend {opts.backend!r}", f"choose one of: {', '.join(BACKENDS)}")
+        require_backend(opts.backend, f"specc train --backend {opts.backend}")
         if model.train is None:
             raise fail(f"{model.name} has no train section: nothing to train", "add train { loss …; optimizer … } to the spec")
         cfg = model.train
         self.seed = cfg.seed if opts.seed is None else int(opts.seed)
-        if self.seed < 0:
-            raise fail(f"--seed must be ≥ 0, got {self.seed}")
+        if not 0 <= self.seed < 2**32:
+            raise EnvError(f"seed must be in [0, 2**32), got {self.seed}" + (" (the spec's train seed)" if opts.seed is None else ""), "seeds are 32-bit: use a smaller one")
         self.batch = _positive("batch", opts.batch, cfg.batch)
         self.epochs = _positive("epochs", opts.epochs, cfg.epochs)
-        if opts.replicas < 1:
-            raise fail(f"--replicas must be ≥ 1, got {opts.replicas}")
+        if not 1 <= opts.replicas <= 64:
+            raise EnvError(f"--replicas must be between 1 and 64, got {opts.replicas}")
         self.dist: DistInfo = dist_from_env()
         if self.dist.active and opts.backend != "torch":
             raise fail("torchrun runs the torch backend", "use --backend torch, or run keras in one process (it spreads over local devices itself)")
@@ -143,13 +150,14 @@ class _Run:
         self.show = not opts.quiet and self.dist.main
         self.out = Path(opts.out) if opts.out is not None else Path("runs") / f"{model.name}-{opts.backend}"
         if self.out.exists() and not self.out.is_dir():
-            raise fail(f"--out {self.out} is a file", "give a folder for checkpoints and curves")
+            raise EnvError(f"--out {self.out} is a file", "give a folder for checkpoints and curves")
         self.sig = model_signature(model)
         self.history: list[dict] = []
         self.notes: list[str] = []
         self.callback_state: dict | None = None
         self.best: tuple[dict, dict | None] | None = None  # (weights, ema) of the best epoch, once seen
         self.tb: TensorBoardLog | None = None
+        self.lock: RunLock | None = None
 
     def say(self, *lines: str) -> None:
         if self.show:
@@ -163,15 +171,23 @@ class _Run:
         if self.dist.main:
             try:
                 self.out.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                raise EnvError(f"--out {self.out} is a file", "give a folder for checkpoints and curves") from None
             except OSError as e:
-                raise fail(f"cannot create --out {self.out}: {e.strerror}", "choose a folder you can write to") from None
-            clean_partial(self.out)
+                raise EnvError(f"cannot create --out {self.out}: {e.strerror}", "choose a folder you can write to") from None
+            self.lock = RunLock(self.out).acquire()  # released when execute() ends
+            try:
+                clean_partial(self.out)
+            except OSError as e:
+                raise EnvError(f"cannot clean up --out {self.out}: {describe_os_error(e)}", "choose a folder you can write to") from None
         if opts.resume:
             ckpt, notes = latest_checkpoint(self.out)
+            if ckpt is None:
+                if notes:
+                    raise fail(f"{self.out}: no usable checkpoint to resume: " + "; ".join(notes), "start a new run with --overwrite (or --init-from the weights of an older run)")
+                raise fail(f"{self.out}: no checkpoint to resume", "train without --resume to start a run there (or point --out at the run)")
             for n in notes:
                 self.say(f"[yellow]note:[/] passed over a damaged checkpoint: {n}")
-            if ckpt is None:
-                raise fail(f"{self.out}: no checkpoint to resume", "train without --resume to start a run there (or point --out at the run)")
             meta = ckpt.meta
             if meta.get("signature") != self.sig:
                 raise fail(f"{ckpt.path}: the checkpoint was written for another model ({meta.get('model')}, different weights)", "resume with the spec that wrote it, or start a new run with --init-from")
@@ -180,6 +196,12 @@ class _Run:
             for key, mine in (("batch", self.batch), ("seed", self.seed), ("n_train", len(self.data.train)), ("world", self.dist.world)):
                 if mine is not None and meta.get(key) != mine:
                     self.notes.append(f"resuming with {key} {mine}, the checkpoint's run used {meta.get(key)}: the result differs from an uninterrupted run")
+            from specc.weights.io import check_against
+
+            expected = {f"{n.name}.{w.name}": tuple(w.shape) for n, w in model.weights()}
+            problems = check_against(ckpt.weights, expected) + (check_against(ckpt.ema, expected) if ckpt.ema is not None else [])
+            if problems:
+                raise fail(f"{ckpt.path}: the checkpoint's weights do not fit {model.name}: " + "; ".join(problems[:3]), "resume with the spec that wrote it, or start a new run with --init-from")
             self.history = list(meta.get("history", []))
             self.callback_state = meta.get("callbacks")
             self.say(f"resuming {model.name} from {ckpt.path} (epoch {ckpt.epoch}, step {meta.get('step')})")
@@ -201,6 +223,12 @@ class _Run:
                 saved = load_weights(src)
             except CheckpointError as e:
                 raise fail(str(e), "give a canonical checkpoint (.safetensors or .npz) written by specc") from None
+            from specc.weights.io import check_values
+
+            problems = check_values(saved, allow_nonfinite=opts.allow_nonfinite)
+            if problems:
+                nonfinite = any("NaN" in q for q in problems)
+                raise fail(f"{src}: " + "; ".join(problems[:3]), "pass --allow-nonfinite to start from them anyway" if nonfinite else "store float32 or float64 weights")
             weights, report = merge_init(model, weights, saved)
             self.say(*report.lines(str(src)))
         return weights, 0, None
@@ -251,7 +279,8 @@ class _Run:
                 save(ema if ema is not None else w, self.out / "best.safetensors", metadata={"model": model.name, "epoch": str(epoch + 1), "monitor": self.callbacks.best.monitor})
             write_csv(self.out / "history.csv", self.history)
         except OSError as e:
-            raise fail(f"could not write the checkpoint of epoch {epoch + 1} in {self.out}: {e.strerror or e}", "the previous checkpoint is intact: free some space and continue with --resume") from None
+            kept = f"the checkpoint of epoch {epoch} is intact" if epoch else "no epoch was saved"
+            raise EnvError(f"could not write the checkpoint of epoch {epoch + 1}: {describe_os_error(e)}", f"{kept}; free some space (or fix the folder), then continue with: specc train … --out {self.out} --resume") from None
         if self.tb is not None:
             self.tb.epoch(entry, rate)
         self.eval_seconds += time.perf_counter() - t
@@ -265,6 +294,13 @@ class _Run:
 
     # ---- the run
     def execute(self) -> TrainResult:
+        try:
+            return self._execute()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def _execute(self) -> TrainResult:
         opts = self.opts
         self.data: Dataset = load_data(self.model, opts.data)
         weights, start, ckpt = self.prepare()
@@ -291,7 +327,11 @@ class _Run:
         if ckpt is not None:
             if ckpt.ema is not None and self.model.train.ema:
                 self.trainer.set_ema(ckpt.ema)
-            for n in self.trainer.load_state(ckpt.meta["state"], ckpt.state):
+            try:
+                notes = self.trainer.load_state(ckpt.meta["state"], ckpt.state)
+            except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as e:
+                raise fail(f"{ckpt.path}: the optimizer state does not fit this run ({type(e).__name__}: {e})", f"start a new run with --init-from {ckpt.path / 'weights.safetensors'}") from None
+            for n in notes:
                 self.say(f"[yellow]note:[/] {n}")
         self.eval_seconds = 0.0
         t0 = time.perf_counter()
@@ -349,12 +389,15 @@ class _Run:
             shown = next(h for h in self.history if h["epoch"] == self.callbacks.best.best_epoch)
         val_label = "validation (EMA weights)" if self.model.train.ema else "validation"
         doc = {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "history": self.history}
-        atomic_write_text(self.out / "history.json", json.dumps(doc, indent=1) + "\n")
         png = None
-        if self.opts.plot:
-            png = plot_curves(self.history, self.out / "learning_curve.png", f"{self.model.name} ({self.opts.backend})")
-            if png is None:
-                self.say("[yellow]note:[/] no learning curve drawn: matplotlib is not installed (pip install 'specc[train]'); the numbers are in history.json and history.csv")
+        try:
+            atomic_write_text(self.out / "history.json", json.dumps(doc, indent=1) + "\n")
+            if self.opts.plot:
+                png = plot_curves(self.history, self.out / "learning_curve.png", f"{self.model.name} ({self.opts.backend})")
+        except OSError as e:
+            raise EnvError(f"trained {self.history[-1]['epoch']} epochs, but {describe_os_error(e)}", f"the checkpoints and weights in {self.out} are intact (continue with --resume after freeing some space)") from None
+        if self.opts.plot and png is None:
+            self.say("[yellow]note:[/] no learning curve drawn: matplotlib is not installed (pip install 'specc[train]'); the numbers are in history.json and history.csv")
         if self.show:
             title = f"{self.model.name} after epoch {shown['epoch']}" + (" (best, restored)" if result.restored_best else "") + f" ({self.opts.backend})"
             self.console.print(metrics_table(title, [("train", shown["train"]), (val_label, shown["val"])]))

@@ -140,6 +140,9 @@ def check_targets(model: Model, arrays: list[np.ndarray], names: list[str]) -> l
 
 
 def check_lengths(xs: list[np.ndarray], xnames: list[str], ys: list[np.ndarray], ynames: list[str]) -> int:
+    for k, a in zip([*xnames, *ynames], [*xs, *ys], strict=True):
+        if a.ndim == 0:
+            raise fail(f"{k}: a scalar ({a.dtype}), expected an array with one row per example", f"store {k} with a leading example axis, e.g. np.array([...]) of shape (N, ...)")
     sizes = {k: len(a) for k, a in zip([*xnames, *ynames], [*xs, *ys], strict=True)}
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{k} has {n}" for k, n in sizes.items())

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from specc.extras import require_backend
 from specc.ir.graph import Model
-from specc.weights.io import CheckpointError, check_against
+from specc.weights.io import CheckpointError, check_against, check_values
 from specc.weights.io import load as load_canonical
 from specc.weights.io import save as save_canonical
 
@@ -38,12 +39,37 @@ def _expected(model: Model) -> dict[str, tuple[int, ...]]:
     return {f"{n.name}.{w.name}": tuple(w.shape) for n, w in model.weights()}
 
 
-def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None) -> dict[str, np.ndarray]:
-    """Canonical weights of ``model`` from a checkpoint in any format."""
+def _torch_values(p: Path, sd: dict) -> dict:
+    """A state_dict's entries as arrays, refusing anything that is not a real float tensor."""
+    import torch
+
+    out, problems = {}, []
+    for k, v in sd.items():
+        if isinstance(v, torch.Tensor):
+            if v.is_complex() or not v.is_floating_point():
+                problems.append(f"{k}: {str(v.dtype).removeprefix('torch.')} values; weights are real floating-point numbers")
+                continue
+            out[k] = v.detach().cpu().double().numpy()
+        elif isinstance(v, np.ndarray):
+            out[k] = v
+        else:
+            problems.append(f"{k}: a {type(v).__name__}, not a tensor")
+    problems += check_values({k: v for k, v in out.items()}, allow_nonfinite=True)
+    if problems:
+        raise CheckpointError(f"{p}: " + "; ".join(problems[:6]) + (f" (and {len(problems) - 6} more)" if len(problems) > 6 else ""))
+    return out
+
+
+def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None, *, allow_nonfinite: bool = False) -> dict[str, np.ndarray]:
+    """Canonical weights of ``model`` from a checkpoint in any format: real floating-point
+    arrays of the model's shapes, finite unless ``allow_nonfinite`` (else CheckpointError
+    naming the tensor)."""
     fmt = fmt or guess_format(path)
     p = Path(path)
     if not p.exists():
         raise CheckpointError(f"{p}: no such checkpoint")
+    if fmt in ("torch", "keras"):
+        require_backend(fmt, f"reading a {fmt} checkpoint ({p})")
     if fmt == "canonical":
         w = load_canonical(p)
     elif fmt == "torch":
@@ -51,9 +77,9 @@ def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None) 
         from specc.backends.torch.weights import from_state_dict
 
         if p.suffix == ".safetensors":
-            from safetensors.numpy import load_file
+            from specc.weights.io import load as load_safetensors
 
-            sd = load_file(str(p))
+            sd = load_safetensors(p)
         else:
             import torch
 
@@ -61,12 +87,15 @@ def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None) 
                 sd = torch.load(p, map_location="cpu", weights_only=True)
             except Exception as e:  # noqa: BLE001 - any unreadable file
                 raise CheckpointError(f"{p}: not a readable torch state_dict ({type(e).__name__}: {e})") from None
-            if not isinstance(sd, dict):
-                raise CheckpointError(f"{p}: expected a state_dict (a dict of tensors)")
+            if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
+                raise CheckpointError(f"{p}: expected a state_dict (a dict of tensors by name)")
+        sd = _torch_values(p, sd)
         try:
             w = from_state_dict(make_plan(model), sd)
         except KeyError as e:
             raise CheckpointError(f"{p}: the state_dict lacks {e} for model {model.name}") from None
+        except (ValueError, RuntimeError, IndexError, TypeError) as e:
+            raise CheckpointError(f"{p}: the state_dict does not fit model {model.name} ({type(e).__name__}: {e})") from None
     elif fmt == "keras":
         from specc.backends.keras.bundle import build_keras
 
@@ -86,9 +115,10 @@ def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None) 
         w = km.specc.get_weights(km)
     else:
         raise CheckpointError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    problems = check_against(w, _expected(model))
+    problems = check_against(w, _expected(model)) or check_values(w, allow_nonfinite=allow_nonfinite)
     if problems:
-        raise CheckpointError(f"{p}: does not fit model {model.name}: " + "; ".join(problems[:6]))
+        hint = "" if allow_nonfinite or not any("NaN" in q for q in problems) else " (pass --allow-nonfinite to accept NaN/inf)"
+        raise CheckpointError(f"{p}: does not fit model {model.name}: " + "; ".join(problems[:6]) + hint)
     return w
 
 
@@ -99,6 +129,9 @@ def write_weights(model: Model, weights: dict[str, np.ndarray], path: str | os.P
     if fmt == "canonical":
         return save_canonical(weights, p, {"model": model.name})
     from specc.fsutil import atomic_write
+
+    if fmt in ("torch", "keras"):
+        require_backend(fmt, f"writing a {fmt} checkpoint ({p})")
 
     if fmt == "torch":
         from specc.backends.torch.plan import make_plan
@@ -134,5 +167,5 @@ def write_weights(model: Model, weights: dict[str, np.ndarray], path: str | os.P
     raise CheckpointError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def convert(model: Model, src, dst, src_format: str | None = None, dst_format: str | None = None) -> Path:
-    return write_weights(model, read_weights(model, src, src_format), dst, dst_format)
+def convert(model: Model, src, dst, src_format: str | None = None, dst_format: str | None = None, *, allow_nonfinite: bool = False) -> Path:
+    return write_weights(model, read_weights(model, src, src_format, allow_nonfinite=allow_nonfinite), dst, dst_format)
