@@ -54,6 +54,10 @@ def as_write_error(e: BaseException, path: Path) -> WriteError | None:
     failure; None if it is something else (a bug, which must not be disguised)."""
     if isinstance(e, WriteError):
         return e
+    from specc.errors import SpecError
+
+    if isinstance(e, SpecError):  # a deliberate, explained error: never re-labelled
+        return None
     if isinstance(e, OSError) and e.errno is not None:
         return WriteError(e.errno, e.strerror or os.strerror(e.errno), str(path))
     if isinstance(e, Exception):

@@ -246,3 +246,30 @@ def test_outputs_onto_folders_are_usage_errors(spec, good, tmp_path, capsys):
     d2.mkdir()
     rc, err = cli(capsys, "weights", "convert", spec, good, d2)
     assert rc == 2 and "is a folder" in err, err
+
+
+def test_integer_datasets_in_keras_weights(spec, tmp_path, capsys):
+    import h5py
+
+    p = tmp_path / "k.weights.h5"
+    rc, err = cli(capsys, "weights", "init", spec, "-o", p)
+    assert rc == 0, err
+    with h5py.File(p, "r+") as f:
+        name = "layers/dense/vars/0"
+        data = f[name][()]
+        del f[name]
+        f[name] = data.astype(np.int32)
+    rc, err = cli(capsys, "weights", "convert", spec, p, tmp_path / "o.safetensors")
+    assert rc == 1 and "layers/dense/vars/0: int32 values" in err, err
+
+
+def test_export_onto_a_folder_is_an_environment_error(tmp_path):
+    from specc.cli import environment_error
+    from specc.export.atomic import atomic_target
+
+    (tmp_path / "m.onnx").mkdir()
+    with pytest.raises(IsADirectoryError) as e, atomic_target(tmp_path / "m.onnx") as tmp:
+        tmp.write_bytes(b"model")
+    problem = environment_error(e.value)
+    assert problem is not None and problem.exit_code == 2 and f"{tmp_path / 'm.onnx'}: is a folder" in problem.render()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # the temporary folder is gone

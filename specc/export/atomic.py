@@ -5,11 +5,14 @@ nothing), never half a model."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from specc.fsutil import as_write_error
 
 __all__ = ["atomic_target"]
 
@@ -21,9 +24,17 @@ def atomic_target(out: Path, directory: bool = False) -> Iterator[Path]:
     holder = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp"))
     tmp = holder / out.name  # keeps the suffix frameworks insist on (.keras, .onnx)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except Exception as e:  # a framework's writer hitting a full disk: name the file
+            err = as_write_error(e, out)
+            if err is None or err is e:
+                raise
+            raise err from e
         if not tmp.exists():
-            raise FileNotFoundError(f"the exporter wrote nothing at {tmp}")
+            from specc.train.errors import fail
+
+            raise fail(f"the exporter wrote nothing for {out}", "please report it with the spec")
         if directory or tmp.is_dir():
             if out.exists():
                 old = holder / "old"
@@ -31,7 +42,7 @@ def atomic_target(out: Path, directory: bool = False) -> Iterator[Path]:
             os.replace(tmp, out)
         else:
             if out.is_dir():
-                raise IsADirectoryError(f"{out} is a folder")
+                raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(out))
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
             os.replace(tmp, out)
