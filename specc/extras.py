@@ -30,6 +30,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "tf2onnx": ("tf2onnx", "export"),
     "onnxscript": ("onnxscript", "export"),
     "h5py": ("h5py", "keras"),
+    "tensorboardX": ("tensorboardX", "tensorboard"),
 }
 
 # what each backend needs, in import order

@@ -150,9 +150,11 @@ def test_tensorboard_event_files_read_back(tmp_path, data):
 
 def test_tensorboard_without_its_writer_is_a_clear_error(tmp_path, data, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if not installed
-    with pytest.raises(TrainError, match=r"--tensorboard needs the tensorboardX package") as e:
+    from specc.extras import MissingDependency
+
+    with pytest.raises(MissingDependency, match=r"--tensorboard needs tensorboardX, which is not installed") as e:
         run(OVERFIT, "torch", tmp_path / "run", data, tensorboard=True)
-    assert "specc[tensorboard]" in e.value.render()
+    assert "specc[tensorboard]" in e.value.render() and e.value.exit_code == 2  # an environment, not the input
 
 
 def test_files_of_a_run_share_one_mode_and_a_missing_plotter_is_said(tmp_path, data, monkeypatch):

@@ -82,6 +82,9 @@ CASES = {
         (["export", "tiny.spec", *W, "--to", "onnx", "-o", "m.onnx"], 2, f"specc export --to onnx needs onnx, which is not installed (no module named 'onnx')\n  = help: install it with {EXPORT}"),
         (["export", "tiny.spec", *W, "--to", "onnx", "-o", "m.onnx", "--backend", "keras"], 2, "needs tf2onnx"),
     ],
+    "tensorboardX": [
+        (["train", "tiny.spec", *SYN, "--out", "tb", "--tensorboard", "-q"], 2, "--tensorboard needs tensorboardX, which is not installed (no module named 'tensorboardX')\n  = help: install it with pip install 'specc[tensorboard]'"),
+    ],
     "onnxruntime": [
         (["export", "tiny.spec", *W, "--to", "onnx", "-o", "m.onnx"], 2, "or pass --no-check"),
     ],

@@ -49,10 +49,12 @@ class TensorBoardLog:
     """Scalars per epoch into ``folder`` (tensorboardX's event-file writer)."""
 
     def __init__(self, folder: Path):
+        from specc.extras import MissingDependency
+
         try:
             from tensorboardX import SummaryWriter
         except ImportError:
-            raise fail("--tensorboard needs the tensorboardX package", "pip install 'specc[tensorboard]', or train without --tensorboard") from None
+            raise MissingDependency("tensorboardX", "--tensorboard", "install it with pip install 'specc[tensorboard]', or train without --tensorboard") from None
         try:
             self.writer = SummaryWriter(logdir=str(folder), flush_secs=30)
         except OSError as e:
