@@ -88,6 +88,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     path = write_target(given)
     if path.is_dir():
         raise WriteError(errno.EISDIR, "is a folder, not a file", str(given))
+    if path.exists() and not path.is_file():  # a device or a pipe (-o /dev/null, /dev/stdout): write into it, never replace it
+        try:
+            write(str(path))
+        except BaseException as e:
+            err = as_write_error(e, given)
+            if err is not None and err is not e:
+                raise err from e
+            raise
+        return given
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

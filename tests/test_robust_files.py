@@ -273,3 +273,21 @@ def test_export_onto_a_folder_is_an_environment_error(tmp_path):
     problem = environment_error(e.value)
     assert problem is not None and problem.exit_code == 2 and f"{tmp_path / 'm.onnx'}: is a folder" in problem.render()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # the temporary folder is gone
+
+
+def test_atomic_write_into_a_pipe_or_device_keeps_it(tmp_path):
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, encoding="utf-8").read()))
+    reader.start()
+    atomic_write_text(fifo, "through the pipe")
+    reader.join(timeout=30)
+    assert got == ["through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)  # still a pipe
+    link = tmp_path / "null"
+    link.symlink_to("/dev/null")
+    atomic_write_text(link, "gone")
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode) and link.is_symlink()
