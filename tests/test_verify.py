@@ -24,8 +24,9 @@ def test_example_specs_verify(spec, dtype):
     assert report.ok, report.render_text()
     phases = {r.phase for r in report.rows}
     assert {"forward", "loss", "gradient", "step 1", "step 2", "step 3"} <= phases
-    forward = [r for r in report.rows if r.phase == "forward"]
+    forward = [r for r in report.rows if r.phase == "forward" and r.dtype == dtype]
     assert len(forward) == sum(len(n.outputs) for n in specc.load(spec).nodes)
+    assert all(r.why for r in report.rows)  # every bound explains itself
     if dtype == "float64":
         assert report.dtypes == {"torch": ["float64"], "keras": ["float64"]}
         assert max(r.max_rel for r in forward) < 1e-12

@@ -14,7 +14,7 @@ from specc.errors import SpecError, UsageError
 
 __all__ = ["main"]
 
-_COMMANDS = ("check", "fmt", "schema", "compile", "build_cmd", "import_cmd", "verify", "train", "evaluate", "export", "weights")
+_COMMANDS = ("check", "fmt", "schema", "compile", "build_cmd", "import_cmd", "verify", "selftest", "fuzz", "train", "evaluate", "export", "weights")
 
 
 class _Parser(argparse.ArgumentParser):

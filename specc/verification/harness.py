@@ -8,6 +8,14 @@
 4. ``steps`` optimizer steps on identical batches (schedule and optimizer state included);
    all weights — batch-norm statistics too — compared after each.
 
+Each backend runs the whole protocol once per precision (:class:`Run`), results keyed
+(phase, name); what must be compared is derived from the IR (:func:`expected_keys`), so a
+result a probe fails to produce is a failure, never a silent skip.  The float64 runs are
+always compared; a float32 verification also compares the float32 runs, judged against
+each backend's own float64 round-off, and the first backend is run once more on
+perturbed data to measure how sensitive each result is to round-off
+(``tolerance.py`` explains the bounds; every row says what its bound was made of).
+
 Dropout and other random layers cannot draw the same masks in two frameworks, so they are
 neutralised (rate 0) for the comparison, and the report says so.  In float64 the dtypes of
 weights and activations are checked on both sides, so float32 round-off can never pass
@@ -29,7 +37,7 @@ from specc.ir.transforms import without_dropout
 from .data import random_inputs, random_targets, verification_weights
 from .probes import make_probe
 from .report import Report, Row
-from .tolerance import forward_tolerance, gradient_tolerance, step_tolerance
+from .tolerance import PERTURB64, distance, forward_tolerance, gradient_tolerance, judge, step_tolerance
 
 __all__ = ["verify", "VerifyError"]
 
@@ -48,24 +56,12 @@ def _depths(model: Model) -> dict[str, int]:
     return depth
 
 
-def _compare(phase: str, name: str, ref: np.ndarray, other: np.ndarray, tol, op: str = "") -> Row:
-    ref = np.asarray(ref, dtype=np.float64)
-    other = np.asarray(other, dtype=np.float64)
-    if ref.shape != other.shape:
-        return Row(phase, name, tuple(ref.shape), float("inf"), float("inf"), 0.0, tol.rtol, False, op + f" shape {other.shape}")
-    if ref.size == 0:
-        return Row(phase, name, tuple(ref.shape), 0.0, 0.0, tol.atol, tol.rtol, True, op)
-    diff = np.abs(ref - other)
-    nonfinite = ~(np.isfinite(ref) & np.isfinite(other))
-    if nonfinite.any():
-        same = (ref == other) | (np.isnan(ref) & np.isnan(other))
-        if not same[nonfinite].all():
-            return Row(phase, name, tuple(ref.shape), float("inf"), float("inf"), 0.0, tol.rtol, False, op)
-        diff = np.where(nonfinite, 0.0, diff)
-    scale = float(np.max(np.abs(np.where(np.isfinite(ref), ref, 0.0))))
-    max_abs = float(diff.max())
-    bound = tol.bound(scale)
-    return Row(phase, name, tuple(ref.shape), max_abs, max_abs / scale if scale else max_abs, bound, tol.rtol, max_abs <= bound, op)
+def _compare(phase: str, name: str, ref, other, tol, op: str = "") -> Row:
+    """One row judged by a prior alone (``verify --against``: a user's port in one framework
+    has no second run to measure its round-off against)."""
+    j = judge(ref, other, tol, "float64")
+    why = f"prior {tol.atol:.3g} + {tol.rtol:.3g}·{j.scale:.3g} = {j.bound:.3g}" if np.isfinite(j.max_abs) or j.bound else j.why
+    return Row(phase, name, tuple(np.shape(ref)), j.max_abs, j.max_rel, j.bound, tol.rtol, j.ok, op, "", why)
 
 
 @contextlib.contextmanager
@@ -97,6 +93,7 @@ def verify(
     against=None,
     weights=None,
     inputs: list[str] | None = None,
+    tamper=None,
 ) -> Report:
     """Compare ``spec`` across two backends; see the module docstring.  Returns a Report
     (``.ok``, ``.verdict()``, ``.rows``, ``.first_failure``, ``.to_json()``).
@@ -105,7 +102,11 @@ def verify(
     ``FILE.py:NAME`` / a ``.keras`` path) the user's model is compared with the spec
     instead (:mod:`specc.verification.against`); ``weights`` are then the spec's canonical
     weights to use (default: drawn from the spec), ``inputs`` the example inputs for tracing
-    a torch port (``NAME:DTYPE[DIMS]``, its own layout)."""
+    a torch port (``NAME:DTYPE[DIMS]``, its own layout).
+
+    ``tamper(backend, dtype, results)``, if given, may change a run's results before they
+    are compared: the harness's own check (``specc selftest``) plants differences with it
+    and expects each to be reported."""
     if against is not None:
         from .against import verify_against
 
@@ -116,14 +117,16 @@ def verify(
     if weights is not None or inputs is not None:
         raise ValueError("weights= and inputs= go with against=")
     with _one_framework_at_a_time():
-        return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol)
+        return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper)
 
 
-def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol) -> Report:
+def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper=None) -> Report:
     started = time.perf_counter()
     model = as_model(spec)
     if len(backends) != 2:
         raise ValueError("verify compares exactly two backends")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
     a_name, b_name = backends
     cfg = model.verify
     steps = cfg.steps if steps is None else steps
@@ -147,8 +150,12 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol) -> Re
     x = random_inputs(vmodel, batch, rng, dtype)
     if device and device.startswith("cuda"):
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    a = make_probe(a_name, vmodel, weights, dtype, device)
-    b = make_probe(b_name, vmodel, weights, dtype, device)
+    y, batches = None, []
+    if vmodel.train is not None:
+        y = random_targets(vmodel, batch, rng, dtype)
+        batches = [(random_inputs(vmodel, batch, rng, dtype), random_targets(vmodel, batch, rng, dtype)) for _ in range(steps)]
+    else:
+        notes.append("the spec has no train section: loss, gradients and optimizer steps not compared")
     report = Report(
         spec=model.source or "<string>",
         model=model.name,
@@ -160,44 +167,142 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol) -> Re
         seed=seed,
         notes=notes,
     )
-    depth = _depths(vmodel)
-
-    # ---- forward, layer by layer
-    ta, tb = a.trace(x), b.trace(x)
-    for node in vmodel.nodes:
-        for tid in node.outputs:
-            tol = forward_tolerance(node.op.family, depth[tid], dtype, rtol, atol)
-            report.rows.append(_compare("forward", tid, ta[tid], tb[tid], tol, node.op.kind))
-
-    # ---- loss and gradients, then optimizer steps
-    if vmodel.train is not None:
-        y = random_targets(vmodel, batch, rng, dtype)
-        la, ga = a.loss_and_grads(x, y)
-        lb, gb = b.loss_and_grads(x, y)
-        out_depth = max(depth[o] for o in vmodel.outputs)
-        report.rows.append(_compare("loss", "loss", np.array(la), np.array(lb), forward_tolerance("dense", out_depth, dtype, rtol, atol)))
-        gtol = gradient_tolerance(out_depth, dtype)
-        for name in ga:
-            report.rows.append(_compare("gradient", name, ga[name], gb[name], gtol))
-        a.set_weights(weights)  # the training-mode pass moved batch-norm statistics
-        b.set_weights(weights)
-        for s in range(1, steps + 1):
-            xs = random_inputs(vmodel, batch, rng, dtype)
-            ys = random_targets(vmodel, batch, rng, dtype)
-            a.step(xs, ys)
-            b.step(xs, ys)
-            wa, wb = a.weights(), b.weights()
-            stol = step_tolerance(s, dtype)
-            for name in wa:
-                report.rows.append(_compare(f"step {s}", name, wa[name], wb[name], stol))
-    else:
-        notes.append("the spec has no train section: loss, gradients and optimizer steps not compared")
-
-    report.dtypes = {a_name: sorted(a.dtypes()), b_name: sorted(b.dtypes())}
-    if dtype == "float64":
-        for name, found in report.dtypes.items():
-            lower = [d for d in found if d not in ("float64",)]
-            if lower:
-                raise VerifyError(f"float64 comparison, but {name} holds or computes {', '.join(lower)}: the result would not be a float64 comparison")
+    if dtype == "float32":
+        # every run sees the same float32-representable numbers: the float64 runs measure
+        # the round-off of the computation, not the rounding of its data
+        weights = {k: np.asarray(v, np.float32).astype(np.float64) for k, v in weights.items()}
+    expected = expected_keys(vmodel, steps)
+    run = Run(vmodel, weights, x, y, batches, device, tamper)
+    r64 = {name: run.results(name, "float64") for name in (a_name, b_name)}
+    spread = run.spread(a_name, r64[a_name])
+    compare_runs(report, vmodel, expected, "float64", r64[a_name], r64[b_name], (a_name, b_name), rtol if dtype == "float64" else cfg.rtol64, atol if dtype == "float64" else cfg.atol64, spread=spread)
+    dtypes = {name: run.dtypes[(name, "float64")] for name in (a_name, b_name)}
+    if dtype == "float32":
+        r32 = {name: run.results(name, "float32") for name in (a_name, b_name)}
+        roundoff = {name: {k: distance(v, r64[name].get(k, np.nan)) for k, v in r32[name].items()} for name in (a_name, b_name)}
+        compare_runs(report, vmodel, expected, "float32", r32[a_name], r32[b_name], (a_name, b_name), rtol, atol, roundoff=roundoff)
+        dtypes = {name: run.dtypes[(name, "float32")] for name in (a_name, b_name)}
+        notes.append("float32 results judged against each backend's own float64 run (its round-off); the float64 runs are compared too")
+    report.dtypes = {name: sorted(found) for name, found in dtypes.items()}
+    for (name, dt), found in run.dtypes.items():
+        other = [d for d in sorted(found) if d != dt]
+        if dt == "float64" and other:
+            raise VerifyError(f"float64 comparison, but {name} holds or computes {', '.join(other)}: the result would not be a float64 comparison")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def expected_keys(model: Model, steps: int) -> list[tuple[str, str]]:
+    """Every comparison a complete verification makes, derived from the IR alone (not from
+    what a probe returned): each layer output, the loss, each trainable weight's gradient,
+    each weight after each step.  A result missing on either side is a failure."""
+    keys = [("forward", tid) for n in model.nodes for tid in n.outputs]
+    if model.train is not None:
+        keys.append(("loss", "loss"))
+        keys += [("gradient", name) for name in sorted(_trainable(model))]
+        names = [f"{n.name}.{w.name}" for n, w in model.weights()]
+        keys += [(f"step {s}", name) for s in range(1, steps + 1) for name in names]
+    return keys
+
+
+class Run:
+    """Runs one backend through the whole protocol (forward trace, loss and gradients,
+    optimizer steps) on the prepared data and keeps every result, keyed (phase, name)."""
+
+    def __init__(self, model: Model, weights, x, y, batches, device, tamper=None):
+        self.model, self.weights, self.x, self.y, self.batches, self.device = model, weights, x, y, batches, device
+        self.tamper = tamper
+        self.dtypes: dict[tuple[str, str], set[str]] = {}
+
+    def results(self, backend: str, dtype: str, weights=None, x=None, batches=None) -> dict[tuple[str, str], np.ndarray]:
+        out = self._results(backend, dtype, weights, x, batches)
+        if self.tamper is not None and weights is None:
+            self.tamper(backend, dtype, out)
+        return out
+
+    def _results(self, backend, dtype, weights, x, batches):
+        weights = self.weights if weights is None else weights
+        x = self.x if x is None else x
+        batches = self.batches if batches is None else batches
+        cast = _caster(dtype)
+        probe = make_probe(backend, self.model, weights, dtype, self.device)
+        out: dict[tuple[str, str], np.ndarray] = {}
+        trace = probe.trace(cast(x))
+        for node in self.model.nodes:
+            for tid in node.outputs:
+                if tid in trace:
+                    out[("forward", tid)] = np.array(trace[tid], dtype=np.float64)
+        if self.model.train is not None:
+            y = cast(self.y)
+            loss, grads = probe.loss_and_grads(cast(x), y)
+            out[("loss", "loss")] = np.array(loss)
+            for name, g in grads.items():
+                out[("gradient", name)] = np.array(g, dtype=np.float64)
+            probe.set_weights(weights)  # the training-mode pass moved batch-norm statistics
+            for s, (xs, ys) in enumerate(batches, 1):
+                probe.step(cast(xs), cast(ys))
+                for name, w in probe.weights().items():
+                    out[(f"step {s}", name)] = np.array(w, dtype=np.float64)  # a copy: live weights change
+        self.dtypes[(backend, dtype)] = self.dtypes.get((backend, dtype), set()) | probe.dtypes()
+        del probe
+        return out
+
+    def spread(self, backend: str, base: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], float]:
+        """How far each float64 result moves when inputs and weights are perturbed by
+        PERTURB64 (relative, random sign): the sensitivity of the result to round-off."""
+        rng = np.random.default_rng(4099)
+
+        def jiggle(v):
+            v = np.asarray(v)
+            if not np.issubdtype(v.dtype, np.floating):
+                return v
+            return v.astype(np.float64) * (1.0 + PERTURB64 * rng.uniform(-1.0, 1.0, v.shape))
+
+        weights = {k: jiggle(v) for k, v in self.weights.items()}
+        x = [jiggle(v) for v in self.x]
+        batches = [([jiggle(v) for v in xs], ys) for xs, ys in self.batches]
+        moved = self.results(backend, "float64", weights, x, batches)
+        return {k: distance(v, base.get(k, np.nan)) for k, v in moved.items()}
+
+
+def _caster(dtype):
+    def cast(values):
+        if values is None:
+            return None
+        return [np.asarray(v).astype(dtype) if np.issubdtype(np.asarray(v).dtype, np.floating) else np.asarray(v) for v in values]
+
+    return cast
+
+
+def compare_runs(report: Report, model: Model, expected, dtype, ra, rb, names, rtol, atol, *, spread=None, roundoff=None) -> None:
+    """One row per expected comparison, judged by the tolerance policy."""
+    depth = _depths(model)
+    ops = {tid: n.op for n in model.nodes for tid in n.outputs}
+    out_depth = max((depth[o] for o in model.outputs), default=0)
+    for key in expected:
+        phase, name = key
+        op = ops[name].kind if phase == "forward" else ""
+        if phase == "forward":
+            prior = forward_tolerance(ops[name].family, depth[name], dtype, rtol, atol)
+        elif phase == "loss":
+            prior = forward_tolerance("dense", out_depth, dtype, rtol, atol)
+        elif phase == "gradient":
+            prior = gradient_tolerance(out_depth, dtype)
+        else:
+            prior = step_tolerance(int(phase.split()[1]), dtype)
+        missing = [n for n, r in zip(names, (ra, rb), strict=True) if key not in r]
+        if missing:
+            report.rows.append(Row(phase, name, (), float("inf"), float("inf"), 0.0, prior.rtol, False, op, dtype, f"not computed by {' and '.join(missing)}"))
+            continue
+        a, b = ra[key], rb[key]
+        extra = {}
+        if spread is not None:
+            extra["spread"] = spread.get(key, float("inf"))
+        if roundoff is not None:
+            extra["roundoff"] = (roundoff[names[0]].get(key, float("inf")), roundoff[names[1]].get(key, float("inf")))
+        j = judge(a, b, prior, dtype, names=names, amplified=phase.startswith("step"), **extra)
+        report.rows.append(Row(phase, name, tuple(np.shape(a)), j.max_abs, j.max_rel, j.bound, prior.rtol, j.ok, op, dtype, j.why))
+
+
+def _trainable(model: Model) -> set[str]:
+    return {f"{n.name}.{w.name}" for n, w in model.weights() if w.trainable and n.trainable}

@@ -19,6 +19,10 @@ class Row:
     rtol: float
     ok: bool
     op: str = ""
+    #: precision of this comparison (a float32 verify also compares the float64 runs)
+    dtype: str = ""
+    #: what the bound is made of (prior, measured spread or round-off), for the report
+    why: str = ""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -68,10 +72,14 @@ class Report:
                 parts.append(f"weights after {self.steps} optimizer step{'s' if self.steps != 1 else ''}")
             return f"OK  {what}: {', '.join(parts)} agree ({n} comparisons, {self.seconds:.1f} s)"
         f = self.first_failure
+        if f is None:
+            return f"FAIL {what}: nothing was compared"
         kind = "layer" if f.phase == "forward" else "weight" if f.phase != "loss" else "loss"
+        where = f" in {f.dtype}" if f.dtype and f.dtype != self.dtype else ""
         return (
             f"FAIL {what}: {len(self.failures())} of {n} comparisons exceed tolerance; first: {f.phase} of "
-            f"{kind} {f.name}{' (' + f.op + ')' if f.op else ''}: max abs error {f.max_abs:.3g} > {f.tol:.3g}"
+            f"{kind} {f.name}{' (' + f.op + ')' if f.op else ''}{where}: max abs error {f.max_abs:.3g} > {f.tol:.3g}"
+            + (f" [{f.why}]" if f.why else "")
         )
 
     def to_json(self) -> dict:
@@ -99,10 +107,10 @@ class Report:
     def compact_rows(self) -> list[Row]:
         """Every layer, the loss, every gradient, the worst weight of each step, every failure."""
         out: list[Row] = []
-        steps: dict[str, list[Row]] = {}
+        steps: dict[tuple[str, str], list[Row]] = {}
         for r in self.rows:
             if r.phase.startswith("step"):
-                steps.setdefault(r.phase, []).append(r)
+                steps.setdefault((r.dtype, r.phase), []).append(r)
             else:
                 out.append(r)
         for phase, rows in steps.items():
@@ -116,6 +124,9 @@ class Report:
         from rich.text import Text
 
         t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        mixed = len({r.dtype for r in self.rows}) > 1
+        if mixed:
+            t.add_column("dtype", no_wrap=True)
         for col, just in (("phase", "left"), ("layer / weight", "left"), ("shape", "left"), ("max abs err", "right"), ("max rel err", "right"), ("tolerance", "right"), ("ok", "left")):
             t.add_column(col, justify=just, no_wrap=col != "layer / weight")
         rows = self.failures() if only_failures else self.compact_rows() if compact else self.rows
@@ -123,6 +134,7 @@ class Report:
             rows = rows[:max_rows]
         for r in rows:
             t.add_row(
+                *((Text(r.dtype),) if mixed else ()),
                 Text(r.phase),
                 Text(r.name + (f"  ({r.op})" if r.op else "")),
                 Text("[" + ", ".join(map(str, r.shape)) + "]"),
