@@ -3,9 +3,12 @@
 #
 #   make demo   train specs/digits_cnn.spec on scikit-learn's digits in PyTorch and in Keras,
 #               then prove the two backends compute the same function
-#   make test   the test suite (what CI runs)
+#   make test   the test suite, then `specc selftest --quick` (what CI runs)
 #   make fuzz   10,000 generated and mutated specs through check, fmt and compile (not in
 #               make test; FUZZ_COUNT / FUZZ_SEED change the run)
+#   make selftest     the full selftest (float32 and float64 runs of the whole corpus)
+#   make verify-fuzz  `specc fuzz --count 500` in float64 and in float32 (VFUZZ_COUNT, VFUZZ_SEED)
+#   make mutants      plant the bugs of benchmarks/mutants.py one at a time; count what is caught
 #
 # Variables: PYTHON (interpreter to build the venv from), VENV (its folder), TORCH (the torch
 # requirement installed first: the CPU build when a local wheel of it is available), PYTEST_ARGS.
@@ -19,8 +22,10 @@ STAMP := $(VENV)/.specc-installed
 
 FUZZ_COUNT ?= 10000
 FUZZ_SEED ?= 0
+VFUZZ_COUNT ?= 500
+VFUZZ_SEED ?= 0
 
-.PHONY: demo test fuzz install clean bench bench-gpu
+.PHONY: demo test fuzz install clean bench bench-gpu selftest verify-fuzz mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +44,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+	$(BIN)/specc selftest --quick
+
+selftest: $(STAMP)
+	$(BIN)/specc selftest
+
+verify-fuzz: $(STAMP)
+	$(BIN)/specc fuzz --count $(VFUZZ_COUNT) --seed $(VFUZZ_SEED) --dtype float64 --out runs/fuzz-float64
+	$(BIN)/specc fuzz --count $(VFUZZ_COUNT) --seed $(VFUZZ_SEED) --dtype float32 --out runs/fuzz-float32
+
+mutants: $(STAMP)
+	$(BIN)/python benchmarks/mutants.py --out runs/mutants
 
 # Benchmarks (outside the test suite): specc vs hand-written models (and Keras 3 on torch), and the
 # same comparisons plus verify of every example spec on CUDA (skips cleanly without a GPU).
