@@ -11,7 +11,7 @@ def register(sub) -> None:
         help="check that this installation's PyTorch and Keras still agree: the harness, shared code and a corpus covering the whole vocabulary",
     )
     p.add_argument("--dtype", choices=("float32", "float64"), default=None, help="precision of the corpus run (default: float32, which also compares float64 runs; float64 with --quick)")
-    p.add_argument("--quick", action="store_true", help="float64 only, one optimizer step fewer (for test suites)")
+    p.add_argument("--quick", action="store_true", help="float64 runs only (for test suites)")
     p.add_argument("-x", "--fail-fast", action="store_true", help="stop at the first failed check")
     p.set_defaults(func=run)
 
