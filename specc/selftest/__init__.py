@@ -9,7 +9,8 @@ Three parts, each a list of checks with a verdict:
    IR defaults against the framework signatures they follow;
 3. **the corpus** (``corpus/*.spec``, shipped in the package): every op, every option at a
    non-default value, every loss, optimizer, schedule and metric (a test keeps that true),
-   verified in float32 — which also compares both backends' float64 runs — or in float64.
+   verified in float32 — which also compares both backends' float64 runs — or in float64;
+   each spec's metrics as Keras computes them against specc's NumPy ones (torch training).
 
 ``--quick`` verifies the corpus in float64 only; the full run takes float32 (which
 compares both precisions)."""
@@ -88,4 +89,11 @@ def run_selftest(dtype: str | None = None, quick: bool = False, on_outcome=None,
         result.reports.append(report)
         if not add(Outcome("corpus", path.stem, report.ok, report.verdict(), time.perf_counter() - t)):
             return result
+        try:
+            metrics = shared.metric_checks(model)
+        except Exception as e:  # noqa: BLE001 - reported as a failed check
+            metrics = [shared.Check(f"metrics of {model.name}", False, f"{type(e).__name__}: {e}")]
+        for c in metrics:
+            if not add(Outcome("metrics", c.what, c.ok, c.detail)):
+                return result
     return result

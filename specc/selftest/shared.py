@@ -202,3 +202,37 @@ def default_checks() -> list[Check]:
         ok = theirs is not inspect.Parameter.empty and (ours == theirs or (isinstance(ours, float) and np.isclose(ours, float(theirs), rtol=1e-12, atol=0)))
         out.append(Check(f"default {cls.__name__.lower()}.{field} = {label}", bool(ok), f"IR {ours!r}, framework {theirs!r}"))
     return out
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def metric_checks(model, seed: int = 0, batch: int = 64) -> list[Check]:
+    """Each metric of ``model`` as Keras' compiled metric computes it (what ``fit`` reports)
+    against specc's NumPy metric (what the torch training loop reports), on the model's own
+    outputs for random inputs and targets.  Keras keeps metric state in its float type
+    (float32), so they must agree to float32 resolution: 1e-6 (a wrong threshold, average
+    or smoothing moves a metric by a count over the batch, ≥ 1/64 here)."""
+    if model.train is None or not model.train.metrics:
+        return []
+    from specc.backends.keras.bundle import build_keras, metric_constructs
+    from specc.train.metrics import metric_values
+    from specc.verification.data import random_inputs, random_targets, verification_weights
+
+    weights, _ = verification_weights(model, seed)
+    rng = np.random.default_rng([seed, 1234])
+    x = random_inputs(model, batch, rng, "float64")
+    y = random_targets(model, batch, rng, "float64")
+    km = build_keras(model, weights, dtype="float64", compile=False)
+    p = km(x if len(x) > 1 else x[0], training=False)
+    p = np.asarray(p[0] if isinstance(p, (list, tuple)) else p, dtype=np.float64)
+    out = []
+    for m in model.train.metrics:
+        one = model.model_copy(update={"train": model.train.model_copy(update={"metrics": (m,)})})
+        ours = next(iter(metric_values(one, p, y[0]).values()))
+        metric = metric_constructs(one)[0].build()
+        metric.update_state(y[0], p)
+        theirs = float(np.asarray(metric.result()))
+        ok = abs(ours - theirs) <= 1e-6 * max(1.0, abs(theirs))
+        out.append(Check(f"metric {m.describe()} of {model.name}: keras = specc's numpy (torch training)", ok, f"{theirs:.10g} vs {ours:.10g}"))
+    return out
