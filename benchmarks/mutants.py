@@ -192,6 +192,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="runs/mutants", help="folder for mutants.json")
     args = ap.parse_args(argv)
     chosen = [m for m in MUTANTS if not args.only or m.name in args.only]
+    # interleave the kinds, so that a partial run still samples all of them
+    kinds = {}
+    for m in chosen:
+        kinds.setdefault(m.where, []).append(m)
+    chosen = [m for group in zip(*[iter(v + [None] * (max(map(len, kinds.values())) - len(v))) for v in kinds.values()], strict=True) for m in group if m is not None]
     if args.check:
         bad = [m.name for m in chosen if (ROOT / m.path).read_text().count(m.old) != 1]
         print(f"{len(chosen) - len(bad)} of {len(chosen)} patches apply" + (f"; not: {', '.join(bad)}" if bad else ""))

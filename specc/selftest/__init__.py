@@ -1,16 +1,16 @@
 """``specc selftest``: is this installation of specc, PyTorch and Keras still in agreement?
 
-Three parts, each a list of checks with a verdict:
+Three parts, each a list of checks with a verdict (in this order: the cheap ones first):
 
-1. **the harness checks itself** (:mod:`.canary`): a small model is verified untouched
-   (must pass) and with a difference planted in every result of one backend (every row
-   must fail, and every layer, gradient and step must have been compared);
-2. **shared code** (:mod:`.shared`): specc's initialisers against the frameworks' own, and
+1. **shared code** (:mod:`.shared`): specc's initialisers against the frameworks' own, and
    IR defaults against the framework signatures they follow;
-3. **the corpus** (``corpus/*.spec``, shipped in the package): every op, every option at a
+2. **the corpus** (``corpus/*.spec``, shipped in the package): every op, every option at a
    non-default value, every loss, optimizer, schedule and metric (a test keeps that true),
    verified in float32 — which also compares both backends' float64 runs — or in float64;
-   each spec's metrics as Keras computes them against specc's NumPy ones (torch training).
+   each spec's metrics as Keras computes them against specc's NumPy ones (torch training);
+3. **the harness checks itself** (:mod:`.canary`): a small model is verified untouched
+   (must pass) and with a difference planted in every result of one backend (every row
+   must fail, and every layer, gradient and step must have been compared).
 
 ``--quick`` verifies the corpus in float64 only; the full run takes float32 (which
 compares both precisions)."""
@@ -69,11 +69,6 @@ def run_selftest(dtype: str | None = None, quick: bool = False, on_outcome=None,
             on_outcome(o)
         return o.ok or not fail_fast
 
-    t = time.perf_counter()
-    for c in canary.harness_checks(dtype):
-        if not add(Outcome("harness", c.what, c.ok, c.detail, time.perf_counter() - t)):
-            return result
-        t = time.perf_counter()
     for c in shared.default_checks() + shared.initializer_checks():
         if not add(Outcome("shared", c.what, c.ok, c.detail)):
             return result
@@ -96,4 +91,9 @@ def run_selftest(dtype: str | None = None, quick: bool = False, on_outcome=None,
         for c in metrics:
             if not add(Outcome("metrics", c.what, c.ok, c.detail)):
                 return result
+    t = time.perf_counter()
+    for c in canary.harness_checks(dtype):
+        if not add(Outcome("harness", c.what, c.ok, c.detail, time.perf_counter() - t)):
+            return result
+        t = time.perf_counter()
     return result
