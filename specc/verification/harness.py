@@ -188,6 +188,9 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
         other = [d for d in sorted(found) if d != dt]
         if dt == "float64" and other:
             raise VerifyError(f"float64 comparison, but {name} holds or computes {', '.join(other)}: the result would not be a float64 comparison")
+        lower = [d for d in other if d in ("float16", "bfloat16")]
+        if dt == "float32" and lower:
+            raise VerifyError(f"float32 comparison, but {name} computes in {', '.join(lower)}: its round-off is not float32's")
     report.seconds = time.perf_counter() - started
     return report
 
