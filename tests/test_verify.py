@@ -286,3 +286,12 @@ def test_verify_rejects_bad_usage():
     with pytest.raises(ValueError):
         verify(ROOT / "specs" / "mlp_binary.spec", backends=("torch",))
     assert np.isfinite(verify(ROOT / "specs" / "mlp_binary.spec", steps=0, dtype="float64").rows[0].max_abs)
+
+
+def test_frozen_layers_verify():
+    """A trainable=false layer has no gradient in either backend (Keras leaves it out of its
+    trainable variables: converting them must not look for it)."""
+    text = "model m { input x: float32[5]\n dense(4, activation=relu, trainable=false)\n dense(2)\n train { loss mse; optimizer sgd(lr=0.1) } }"
+    report = verify(specc.loads(text), dtype="float64", steps=1)
+    assert report.ok, report.render_text()
+    assert {r.name for r in report.rows if r.phase == "gradient"} == {"dense_1.kernel", "dense_1.bias"}

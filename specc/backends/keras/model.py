@@ -80,7 +80,7 @@ def get_canonical(plan: KPlan, km: keras.Model, values: dict[str, np.ndarray] | 
         values = {p: np.asarray(v.numpy(), dtype=np.float64) for p, v in _variables(km).items()}
     out: dict[str, np.ndarray] = {}
     for node in model.nodes:
-        specs = [w for w in model.node_weights(node) if w.trainable or not trainable_only]
+        specs = [w for w in model.node_weights(node) if (w.trainable and node.trainable) or not trainable_only]
         if not specs:
             continue
         prefix = f"{node.name}/"
