@@ -19,19 +19,20 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 def families() -> list[Family]:
-    from specc.ir import activations, initializers, losses, metrics, optimizers, regularizers, schedules
-    from specc.ir.ops.base import LAYERS
+    """Every vocabulary family the IR defines (found by walking ``specc.ir``: a family added
+    later is covered by the rule without editing this file)."""
+    import importlib
+    import pkgutil
 
-    return [
-        LAYERS,
-        activations.ACTIVATIONS,
-        initializers.INITIALIZERS,
-        regularizers.REGULARIZERS,
-        losses.LOSSES,
-        optimizers.OPTIMIZERS,
-        schedules.SCHEDULES,
-        metrics.METRICS,
-    ]
+    import specc.ir
+
+    found: dict[str, Family] = {}
+    for info in pkgutil.walk_packages(specc.ir.__path__, "specc.ir."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, Family):
+                found.setdefault(value.name, value)
+    return [found[k] for k in sorted(found)]
 
 
 def _walk(value, out: set[tuple[str, str]]) -> None:
@@ -64,6 +65,7 @@ def used(models: Iterable) -> set[tuple[str, str]]:
             _walk(m.train.optimizer, out)
             _walk(m.train.schedule, out)
             _walk(m.train.metrics, out)
+            _walk(getattr(m.train, "callbacks", ()), out)
     return out
 
 
