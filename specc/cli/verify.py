@@ -101,6 +101,8 @@ def run(args) -> int:
             console.print(report.table(compact=not args.verbose))
             for note in report.notes:
                 console.print(f"note: {note}", markup=False)
+            if report.first_failure is not None and report.first_failure.why:
+                console.print(f"bound of the first failure: {report.first_failure.why}", markup=False)
             console.print(report.verdict(), style="green" if report.ok else "bold red", markup=False)
             console.print()
         if not report.ok:

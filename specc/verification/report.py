@@ -79,7 +79,6 @@ class Report:
         return (
             f"FAIL {what}: {len(self.failures())} of {n} comparisons exceed tolerance; first: {f.phase} of "
             f"{kind} {f.name}{' (' + f.op + ')' if f.op else ''}{where}: max abs error {f.max_abs:.3g} > {f.tol:.3g}"
-            + (f" [{f.why}]" if f.why else "")
         )
 
     def to_json(self) -> dict:
@@ -156,5 +155,8 @@ class Report:
         console.print(self.table(only_failures=only_failures, compact=compact))
         for n in self.notes:
             console.print(f"note: {n}")
+        f = self.first_failure
+        if f is not None and f.why:
+            console.print(f"bound of the first failure: {f.why}")
         console.print(self.verdict())
         return buf.getvalue()
