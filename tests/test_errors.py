@@ -183,6 +183,12 @@ def test_unknown_training_vocabulary(setting, col, message, hint):
     assert (where(d), d.message, d.hint) == ((6 if loss else 5, col), message, hint)
 
 
+def test_mae_metric_with_class_index_targets_is_refused():
+    err = errors("model m {\n  input x: float32[4]\n  dense(3, activation=softmax)\n  train {\n    loss sparse_categorical_crossentropy\n    metrics [accuracy, mae]\n  }\n}\n")
+    (d,) = err.diagnostics
+    assert where(d) == (6, 13) and "class indices" in d.message and "accuracy" in d.hint
+
+
 def test_unknown_optimizer_lists_the_optimizers():
     err = errors(HEAD + "  dense(3)\n  train {\n    loss mse\n    optimizer adamm\n  }\n}\n")
     assert err.diagnostics[0].expected == "one of: adadelta, adagrad, adam, adamw, rmsprop, sgd"

@@ -715,6 +715,8 @@ class _Elaborator:
             self.train = cfg  # type: ignore[assignment]
             loss = next((st for st in stmt.settings if st.key == "loss"), None)
             self.train_span = loss.value.span if loss is not None else stmt.span
+            metrics = next((st for st in stmt.settings if st.key == "metrics"), None)
+            self.metrics_span = metrics.value.span if metrics is not None else stmt.span
         else:
             self.verify = cfg  # type: ignore[assignment]
 
@@ -745,6 +747,12 @@ class _Elaborator:
             return
         loss = self.train.loss
         span = getattr(self, "train_span", m.name_span)
+        if loss.target == "class_index" and any(mt.kind == "mae" for mt in self.train.metrics):
+            self.error(
+                getattr(self, "metrics_span", span),
+                f"metric mae compares outputs with targets of the same shape, but {loss.kind}'s targets are class indices",
+                hint="use accuracy / precision / recall / f1, or categorical_crossentropy with one-hot targets",
+            )
         for o in outputs:
             t = self.types[o]
             producer = next((n for n in self.nodes if o in n.outputs), None)

@@ -137,11 +137,10 @@ class TorchBundle:
             raise ValueError(f"{self.spec.name} has no train section: no loss to compute")
         xs = self.to_inputs(inputs)
         ys = self.to_targets(targets)
-        keep = tuple(v for v in self._logit_vars if v is not None)
-        env = self.model.run(xs, keep)
+        env, preds = self.model.run_for_loss(xs)
         total = None
-        for fn, out_var, logit_var, y in zip(self._losses, self.plan.outputs, self._logit_vars, ys, strict=True):
-            v = fn(env[logit_var] if logit_var is not None else env[out_var], y)
+        for fn, pred, y in zip(self._losses, preds, ys, strict=True):
+            v = fn(pred, y)
             total = v if total is None else total + v
         pen = self.penalty()
         if pen is not None:

@@ -67,8 +67,14 @@ class _Emitter:
 
     # ---- scope tree
     def tree(self) -> ScopeNode:
-        always = set(self.plan.outputs) | {v for o in self.model.outputs if (v := self.plan.logits_var(o)) is not None}
-        return scope_tree(self.model, self.plan.steps, always)
+        return scope_tree(self.model, self.plan.steps, self._loss_keep())
+
+    def _loss_keep(self) -> set[str]:
+        """Values the root's forward needs after its last step: the outputs and what the
+        loss reads (see ``Plan.loss_inputs``)."""
+        made = {o for st in self.plan.loss_steps for o in st.outputs}
+        reads = {i for st in self.plan.loss_steps for i in st.inputs} | (set(self.plan.loss_inputs) - made)
+        return set(self.plan.outputs) | reads
 
     def attr_of(self, sn: ScopeNode) -> tuple[str, ...]:
         """Attribute path of a scope's module (from any layer inside it)."""
@@ -148,13 +154,13 @@ class _Emitter:
         return cname
 
     def render_root(self, root: ScopeNode) -> tuple[str, str]:
-        keep = set(self.plan.outputs) | {v for o in self.model.outputs if (v := self.plan.logits_var(o)) is not None}
+        keep = self._loss_keep()
         reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
         self.var_names = reuse_names(root, self.var_names, keep, set(self.plan.inputs), reserved)
         init, body = self._members(root, 0)
         outs = [self.v(o) for o in self.plan.outputs]
-        logit_vars = [self.plan.logits_var(o) if loss_uses_logits(self.model, o) else None for o in self.model.outputs]
-        logits = [self.v(lv) if lv is not None else out for lv, out in zip(logit_vars, outs, strict=True)]
+        logits = [self.v(v) for v in self.plan.loss_inputs]
+        to_loss = [f"            {self.v(st.outputs[0])} = {self.fn_call(st)}" for st in self.plan.loss_steps]
         single = len(outs) == 1
         params = ", ".join(self.v(i) for i in self.plan.inputs)
         name = class_name(self.model.name)
@@ -172,6 +178,7 @@ class _Emitter:
             '        final softmax/sigmoid, where the spec\'s loss uses them)."""',
             *[f"        {line}" for line in body],
             "        if return_logits:",
+            *to_loss,
             f"            return {logits[0] if single else '(' + ', '.join(logits) + ')'}",
             f"        return {outs[0] if single else '(' + ', '.join(outs) + ')'}",
             "",
@@ -329,7 +336,7 @@ class _Emitter:
 
 def _all_vars(plan: Plan) -> list[str]:
     out = []
-    for s in plan.steps:
+    for s in [*plan.steps, *plan.loss_steps]:
         out.extend(s.outputs)
     return out
 

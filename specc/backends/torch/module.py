@@ -55,6 +55,10 @@ class SpeccModule(nn.Module):
             dies[i].append(v)
         object.__setattr__(self, "_dies", tuple(tuple(d) for d in dies))
         object.__setattr__(self, "_drops", {})  # keep → per-step values to drop
+        loss_program = [(FUNCTIONS[st.fn], tuple(st.inputs), st.outputs[0]) for st in plan.loss_steps]
+        made = {out for _, _, out in loss_program}
+        object.__setattr__(self, "_loss_program", loss_program)
+        object.__setattr__(self, "_loss_keep", tuple(dict.fromkeys([*(i for _, ins, _ in loss_program for i in ins), *(v for v in plan.loss_inputs if v not in made)])))
         self.input_names = tuple(plan.inputs)
 
     def _drop_plan(self, keep: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -88,6 +92,14 @@ class SpeccModule(nn.Module):
                 del env[v]
         wanted = {*self.plan.outputs, *keep}
         return {k: env[k] for k in wanted}
+
+    def run_for_loss(self, inputs, keep: tuple[str, ...] = ()) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+        """Run the plan for a loss: (the values of the outputs and ``keep``, and per output
+        the canonical-layout value its loss reads — see ``Plan.loss_inputs``)."""
+        env = self.run(inputs, tuple(dict.fromkeys((*self._loss_keep, *keep))))
+        for fn, ins, out in self._loss_program:
+            env[out] = fn(*(env[i] for i in ins))
+        return env, [env[v] for v in self.plan.loss_inputs]
 
     def forward(self, *inputs: torch.Tensor, **named: torch.Tensor):
         if named:

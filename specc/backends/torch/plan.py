@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specc.backends.common import Construct, NodeContext, VarNames, registrar
+from specc.backends.common import Construct, NodeContext, VarNames, loss_uses_logits, registrar
 from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
@@ -190,6 +190,7 @@ class LowerCtx(NodeContext):
         if spec is None or spec.kind == "linear":
             return x
         self.info.pre_activation = x
+        self.plan.var_layout.setdefault(x, layout)
         fn, kwargs = activations.activation_step(spec, layout, rank)
         return self.fn(fn, [x], **kwargs)
 
@@ -208,6 +209,11 @@ class Plan:
     var_layout: dict[str, Layout] = field(default_factory=dict)
     tensor_var: dict[str, str] = field(default_factory=dict)  # IR tensor id → var (its own layout)
     names: VarNames = field(default_factory=VarNames)
+    #: per output, the canonical-layout value its loss reads (the logits of a final
+    #: softmax/sigmoid where the IR's rule says so, else the output itself), and the
+    #: conversions that make it — run only when a loss is computed, never in inference
+    loss_inputs: list[str] = field(default_factory=list)
+    loss_steps: list[Step] = field(default_factory=list)
     _converted: dict[tuple[str, Layout], str] = field(default_factory=dict)
 
     def new_var(self, hint: str) -> str:
@@ -217,8 +223,9 @@ class Plan:
     def var_hint(self) -> dict[str, str]:
         return self.names.hint
 
-    def convert(self, var: str, to: Layout, scope: str) -> str:
-        """``var`` in layout ``to`` (inserting a conversion step once)."""
+    def convert(self, var: str, to: Layout, scope: str, steps: list[Step] | None = None) -> str:
+        """``var`` in layout ``to`` (inserting a conversion step once, into ``steps``:
+        the plan's own by default)."""
         frm = self.var_layout[var]
         if frm == to:
             return var
@@ -232,7 +239,7 @@ class Plan:
         else:  # pragma: no cover - the planner never asks for other conversions
             raise AssertionError(f"no conversion {frm} → {to}")
         out = self.new_var(f"{var}_{'cf' if to == CF else 'cl'}")
-        self.steps.append(FnStep(fn, [var], [out], {}, None, scope))
+        (self.steps if steps is None else steps).append(FnStep(fn, [var], [out], {}, None, scope))
         self.var_layout[out] = to
         self._converted[key] = out
         return out
@@ -305,6 +312,11 @@ def make_plan(model: Model) -> Plan:
             plan.tensor_var[tid] = var
             plan.var_layout[var] = lay
     plan.outputs = [plan.convert(plan.tensor_var[o], CANON, "") for o in model.outputs]
+    for o, out_var in zip(model.outputs, plan.outputs, strict=True):
+        # the loss is defined on canonical (channels-last) values: a per-pixel loss on the
+        # logits of a convolution reads them channels-last, like the output itself
+        logits = plan.logits_var(o) if loss_uses_logits(model, o) else None
+        plan.loss_inputs.append(out_var if logits is None else plan.convert(logits, CANON, "", plan.loss_steps))
     return plan
 
 
