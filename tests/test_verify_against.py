@@ -132,3 +132,27 @@ def test_cli_verify_against(tmp_path):
     assert bad.returncode == 1 and "gru" in bad.stdout, bad.stdout + bad.stderr
     missing = subprocess.run([sys.executable, "-m", "specc", "verify", str(spec), "--against", f"{port}:nothing"], capture_output=True, text=True)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_gru_gate_order_in_the_users_weight_conversion_is_named():
+    """The port keeps the weights the user converted (port_weights='own'); the spec runs with
+    the source's imported weights.  A conversion that forgets torch's r, z, n → z, r, h order
+    fails at the GRU."""
+    import torch
+
+    from tests.import_support import keras_dtype
+
+    mod = reference("torch_gru_tagger")
+    src = mod.GRUTagger().double()
+    with torch.no_grad():
+        for p in src.parameters():
+            p.uniform_(-0.4, 0.4)
+    result = import_model(src, mod.INPUTS)
+    spec = _with_train(result.text, "mse", "sgd(lr=0.1)")
+    reports = {}
+    for reorder in (True, False):
+        with keras_dtype("float64"):
+            port = ports.gru_tagger_keras_from_torch(src, reorder_gates=reorder)
+        reports[reorder] = specc.verify(spec, against=port, weights=result.weights, port_weights="own", dtype="float64", steps=1)
+    assert reports[True].ok, reports[True].render_text(compact=True)
+    assert not reports[False].ok and _first(reports[False]) == ("forward", "gru")

@@ -27,6 +27,7 @@ def register(sub) -> None:
         "--input", action="append", default=None, metavar="NAME:DTYPE[DIMS]",
         help="with --against a PyTorch module: an example input for tracing (dims without the batch, in the module's layout)",
     )
+    p.add_argument("--port-weights", choices=("spec", "own"), default="spec", help="with --against: give the port the spec's weights (default), or keep the port's own (checks your weight conversion; needs --weights)")
     p.add_argument("-v", "--verbose", action="store_true", help="show every compared tensor, not the compact table")
     p.set_defaults(func=run)
 
@@ -56,7 +57,7 @@ def run(args) -> int:
     if args.against and len(args.files) != 1:
         print("specc verify: error: --against checks one spec at a time", file=sys.stderr)
         return 2
-    extra = {"against": args.against, "weights": args.weights, "inputs": args.input} if args.against else {}
+    extra = {"against": args.against, "weights": args.weights, "inputs": args.input, "port_weights": args.port_weights} if args.against else {}
 
     from specc.cli.output import dumps, file_result
     from specc.errors import Diagnostic

@@ -133,12 +133,21 @@ def verify_against(
     backend: str | None = None,
     rtol: float | None = None,
     atol: float | None = None,
+    port_weights: str = "spec",
 ) -> Report:
+    """``port_weights="spec"``: the port gets the spec's canonical weights (it checks the
+    port's structure and conventions); ``"own"``: the port keeps the weights it has (e.g.
+    converted by the user's own code) and the spec runs with ``weights`` (it checks the
+    conversion too)."""
+    if port_weights not in ("spec", "own"):
+        raise ValueError("port_weights is 'spec' or 'own'")
+    if port_weights == "own" and weights is None:
+        raise VerifyError("port_weights='own' compares the port's own weights with the spec's: give the spec's weights (--weights W)")
     with _one_framework_at_a_time():
-        return _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol)
+        return _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol, port_weights)
 
 
-def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol) -> Report:
+def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol, port_weights="spec") -> Report:
     started = time.perf_counter()
     model = as_model(spec)
     cfg = model.verify
@@ -187,7 +196,12 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
 
     a = make_probe(spec_backend, vmodel, w, dtype, None)
     b = (UserTorchProbe if fw == "torch" else UserKerasProbe)(imported, weight_pairs, vmodel, dtype)
-    b.set_weights(w)
+    if port_weights == "own":
+        own = b.weights()
+        notes.append("the port keeps its own weights; the spec runs with the given weights (a difference may be in the port's weight conversion)")
+    else:
+        own = w
+        b.set_weights(w)
     notes.append("correspondence (spec ↔ port): " + ", ".join(f"{s} ↔ {imported.mapping[u]}" for s, _, u, _ in pairs))
     if fw == "torch" and any(n.op.kind in ("lstm", "simple_rnn", "bidirectional") for n in imported.model.nodes):
         notes.append("torch recurrences' bias_hh is held at zero and frozen (the spec has one bias per gate; torch would train both)")
@@ -219,7 +233,7 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
             if name in gb:
                 report.rows.append(_compare("gradient", name, ga[name], gb[name], gtol))
         a.set_weights(w)
-        b.set_weights(w)
+        b.set_weights(own)
         for s in range(1, steps + 1):
             xs = random_inputs(vmodel, batch, rng, dtype)
             ys = random_targets(vmodel, batch, rng, dtype)

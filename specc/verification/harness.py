@@ -94,6 +94,7 @@ def verify(
     weights=None,
     inputs: list[str] | None = None,
     tamper=None,
+    port_weights: str = "spec",
 ) -> Report:
     """Compare ``spec`` across two backends; see the module docstring.  Returns a Report
     (``.ok``, ``.verdict()``, ``.rows``, ``.first_failure``, ``.to_json()``).
@@ -113,6 +114,7 @@ def verify(
         return verify_against(
             spec, against, dtype=dtype, steps=steps, seed=seed, batch=batch, weights=weights, inputs=inputs,
             backend=None if tuple(backends) == ("torch", "keras") else tuple(backends)[0], rtol=rtol, atol=atol,
+            port_weights=port_weights,
         )
     if weights is not None or inputs is not None:
         raise ValueError("weights= and inputs= go with against=")

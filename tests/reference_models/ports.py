@@ -85,3 +85,23 @@ def gru_tagger_keras(reset_after=True):
 def gru_tagger_keras_reset_before():
     """Planted: Keras' other GRU convention (reset gate before the recurrent matmul)."""
     return gru_tagger_keras(reset_after=False)
+
+
+def gru_tagger_keras_from_torch(torch_model, reorder_gates=True):
+    """A Keras port loaded with weights a user converted from the PyTorch tagger by hand.
+    Right: torch's gate blocks r, z, n reordered to Keras' z, r, h; the planted bug keeps
+    torch's order."""
+    import numpy as np
+
+    km = gru_tagger_keras()
+    sd = {k: v.detach().numpy().astype(np.float64) for k, v in torch_model.state_dict().items()}
+
+    def gates(a):
+        r, z, n = np.split(a, 3, axis=0)
+        return np.concatenate([z, r, n], axis=0) if reorder_gates else a
+
+    emb, gru, dense = (la for la in km.layers if la.weights)
+    emb.set_weights([sd["word_embeddings.weight"]])
+    gru.set_weights([gates(sd["gru.weight_ih_l0"]).T, gates(sd["gru.weight_hh_l0"]).T, np.stack([gates(sd["gru.bias_ih_l0"]), gates(sd["gru.bias_hh_l0"])])])
+    dense.set_weights([sd["hidden2tag.weight"].T, sd["hidden2tag.bias"]])
+    return km
