@@ -168,11 +168,12 @@ def import_model(obj_or_path, inputs: list[InputSpec | str] | None = None, name:
 
         builder.name = safe_name(name)
     text = write_spec(builder, [f"imported from {src_name} ({fw}) by specc import"])
-    import specc
+    from specc.api import loads
+    from specc.errors import SpecError
 
     try:
-        model = specc.loads(text, f"<import of {src_name}>")
-    except specc.SpecError as e:  # the importer wrote something the language refuses
+        model = loads(text, f"<import of {src_name}>")
+    except SpecError as e:  # the importer wrote something the language refuses
         raise ImportFailure("the imported spec does not check:\n" + e.render() + "\n" + text) from None
     if len(model.nodes) != len(builder.layers):  # pragma: no cover - the writer keeps every layer
         raise ImportFailure("internal: the written spec lost layers")

@@ -18,40 +18,12 @@ state dicts because specc's torch models use the same modules and keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from specc.importers.graph import Builder, ImportFailure
+from specc.importers.layouts import V, _canon_shape, _cf, _ident
 
 __all__ = ["import_torch", "torch_weights"]
-
-
-@dataclass
-class V:
-    """A traced value."""
-
-    kind: str  # "t" tensor | "size" | "int" | "rnn" | "rnn_state" | "state" | "bi_last" | "pooled" | "tuple"
-    tid: str | None = None
-    perm: tuple[int, ...] = ()
-    shape: tuple[int, ...] = ()  # torch shape (batch included)
-    data: Any = None
-    extra: dict = field(default_factory=dict)
-
-
-def _cf(rank: int) -> tuple[int, ...]:
-    """perm of a channels-first tensor of ``rank`` (batch included)."""
-    return (0, rank - 1, *range(1, rank - 1))
-
-
-def _ident(rank: int) -> tuple[int, ...]:
-    return tuple(range(rank))
-
-
-def _canon_shape(v: V) -> tuple[int, ...]:
-    out = [0] * len(v.shape)
-    for i, c in enumerate(v.perm):
-        out[c] = v.shape[i]
-    return tuple(out)
 
 
 class _TorchImporter:
@@ -244,12 +216,12 @@ class _TorchImporter:
             if node.target in self.called and any(True for _ in sub.parameters()):
                 self.fail(node, "this module is called more than once (shared weights are not expressible in a spec)", "weight sharing")
             self.called[node.target] = node.name
-            from specc.importers import torch_modules
+            from specc.importers.torch_modules import module
 
-            return torch_modules.module(self, node, self.gm.get_submodule(node.target))
-        from specc.importers import torch_modules
+            return module(self, node, self.gm.get_submodule(node.target))
+        from specc.importers.torch_modules import function
 
-        return torch_modules.function(self, node)
+        return function(self, node)
 
 
 def import_torch(module, inputs) -> tuple[Builder, dict[str, Any]]:

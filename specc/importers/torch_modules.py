@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import operator
 
-from specc.importers.torch import V, _cf, _ident
+from specc.importers.layouts import V, _cf, _ident
 
 __all__ = ["module", "function"]
 

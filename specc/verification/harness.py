@@ -90,34 +90,14 @@ def verify(
     device: str | None = None,
     rtol: float | None = None,
     atol: float | None = None,
-    against=None,
-    weights=None,
-    inputs: list[str] | None = None,
     tamper=None,
-    port_weights: str = "spec",
 ) -> Report:
     """Compare ``spec`` across two backends; see the module docstring.  Returns a Report
     (``.ok``, ``.verdict()``, ``.rows``, ``.first_failure``, ``.to_json()``).
 
-    With ``against`` (a user's ``nn.Module`` / ``keras.Model``, a callable building one, or
-    ``FILE.py:NAME`` / a ``.keras`` path) the user's model is compared with the spec
-    instead (:mod:`specc.verification.against`); ``weights`` are then the spec's canonical
-    weights to use (default: drawn from the spec), ``inputs`` the example inputs for tracing
-    a torch port (``NAME:DTYPE[DIMS]``, its own layout).
-
     ``tamper(backend, dtype, results)``, if given, may change a run's results before they
     are compared: the harness's own check (``specc selftest``) plants differences with it
     and expects each to be reported."""
-    if against is not None:
-        from .against import verify_against
-
-        return verify_against(
-            spec, against, dtype=dtype, steps=steps, seed=seed, batch=batch, weights=weights, inputs=inputs,
-            backend=None if tuple(backends) == ("torch", "keras") else tuple(backends)[0], rtol=rtol, atol=atol,
-            port_weights=port_weights,
-        )
-    if weights is not None or inputs is not None:
-        raise ValueError("weights= and inputs= go with against=")
     with _one_framework_at_a_time():
         return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper)
 
