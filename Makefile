@@ -38,8 +38,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/specc check specs/digits_cnn.spec
-	$(BIN)/specc train specs/digits_cnn.spec --backend torch --out runs/digits-torch --overwrite
-	$(BIN)/specc train specs/digits_cnn.spec --backend keras --out runs/digits-keras --overwrite
+	$(BIN)/specc train specs/digits_cnn.spec --backend torch --out runs/digits_cnn-torch --overwrite
+	$(BIN)/specc train specs/digits_cnn.spec --backend keras --out runs/digits_cnn-keras --overwrite
 	$(BIN)/specc verify specs/digits_cnn.spec
 
 test: $(STAMP)

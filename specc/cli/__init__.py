@@ -14,7 +14,7 @@ from specc.errors import SpecError, UsageError
 
 __all__ = ["main"]
 
-_COMMANDS = ("check", "fmt", "schema", "compile", "build_cmd", "import_cmd", "verify", "selftest", "fuzz", "train", "evaluate", "export", "weights")
+_COMMANDS = ("check", "fmt", "schema", "compile", "build_cmd", "import_cmd", "verify", "selftest", "fuzz", "train", "evaluate", "export", "weights", "graph", "completion", "lsp")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,8 +43,21 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer a shell's completion request (``specc completion``) and exit; otherwise return."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:  # completion code installed, package gone: complete nothing
+        sys.exit(1)
+    argcomplete.autocomplete(parser)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
+    if argv is None:
+        _complete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -1,0 +1,3 @@
+from specc.lsp.server import main
+
+main()

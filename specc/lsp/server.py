@@ -1,0 +1,99 @@
+"""The protocol side of the language server (pygls over stdio).  Each open document is
+analysed on open and on every change (full text sync) and its diagnostics published; the
+last successful analysis of a document answers hover requests."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from specc import __version__
+from specc.errors import Diagnostic
+
+from .analysis import analyse, completions, hover_text
+
+__all__ = ["server", "main", "to_lsp"]
+
+server = LanguageServer("specc", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+_models: dict = {}
+
+_KINDS = {
+    "layer": types.CompletionItemKind.Class,
+    "block": types.CompletionItemKind.Module,
+    "activation": types.CompletionItemKind.Function,
+    "option": types.CompletionItemKind.Property,
+    "setting": types.CompletionItemKind.Property,
+    "value": types.CompletionItemKind.EnumMember,
+    "keyword": types.CompletionItemKind.Keyword,
+}
+
+
+def _path(uri: str) -> str:
+    p = urlparse(uri)
+    return unquote(p.path) if p.scheme == "file" else uri
+
+
+def to_lsp(d: Diagnostic) -> types.Diagnostic:
+    s = d.span
+    if s is None:
+        rng = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    else:
+        end_line = (s.end_line or s.line) - 1
+        end_col = (s.end_col or s.col + 1) - 1
+        rng = types.Range(start=types.Position(line=s.line - 1, character=s.col - 1), end=types.Position(line=end_line, character=max(end_col, s.col - 1)))
+    extra = [f"expected: {d.expected}"] if d.expected else []
+    extra += [f"note: {n}" for n in d.notes]
+    extra += [f"help: {d.hint}"] if d.hint else []
+    severity = types.DiagnosticSeverity.Warning if d.severity == "warning" else types.DiagnosticSeverity.Error
+    return types.Diagnostic(range=rng, message="\n".join([d.message, *extra]), severity=severity, source="specc")
+
+
+def _refresh(ls: LanguageServer, uri: str) -> None:
+    doc = ls.workspace.get_text_document(uri)
+    result = analyse(doc.source, _path(uri))
+    if result.model is not None:
+        _models[uri] = result.model
+    else:
+        _models.pop(uri, None)  # positions of an older model would point at the wrong text
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[to_lsp(d) for d in result.diagnostics]))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    _refresh(ls, params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: LanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    _refresh(ls, params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    _models.pop(params.text_document.uri, None)
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: LanguageServer, params: types.HoverParams) -> types.Hover | None:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    text = hover_text(doc.source, params.position.line, params.position.character, _models.get(params.text_document.uri))
+    if text is None:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["(", "=", " ", "[", ","]))
+def complete(ls: LanguageServer, params: types.CompletionParams) -> types.CompletionList:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    items = [
+        types.CompletionItem(label=c.label, kind=_KINDS.get(c.kind, types.CompletionItemKind.Value), detail=c.detail or c.kind)
+        for c in completions(doc.source, params.position.line, params.position.character)
+    ]
+    return types.CompletionList(is_incomplete=False, items=items)
+
+
+def main() -> None:
+    server.start_io()

@@ -1,0 +1,183 @@
+"""The language server, driven over its protocol (JSON-RPC on stdio, as an editor does):
+diagnostics as the text changes, hover with a layer's shape and parameter count, and
+completion of layer, option and activation names."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pygls")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BAD = """model m {
+  input x: float32[8]
+  dense(16, activaton=relu)
+  dense(3, activation=softmax)
+}
+"""
+GOOD = BAD.replace("activaton", "activation")
+
+
+class Client:
+    """A minimal LSP client: Content-Length framed JSON-RPC over the server's pipes."""
+
+    def __init__(self):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "specc", "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.next_id = 0
+        self.messages: list[dict] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        while True:
+            headers = {}
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                line = line.decode().strip()
+                if not line:
+                    break
+                k, v = line.split(":", 1)
+                headers[k.lower()] = v.strip()
+            body = json.loads(out.read(int(headers["content-length"])))
+            with self.cond:
+                self.messages.append(body)
+                self.cond.notify_all()
+
+    def send(self, msg: dict) -> None:
+        data = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(data) + data)
+        self.proc.stdin.flush()
+
+    def wait(self, match, timeout=120) -> dict:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(match(m) for m in self.messages), timeout=timeout)
+            assert ok, f"no matching message; got {self.messages}"
+            m = next(m for m in self.messages if match(m))
+            self.messages.remove(m)
+            return m
+
+    def request(self, method: str, params: dict) -> dict:
+        self.next_id += 1
+        rid = self.next_id
+        self.send({"id": rid, "method": method, "params": params})
+        reply = self.wait(lambda m: m.get("id") == rid)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def notify(self, method: str, params: dict) -> None:
+        self.send({"method": method, "params": params})
+
+    def diagnostics(self, uri: str, version: int) -> list[dict]:
+        m = self.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri and m["params"].get("version") == version)
+        return m["params"]["diagnostics"]
+
+    def close(self) -> None:
+        try:
+            self.request("shutdown", None)
+            self.notify("exit", None)
+            self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = Client()
+    result = c.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {}})
+    caps = result["capabilities"]
+    assert caps["hoverProvider"] and "completionProvider" in caps and caps["textDocumentSync"]
+    c.notify("initialized", {})
+    yield c
+    c.close()
+
+
+URI = "file:///tmp/specc-lsp-test/m.spec"
+
+
+def test_diagnostics_follow_the_text(client):
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "specc", "version": 1, "text": BAD}})
+    (d,) = client.diagnostics(URI, 1)
+    assert d["range"]["start"] == {"line": 2, "character": 12}  # 0-based: line 3, col 13 of check's message
+    assert d["severity"] == 1 and d["source"] == "specc"
+    assert "dense has no parameter 'activaton'" in d["message"] and "did you mean 'activation'?" in d["message"]
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": GOOD}]})
+    assert client.diagnostics(URI, 2) == []
+
+
+def test_hover_shows_a_layers_shape_and_parameters(client):
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": GOOD}]})
+    assert client.diagnostics(URI, 3) == []
+    h = client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 2, "character": 4}})
+    text = h["contents"]["value"]
+    assert "`dense`" in text and "[batch, 16]" in text and "144 parameters" in text  # 8·16 + 16
+    h = client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 3, "character": 25}})
+    assert "[batch, 3]" in h["contents"]["value"] and "51 parameters" in h["contents"]["value"]
+    h = client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 1, "character": 20}})
+    assert h is None or "float32" not in str(h)  # nothing to say about a dtype
+
+
+def test_completion_of_layers_options_and_activations(client):
+    text = "model m {\n  input x: float32[8]\n  de\n}\n"
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 4}, "contentChanges": [{"text": text}]})
+    client.diagnostics(URI, 4)
+    labels = lambda r: {i["label"] for i in r["items"]}  # noqa: E731
+    r = client.request("textDocument/completion", {"textDocument": {"uri": URI}, "position": {"line": 2, "character": 4}})
+    assert {"dense", "conv2d", "lstm", "relu", "input"} <= labels(r)
+    text = "model m {\n  input x: float32[8]\n  dense(4, \n}\n"
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": text}]})
+    client.diagnostics(URI, 5)
+    r = client.request("textDocument/completion", {"textDocument": {"uri": URI}, "position": {"line": 2, "character": 11}})
+    assert {"activation=", "use_bias=", "init=", "name="} <= labels(r) and "units=" in labels(r)
+    text = "model m {\n  input x: float32[8]\n  dense(4, activation=\n}\n"
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 6}, "contentChanges": [{"text": text}]})
+    client.diagnostics(URI, 6)
+    r = client.request("textDocument/completion", {"textDocument": {"uri": URI}, "position": {"line": 2, "character": 22}})
+    assert {"relu", "gelu", "softmax", "leaky_relu"} <= labels(r) and "dense" not in labels(r)
+
+
+def test_analysis_directly():
+    from specc.lsp.analysis import completions, hover_text
+
+    # train section: a setting's family after its key
+    text = "model m {\n  input x: float32[4]\n  dense(3)\n  train {\n    optimizer \n  }\n}\n"
+    assert {"adam", "sgd", "adamw"} <= {c.label for c in completions(text, 4, 14)}
+    assert {"loss", "callbacks", "epochs"} <= {c.label for c in completions(text, 4, 4)}
+    # a vocabulary word's parameters, even in a text that does not check
+    assert "`conv2d(filters, kernel" in hover_text("model m {\n  conv2d(\n", 1, 4, None)
+
+
+def test_shipped_textmate_grammar_is_generated_and_highlights_the_vocabulary():
+    import re
+
+    from specc.lsp.textmate import dumps, grammar
+
+    shipped = ROOT / "editors" / "vscode" / "syntaxes" / "spec.tmLanguage.json"
+    assert shipped.read_text() == dumps(), "regenerate: python -m specc.lsp.textmate > editors/vscode/syntaxes/spec.tmLanguage.json"
+    pkg = json.loads((ROOT / "editors" / "vscode" / "package.json").read_text())
+    (g,) = pkg["contributes"]["grammars"]
+    assert g["scopeName"] == grammar()["scopeName"] and (ROOT / "editors" / "vscode" / g["path"]).resolve() == shipped
+    assert pkg["contributes"]["languages"][0]["extensions"] == [".spec"]
+    # the patterns are plain regular expressions: try them on a line of spec text
+    repo = grammar()["repository"]
+    layer = next(p for p in repo["vocabulary"]["patterns"] if "layer" in p["name"])
+    line = "  conv2d(32, kernel=3, activation=relu, init=he_normal)  # a comment"
+    assert re.findall(layer["match"], line)[0] == "conv2d"  # (activation= is an option: that pattern comes first)
+    assert re.search(repo["comment"]["match"], line).group(0) == "# a comment"
+    assert [m.group(1) for m in re.finditer(repo["option"]["match"], line)] == ["kernel", "activation", "init"]
+    from specc.ir.ops import LAYERS
+
+    for name in LAYERS.names():  # every layer is highlighted as one, never a prefix of another
+        assert re.fullmatch(layer["match"], name), name
