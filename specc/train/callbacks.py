@@ -52,7 +52,7 @@ class Tracker:
 class Callbacks:
     """Best-checkpoint tracking (always) and early stopping (when the spec asks)."""
 
-    def __init__(self, cfg: TrainConfig, has_val: bool, state: dict | None = None):
+    def __init__(self, cfg: TrainConfig, has_val: bool, state: dict | None = None, history: list[dict] = ()):
         monitor, mode = cfg.best_monitor(has_val)
         es = cfg.early_stopping
         for c in cfg.callbacks:
@@ -71,6 +71,14 @@ class Callbacks:
             if self.stopper is not None and state.get("stopper") and state["stopper"]["monitor"] == es.monitor:
                 self.stopper = Tracker(**{**state["stopper"], "min_delta": es.min_delta})
             self.stopped_epoch = state.get("stopped_epoch")
+        else:  # a checkpoint written before callbacks existed: replay its history
+            for entry in history:
+                try:
+                    self.best.update(entry)
+                    if self.stopper is not None:
+                        self.stopper.update(entry)
+                except (KeyError, TypeError, ValueError):
+                    break
 
     def after_epoch(self, entry: dict) -> tuple[bool, bool]:
         """(this epoch is the best so far, training stops after it)."""

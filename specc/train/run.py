@@ -307,7 +307,7 @@ class _Run:
         device = opts.device
         if self.dist.active:
             device = init_torch_distributed(self.dist, device)
-        self.callbacks = Callbacks(self.model.train, self.data.val is not None, self.callback_state)
+        self.callbacks = Callbacks(self.model.train, self.data.val is not None, self.callback_state, self.history)
         self.examples_per_epoch = len(self.data.train)
         self.say(f"{self.model.name}: {self.data.note}; backend {opts.backend}, batch {self.batch}, epochs {self.epochs}, seed {self.seed}" + (f", {self.dist.world} processes" if self.dist.active else ""))
         for n in self.notes:
@@ -365,7 +365,11 @@ class _Run:
         if self.best is not None:
             w, ema = self.best
         else:  # resumed after the best epoch: read it from its kept checkpoint
-            ck = read_checkpoint(self.out / "checkpoints" / f"epoch-{cb.best.best_epoch:04d}")
+            folder = self.out / "checkpoints" / f"epoch-{cb.best.best_epoch:04d}"
+            if not folder.is_dir():
+                self.say(f"[yellow]note:[/] the best epoch ({cb.best.best_epoch}) has no checkpoint left in {self.out}: keeping the last weights")
+                return False
+            ck = read_checkpoint(folder)
             w, ema = ck.weights, ck.ema
         self.trainer.set_weights(w)
         if ema is not None and self.model.train.ema:
