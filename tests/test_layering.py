@@ -16,10 +16,10 @@ RANKS = {
     "errors": 0, "_nogc": 0, "fsutil": 0, "extras": 0,
     "syntax": 1,
     "ir": 2,
-    "semantics": 3, "api": 3, "summary": 3,
+    "semantics": 3, "api": 3, "summary": 3, "diagram": 3,
     "backends": 4,
     "weights": 5, "compiler": 5,
-    "verification": 6, "train": 6, "export": 6, "testing": 7, "importers": 6, "selftest": 7,
+    "verification": 6, "train": 6, "export": 6, "testing": 7, "importers": 6, "selftest": 7, "lsp": 7,
     "cli": 8, "__main__": 9,
 }
 
