@@ -33,7 +33,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     # Source positions are annotations, not meaning: two IR objects that differ only in
     # where they were written are equal (so ``parse(fmt(x)) == parse(x)``), and a model

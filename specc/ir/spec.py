@@ -71,7 +71,7 @@ class CallValue:
 class Spec(BaseModel):
     """Base of all vocabulary items.  Subclasses declare ``kind: Literal["name"]``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False, defer_build=True)
 
     #: parameters that may be given positionally, in order
     positional: ClassVar[tuple[str, ...]] = ()
@@ -82,17 +82,24 @@ class Spec(BaseModel):
     def name(self) -> str:
         return self.kind  # type: ignore[attr-defined]
 
+    # Frozen and made of immutable values: a copy is the object itself (pydantic deep-copies
+    # a field's default on every construction; dense(init=glorot_uniform) need not copy it).
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo=None):
+        return self
+
     def params(self) -> dict[str, Any]:
         """Parameters that differ from their defaults (what one would write)."""
         out = {}
-        for fname, finfo in type(self).model_fields.items():
-            if fname == "kind":
-                continue
+        info = class_info(type(self))
+        for fname in info.fields:
             value = getattr(self, fname)
-            if finfo.is_required():
+            default = info.defaults.get(fname, _REQUIRED)
+            if default is _REQUIRED:
                 out[fname] = value
                 continue
-            default = finfo.get_default(call_default_factory=True)
             # an int default normalised to a tuple (stride=1 → (1, 1)) is still the default
             if value == default or (isinstance(value, tuple) and value and all(v == default for v in value)):
                 continue
@@ -113,6 +120,33 @@ class Spec(BaseModel):
                 positional = False
         parts.extend(f"{fname}={render_value(value)}" for fname, value in params.items())
         return f"{self.kind}({', '.join(parts)})"  # type: ignore[attr-defined]
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """What conversion needs to know about a Spec class, computed once per class (pydantic's
+    ``model_fields`` is rebuilt and its defaults deep-copied on every access)."""
+
+    kind: str
+    fields: tuple[str, ...]  # without "kind"
+    defaults: dict[str, Any]  # fields that have one
+    families: dict[str, tuple[Family | None, bool]]
+
+
+_CLASS_INFO: dict[type, ClassInfo] = {}
+
+
+def class_info(cls: type[Spec]) -> ClassInfo:
+    info = _CLASS_INFO.get(cls)
+    if info is None:
+        mf = cls.model_fields
+        fields = tuple(f for f in mf if f != "kind")
+        defaults = {f: mf[f].get_default(call_default_factory=True) for f in fields if not mf[f].is_required()}
+        info = _CLASS_INFO[cls] = ClassInfo(mf["kind"].default, fields, defaults, {f: _field_families(cls, f) for f in fields})
+    return info
 
 
 def render_value(value: Any) -> str:
@@ -277,8 +311,9 @@ def build_spec(
     cls: type[Spec], args: list[tuple[str | None, ArgValue]], span: Span | None, noun: str = "layer"
 ) -> Spec:
     """Validate ``args`` (positional and keyword) against ``cls``'s fields."""
-    kind = cls.model_fields["kind"].default
-    fields = [f for f in cls.model_fields if f != "kind"]
+    info = class_info(cls)
+    kind = info.kind
+    fields = info.fields
     diags: list[Diagnostic] = []
     given: dict[str, ArgValue] = {}
     positional = list(cls.positional)
@@ -300,7 +335,7 @@ def build_spec(
             key = positional.pop(0)
         elif key in cls.positional and key in positional:
             positional.remove(key)
-        if key not in cls.model_fields or key == "kind":
+        if key not in info.families:
             diags.append(
                 Diagnostic(
                     av.whole_span,
@@ -316,7 +351,7 @@ def build_spec(
         given[key] = av
     values: dict[str, Any] = {}
     for key, av in given.items():
-        fam, is_seq = _field_families(cls, key)
+        fam, is_seq = info.families[key]
         try:
             if fam is not None and is_seq:
                 items = av.value if isinstance(av.value, list) else [av.value]
@@ -332,7 +367,7 @@ def build_spec(
         except SpecError as e:
             diags.extend(e.diagnostics)
     for key in fields:
-        if key not in values and key not in given and cls.model_fields[key].is_required():
+        if key not in values and key not in given and key not in info.defaults:
             diags.append(
                 Diagnostic(
                     span,

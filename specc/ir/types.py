@@ -35,7 +35,7 @@ class ShapeError(Exception):
 class TensorType(BaseModel):
     """dtype and shape (without the batch dimension) of one tensor."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     dtype: DType = "float32"
     shape: tuple[Dim, ...] = ()

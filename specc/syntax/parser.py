@@ -102,17 +102,23 @@ def _on_comment(tok: Token) -> None:
         sink.append(tok)
 
 
+_OPTIONS = {"parser": "lalr", "lexer": "basic", "propagate_positions": True, "maybe_placeholders": False}
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="basic",
-        postlex=_PostLex(),
-        propagate_positions=True,
-        maybe_placeholders=False,
-        lexer_callbacks={"COMMENT": _on_comment},
-    )
+    """The parser: its tables loaded from the user's cache when the grammar is unchanged
+    (see :mod:`specc.syntax.table_cache`), else built from the grammar and cached."""
+    from specc.syntax import table_cache
+
+    grammar = grammar_path().read_text(encoding="utf-8")
+    runtime = {"postlex": _PostLex(), "lexer_callbacks": {"COMMENT": _on_comment}}
+    key = table_cache.key_of(grammar, _OPTIONS)
+    parser = table_cache.load(key, **runtime)
+    if parser is None:
+        parser = Lark(grammar, **_OPTIONS, **runtime)
+        table_cache.save(key, parser)
+    return parser
 
 
 # --------------------------------------------------------------------------- tree → AST
@@ -168,6 +174,23 @@ class _ToAst(Transformer):
     def __init__(self, file: str):
         super().__init__(visit_tokens=False)
         self.file = file
+        self._funcs: dict[str, tuple] = {}
+
+    def _call_userfunc(self, tree, new_children=None):
+        # Lark's version looks the method up per tree node, and a v_args method is re-wrapped
+        # (functools.update_wrapper) on every lookup: a third of the transform's time
+        children = new_children if new_children is not None else tree.children
+        entry = self._funcs.get(tree.data)
+        if entry is None:
+            f = getattr(self, tree.data, None)
+            entry = self._funcs[tree.data] = (f, getattr(f, "visit_wrapper", None))
+        f, wrapper = entry
+        if f is None:
+            return self.__default__(tree.data, children, tree.meta)
+        try:
+            return wrapper(f, tree.data, children, tree.meta) if wrapper is not None else f(children)
+        except Exception as e:  # as Lark does: the caller unwraps it
+            raise VisitError(tree.data, tree, e) from e
 
     def _span(self, meta) -> Span:
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
