@@ -141,9 +141,15 @@ class SpecError(Exception):
         return cls([Diagnostic(span, message, **kw)])
 
 
+MAX_CANDIDATES = 500  # "did you mean" compares a word with at most this many names
+
+
 def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     """Close matches of ``word`` among ``candidates`` (for "did you mean")."""
     cands = sorted(set(candidates))
+    if len(cands) > MAX_CANDIDATES:  # bounded cost: only names of about the same length can match
+        near = [c for c in cands if abs(len(c) - len(word)) <= max(2, len(word) // 3)]
+        cands = near if len(near) <= MAX_CANDIDATES else [c for c in near if c[:1].lower() == word[:1].lower()][:MAX_CANDIDATES]
     out = difflib.get_close_matches(word, cands, n=n, cutoff=0.6)
     if not out:
         low = word.lower()

@@ -14,6 +14,8 @@ instance path (``encoder.0.dense``).
 from __future__ import annotations
 
 import keyword
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,7 @@ DTYPES = tuple(DType.__args__)  # type: ignore[attr-defined]
 RESERVED_NAMES = frozenset(keyword.kwlist) | {"model", "block", "input", "output", "repeat", "train", "verify", "as", "true", "false", "none", "self"}
 
 _Tensors = list[str]  # tensor ids a statement produced
+_HINTS_UNTIL = 100  # diagnostics after which no "did you mean" is computed (they are not shown)
 _BUDGET_HINT = "if this is intended, raise the budget: specc check {flag} N, or the environment variable {var}"
 
 
@@ -48,7 +51,9 @@ class _Scope:
     path: str  # "" for the model, "encoder.0" inside an instance
     values: dict[str, ArgValue]  # parameters and loop variables
     tensors: dict[str, tuple[str, Span]]  # user names → tensor id
-    parent_tensors: dict[str, tuple[str, Span]] = field(default_factory=dict)  # visible from outside
+    # visible from outside: a view of the enclosing scopes (a copy per repetition was
+    # quadratic: 10,000 repetitions × 50,000 names)
+    parent_tensors: Mapping[str, tuple[str, Span]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     blocks: tuple[str, ...] = ()  # block call stack, for recursion errors
     trainable: bool = True
@@ -266,7 +271,7 @@ class _Elaborator:
         for name, span in stmt.names:
             found = scope.lookup(name)
             if found is None:
-                self.error(span, f"unknown tensor '{name}'", hint=_tensor_hint(name, scope))
+                self.error(span, f"unknown tensor '{name}'", hint=self.tensor_hint(name, scope))
                 continue
             out.append(found[0])
         if len(out) == len(stmt.names):
@@ -304,7 +309,7 @@ class _Elaborator:
             for name, span in first.names:
                 found = scope.lookup(name)
                 if found is None:
-                    self.error(span, f"unknown tensor '{name}'", hint=_tensor_hint(name, scope))
+                    self.error(span, f"unknown tensor '{name}'", hint=self.tensor_hint(name, scope))
                     cur = None
                 elif not found[0]:
                     cur = None  # poisoned by an earlier error
@@ -348,7 +353,14 @@ class _Elaborator:
             cur = self.apply(link, cur, scope)
         return cur
 
+    def tensor_hint(self, name: str, scope: _Scope) -> str | None:
+        # a hint costs a pass over the names in scope: past the diagnostics shown, none
+        return _tensor_hint(name, scope) if len(self.diags) < _HINTS_UNTIL else None
+
     def unknown_source(self, ref: ast.Ref, scope: _Scope, feeds: bool) -> None:
+        if len(self.diags) >= _HINTS_UNTIL:
+            self.error(ref.span, f"unknown tensor '{ref.name}'" if feeds else f"unknown layer or tensor '{ref.name}'")
+            return
         tensors = [*scope.tensors, *scope.parent_tensors]
         layers = [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
         if feeds:  # `y -> dense(3)`: y can only be a tensor
@@ -370,12 +382,13 @@ class _Elaborator:
         cls = LAYERS.lookup(name)
         is_activation = cls is None and name in ACTIVATIONS
         if cls is None and not is_activation:
-            candidates = [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
-            tensors = [*scope.tensors, *scope.parent_tensors]
+            many = len(self.diags) >= _HINTS_UNTIL
+            candidates = [] if many else [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
+            tensors = [] if many else [*scope.tensors, *scope.parent_tensors]
             self.error(
                 call.name_span,
                 f"unknown layer '{name}'",
-                hint=did_you_mean(name, candidates + tensors),
+                hint=None if many else did_you_mean(name, candidates + tensors),
                 expected="a layer, a block or an activation",
             )
             return None
@@ -636,7 +649,7 @@ class _Elaborator:
             values = dict(scope.values)
             if stmt.var is not None:
                 values[stmt.var] = ArgValue(0, stmt.span)
-            inner = _Scope(path=scope.path, values=values, tensors={}, parent_tensors={**scope.parent_tensors, **scope.tensors}, blocks=scope.blocks, trainable=scope.trainable)
+            inner = _Scope(path=scope.path, values=values, tensors={}, parent_tensors=ChainMap(scope.tensors, scope.parent_tensors), blocks=scope.blocks, trainable=scope.trainable)
             self.run_body(stmt.body, inner, in_model=False)
             return None
         single = _single_block_call(stmt.body, self.blocks)
@@ -658,7 +671,7 @@ class _Elaborator:
                     path=path,
                     values=values,
                     tensors={},
-                    parent_tensors={**scope.parent_tensors, **scope.tensors},
+                    parent_tensors=ChainMap(scope.tensors, scope.parent_tensors),
                     blocks=scope.blocks,
                     trainable=scope.trainable,
                     current=cur,
@@ -753,9 +766,10 @@ class _Elaborator:
                 f"metric mae compares outputs with targets of the same shape, but {loss.kind}'s targets are class indices",
                 hint="use accuracy / precision / recall / f1, or categorical_crossentropy with one-hot targets",
             )
+        producers = {t: n for n in self.nodes for t in n.outputs}
         for o in outputs:
             t = self.types[o]
-            producer = next((n for n in self.nodes if o in n.outputs), None)
+            producer = producers.get(o)
             act = producer.op.activation_spec() if producer is not None else None
             if getattr(loss, "from_logits", False) and act is not None and act.kind in ("softmax", "sigmoid"):
                 self.error(
@@ -776,7 +790,8 @@ def _tensor_hint(name: str, scope: _Scope) -> str | None:
     tensors = [t for t, (tid, _) in {**scope.parent_tensors, **scope.tensors}.items() if tid]
     if not tensors:
         return None
-    return did_you_mean(name, tensors) or f"tensors defined here: {', '.join(tensors)}"
+    shown = ", ".join(tensors[:20]) + (f", … ({len(tensors):,} in all)" if len(tensors) > 20 else "")
+    return did_you_mean(name, tensors) or f"tensors defined here: {shown}"
 
 
 def _compatible(a: TensorType, b: TensorType) -> bool:
