@@ -443,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.emit:  # import the frameworks once, outside any input's time limit
         import specc.backends.keras.emit  # noqa: F401
         import specc.backends.torch.emit  # noqa: F401
+
+        for seed in SEEDS:  # and warm them up (first layer builds, lazy imports inside them)
+            run_one(seed, emit=True, limit_s=600)
     failures = []
     n = valid = 0
     slowest = (0.0, "")
