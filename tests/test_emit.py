@@ -18,7 +18,7 @@ import specc
 from specc.backends.keras.emit import emit_keras
 from specc.backends.torch.emit import emit_torch
 from specc.ir.transforms import without_dropout
-from specc.verification.data import random_inputs, random_targets, verification_weights
+from emit_support import _check_keras, _check_torch, _import, _torch_model_class
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.spec"))
@@ -41,79 +41,6 @@ model nn {
   train { loss categorical_crossentropy; optimizer adam(lr=0.01) }
 }
 """
-
-
-def _import(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _torch_model_class(mod):
-    return next(v for v in vars(mod).values() if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == mod.__name__ and "reset_parameters" in vars(v))
-
-
-def _check_torch(model, tmp_path, name):
-    src = emit_torch(model)
-    assert "import specc" not in src and not re.search(r"\b(eval|exec)\(", src)
-    path = tmp_path / f"{name}_torch.py"
-    path.write_text(src)
-    mod = _import(path, f"{name}_torch")
-    weights, _ = verification_weights(model, 0)
-    built = specc.build(model, "torch", dtype="float64", weights=weights)
-    gen = _torch_model_class(mod)().double()
-    assert set(gen.state_dict()) == set(built.model.state_dict())
-    gen.load_state_dict(built.model.state_dict())
-    rng = np.random.default_rng(0)
-    xs = built.to_inputs(random_inputs(model, 3, rng, "float64"))
-    built.model.eval()
-    gen.eval()
-    a, b = built.model(*xs), gen(*xs)
-    assert torch.equal(a, b)
-    if model.train is not None:
-        y = built.to_targets(random_targets(model, 3, rng, "float64"))
-        opt = mod.make_optimizer(gen)
-        for _ in range(2):  # same dropout masks from the same seed; equal up to float reordering
-            torch.manual_seed(5)
-            la = built.train_step(xs, y)
-            torch.manual_seed(5)
-            lb = mod.train_step(gen, opt, xs, y)
-            assert la == pytest.approx(lb, rel=1e-12)
-        for k, v in gen.state_dict().items():
-            torch.testing.assert_close(v, built.model.state_dict()[k], rtol=1e-12, atol=1e-14, msg=k)
-    return mod
-
-
-def _check_keras(model, tmp_path, name):
-    model = without_dropout(model)  # keras dropout seeds differ per model instance
-    src = emit_keras(model)
-    assert "import specc" not in src and not re.search(r"\b(eval|exec)\(", src)
-    path = tmp_path / f"{name}_keras.py"
-    path.write_text(src)
-    mod = _import(path, f"{name}_keras")
-    weights, _ = verification_weights(model, 0)
-    built = specc.build(model, "keras", dtype="float64", weights=weights)
-    gen = mod.build_model("float64")
-    if model.train is not None:
-        mod.compile_model(gen, "float64")
-    values = {v.path: v.numpy() for v in built.weights}
-    assert sorted(values) == sorted(v.path for v in gen.weights)
-    for v in gen.weights:
-        v.assign(values[v.path])
-    rng = np.random.default_rng(0)
-    xs = random_inputs(model, 3, rng, "float64")
-    x = xs if len(xs) > 1 else xs[0]
-    np.testing.assert_array_equal(np.asarray(built(x, training=False)), np.asarray(gen(x, training=False)))
-    if model.train is not None:
-        ys = random_targets(model, 3, rng, "float64")
-        y = ys if len(ys) > 1 else ys[0]
-        for _ in range(2):
-            assert built.train_on_batch(x, y) == gen.train_on_batch(x, y)
-        now = {v.path: v.numpy() for v in built.weights}
-        for v in gen.weights:
-            np.testing.assert_array_equal(v.numpy(), now[v.path], err_msg=v.path)
-    return mod
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
@@ -197,3 +124,38 @@ def test_generated_torch_initialisers_follow_the_spec(tmp_path):
     assert np.allclose(gen.dense.bias.detach().numpy(), 0.5)
     t = gen.dense_1.weight.detach().numpy()
     assert np.abs(t).max() <= 0.04 and abs(t.std() - 0.02 * 0.8796) < 0.002
+
+
+HUGE = """model huge {
+  input x: float32[1000]
+  input t: int32[5]
+  a = x -> dense(10**12, reg=l2(0.01)) -> dense(2)
+  b = t -> embedding(10**9, 1000) -> lstm(10**9) -> dense(2)
+  output a, b
+  train { loss mse; optimizer adam }
+}
+"""
+
+
+@pytest.mark.parametrize("to", ["torch", "keras"])
+def test_compile_allocates_no_weights(to, tmp_path):
+    """`specc compile` of layers with 10**15 weights answers at once: the source is written
+    from the plan; nothing draws or allocates a weight (the generated module would
+    allocate them when instantiated, as the framework does)."""
+    import tracemalloc
+
+    from specc.cli import main
+
+    spec = tmp_path / "huge.spec"
+    spec.write_text(HUGE)
+    out = tmp_path / "huge.py"
+    tracemalloc.start()
+    try:
+        assert main(["compile", str(spec), "--to", to, "-o", str(out)]) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20, peak  # numpy's buffers are traced too
+    source = out.read_text()
+    compile(source, str(out), "exec")
+    assert "10000000000" in source.replace("_", "")

@@ -8,8 +8,10 @@ uses, found by reading the library's source with :mod:`ast` — nothing is execu
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
 import inspect
+import itertools
 import keyword
 import pkgutil
 import re
@@ -18,7 +20,29 @@ from typing import Any
 
 from specc.backends.common import Construct
 
-__all__ = ["Library", "literal", "class_name", "safe_ident", "Var", "ScopeNode", "scope_tree", "steps_of", "local_names"]
+__all__ = [
+    "Library",
+    "literal",
+    "class_name",
+    "safe_ident",
+    "PYTHON_NAMES",
+    "bound_names",
+    "doc_text",
+    "Var",
+    "ScopeNode",
+    "scope_tree",
+    "steps_of",
+    "local_names",
+]
+
+#: names generated code never binds: keywords (soft ones too), builtins and the module
+#: attributes Python sets itself
+PYTHON_NAMES = (
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | frozenset(dir(builtins))
+    | {"__name__", "__doc__", "__file__", "__spec__", "__loader__", "__package__", "__builtins__", "__cached__", "__annotations__", "annotations"}
+)
 
 
 class Var(str):
@@ -35,7 +59,16 @@ class _Def:
 
 
 class Library:
-    """The top-level definitions of a self-contained library package."""
+    """The top-level definitions of a self-contained library package (read once per
+    package: :meth:`of`)."""
+
+    _cache: dict[str, Library] = {}
+
+    @classmethod
+    def of(cls, package: str) -> Library:
+        if package not in cls._cache:
+            cls._cache[package] = cls(package)
+        return cls._cache[package]
 
     def __init__(self, package: str):
         pkg = importlib.import_module(package)
@@ -65,6 +98,15 @@ class Library:
                     self.defs[name] = _Def(name, modname, (idx, start), text, refs)
             self.imports[modname] = imports
 
+    @property
+    def bound(self) -> set[str]:
+        """Every module-level name the library's code binds (definitions and imports)."""
+        out = set(self.defs)
+        for lines in self.imports.values():
+            for line in lines:
+                out |= bound_names(line)
+        return out
+
     def closure(self, names: set[str]) -> list[_Def]:
         """The definitions ``names`` need (themselves included), in source order."""
         todo, seen = list(names), set()
@@ -86,6 +128,23 @@ class Library:
                 if line not in imports:
                     imports.append(line)
         return imports, "\n\n\n".join(d.source for d in defs)
+
+
+def bound_names(source: str) -> set[str]:
+    """The names the top-level statements of ``source`` bind (imports, definitions, assignments)."""
+    out: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        else:
+            out |= set(_defined_names(node))
+    return out
+
+
+def doc_text(text: str) -> str:
+    """Outside text (a file path, a name) made safe inside a docstring or a comment: one
+    line, backslashes, quotes and control characters escaped, non-ASCII kept readable."""
+    return repr(str(text))[1:-1].replace('"', '\\"')
 
 
 def _defined_names(node: ast.stmt) -> list[str]:
@@ -130,10 +189,21 @@ def class_name(name: str) -> str:
     return out
 
 
-def safe_ident(name: str, taken: set[str]) -> str:
-    out = name if name.isidentifier() and not keyword.iskeyword(name) else "x"
-    while out in taken:
-        out += "_"
+def safe_ident(name: str, taken: set[str] | frozenset[str] = frozenset(), reserved: set[str] | frozenset[str] = frozenset()) -> str:
+    """A valid identifier for ``name``, free in ``taken`` and ``reserved`` (deterministic
+    and readable): a name the generated code or Python reserves gets a ``_`` (a spec's
+    ``print`` becomes ``print_``); a name already taken in the scope gets a number
+    (``dense``, ``dense_1``, …)."""
+    base = name if name.isidentifier() and not keyword.iskeyword(name) else "x"
+    while base.startswith("__"):  # class bodies mangle __x
+        base = base[1:]
+    while base in reserved or base in PYTHON_NAMES:
+        base += "_"
+    out, i = base, 1
+    sep = "" if base.endswith("_") else "_"
+    while out in taken or out in reserved or out in PYTHON_NAMES:
+        out = f"{base}{sep}{i}"
+        i += 1
     return out
 
 
@@ -207,19 +277,15 @@ def _set_io(sn: ScopeNode, total_reads: dict[str, int], always: set[str]) -> Non
 def local_names(sn: ScopeNode, hints: dict[str, str], reserved: set[str]) -> dict[str, str]:
     """Variable names inside a scope's class/function: from the layer names, numbered
     locally, so identical block instances render identically (and share one definition)."""
-    taken = set(reserved)
+    taken: set[str] = set()
     names: dict[str, str] = {}
     if len(sn.inputs) == 1:
-        names[sn.inputs[0]] = safe_ident("x", taken)
+        names[sn.inputs[0]] = safe_ident("x", taken, reserved)
         taken.add(names[sn.inputs[0]])
     for v in [*sn.inputs, *(o for st in steps_of(sn) for o in st.outputs)]:
         if v in names:
             continue
-        base, i = hints.get(v, "x"), 1
-        name = safe_ident(base, taken)
-        while name in taken:
-            name = safe_ident(f"{base}_{i}", taken)
-            i += 1
+        name = safe_ident(hints.get(v, "x"), taken, reserved)
         taken.add(name)
         names[v] = name
     return names
@@ -255,7 +321,7 @@ def reuse_names(sn: ScopeNode, names: dict[str, str], keep: set[str], protected:
     # names that stay: values outside any chain, and chains that start at a parameter
     taken = set(reserved) | {n for v, n in names.items() if v not in chain and v not in members}
     taken |= {names[root] for root in members if root in sn.inputs}
-    generic = iter([*GENERIC_NAMES, *(f"x{i}" for i in range(1, 10_000))])
+    generic = itertools.chain(GENERIC_NAMES, (f"x{i}" for i in itertools.count(1)))
     for root, vs in members.items():
         name = names[root] if root in sn.inputs else next(n for n in generic if n not in taken)
         taken.add(name)

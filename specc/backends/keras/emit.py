@@ -9,22 +9,24 @@ function (identical ones share one) called with its layer-name prefix.
 
 from __future__ import annotations
 
-import builtins
-
 import keras
 
 from specc import __version__
 from specc.backends.common import Construct
-from specc.backends.emit_common import Library, ScopeNode, Var, literal, local_names, reuse_names, safe_ident, scope_tree
+from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, Var, bound_names, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree
 from specc.ir.graph import Model
 
 from .bundle import loss_construct, metric_constructs, optimizer_construct
-from .plan import KPlan, LayerStep, make_plan
+from .plan import KPlan, LayerStep, keras_model_name, make_plan
 
 __all__ = ["emit_keras"]
 
 _LIB = "specc.backends.keras.lib"
-_FIXED = {"math", "keras", "layers", "ops", "dtype", "prefix", "build_model"}
+#: module-level names the generated file binds besides the copied library's
+_HEADER_NAMES = {"annotations", "keras", "layers", "ops"}
+_FUNCTION_NAMES = {"build_model", "compile_model", "make_optimizer", "make_loss", "make_metrics", "BATCH_SIZE", "EPOCHS"}
+#: parameters of the generated functions
+_PARAMS = {"dtype", "prefix"}
 _KERAS_MODULES = {
     "keras.src.layers": "layers",
     "keras.src.losses": "keras.losses",
@@ -38,18 +40,25 @@ class _Emitter:
     def __init__(self, model: Model, plan: KPlan):
         self.model = model
         self.plan = plan
-        self.lib = Library(_LIB)
+        self.lib = Library.of(_LIB)
         self.used: set[str] = set()
         self.functions: dict[str, str] = {}  # body source → function name
         self.fn_names: set[str] = set()
-        self.reserved = _FIXED | set(self.lib.defs) | set(dir(builtins))
-        taken = set(self.reserved)
-        self.var_names: dict[str, str] = {}
-        for v in [*plan.inputs, *(o for st in plan.steps for o in st.outputs)]:
-            self.var_names[v] = safe_ident(v, taken)
-            taken.add(self.var_names[v])
+        # every module-level name of the generated file: a block's function never rebinds one
+        self.module_names = set(PYTHON_NAMES) | _HEADER_NAMES | self.lib.bound | _FUNCTION_NAMES
+        self.set_reserved(set())
         self.frozen = {n.name for n in model.nodes if not n.trainable}
         self.prefix = ""
+
+    def set_reserved(self, fn_names: set[str]) -> None:
+        """What parameters and locals never shadow: module-level names (the block
+        functions' among them) and the functions' own parameters."""
+        self.reserved = self.module_names | fn_names | _PARAMS
+        taken: set[str] = set()
+        self.var_names: dict[str, str] = {}
+        for v in [*self.plan.inputs, *(o for st in self.plan.steps for o in st.outputs)]:
+            self.var_names[v] = safe_ident(v, taken, self.reserved)
+            taken.add(self.var_names[v])
 
     def v(self, var: str) -> str:
         return self.var_names[var]
@@ -89,7 +98,7 @@ class _Emitter:
             call_args += "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())
         outs = ", ".join(self.v(o) for o in step.outputs)
         if step.node in self.frozen:
-            lname = safe_ident(f"{self.v(step.outputs[0])}_layer", set(self.var_names.values()) | self.reserved)
+            lname = safe_ident(f"{self.v(step.outputs[0])}_layer", set(self.var_names.values()), self.reserved)
             return [f"{lname} = {ctor}", f"{lname}.trainable = False", f"{outs} = {lname}({call_args})"]
         return [f"{outs} = {ctor}({call_args})"]
 
@@ -119,9 +128,9 @@ class _Emitter:
             key = sig + "\n" + source
             if key in self.functions:
                 return self.functions[key]
-            base = safe_ident(sn.block or "repeat_body", self.reserved)
+            base = safe_ident(sn.block or "repeat_body", reserved=self.module_names)
             name, i = base, 2
-            while name in self.fn_names:
+            while name in self.fn_names or name in self.module_names:
                 name = f"{base}_{i}"
                 i += 1
             self.fn_names.add(name)
@@ -131,6 +140,16 @@ class _Emitter:
             self.var_names, self.prefix = outer_names, outer_prefix
 
     def render(self) -> str:
+        # a local never shadows a block's function: render again with the functions' names
+        # reserved until no local takes one (names only grow, so this ends)
+        while True:
+            source = self._render()
+            if self.fn_names <= self.reserved:
+                return source
+            self.set_reserved((self.reserved - self.module_names - _PARAMS) | self.fn_names)
+            self.functions, self.fn_names, self.used = {}, set(), set()
+
+    def _render(self) -> str:
         root = scope_tree(self.model, self.plan.steps, set(self.plan.outputs))
         self.var_names = reuse_names(root, self.var_names, set(self.plan.outputs), set(self.plan.inputs), self.reserved)
         inputs = []
@@ -143,16 +162,16 @@ class _Emitter:
         outs = [self.v(v) for v in self.plan.outputs]
         model_fn = [
             'def build_model(dtype="float32"):',
-            f'    """The functional model ({self.model.name}); inputs and outputs are channels-last."""',
+            f'    """The functional model ({doc_text(self.model.name)}); inputs and outputs are channels-last."""',
             *[f"    {line}" for line in inputs + body],
             f"    return keras.Model(inputs={ins[0] if len(ins) == 1 else '[' + ', '.join(ins) + ']'}, "
-            f"outputs={outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}, name={self.model.name!r})",
+            f"outputs={outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}, name={keras_model_name(self.model.name)!r})",
         ]
         functions = [f"def {name}{key.split(chr(10), 1)[0]}\n{key.split(chr(10), 1)[1]}" for key, name in self.functions.items()]
         training = self.render_training()
         imports, lib_src = self.lib.render(self.used)
         header = [
-            f'"""Keras model {self.model.name}, generated by specc {__version__}' + (f" from {self.model.source}" if self.model.source else "") + ".",
+            f'"""Keras model {doc_text(self.model.name)}, generated by specc {__version__}' + (f" from {doc_text(self.model.source)}" if self.model.source else "") + ".",
             "",
             "Standalone: needs only Keras 3 (TensorFlow backend).  Do not edit; regenerate with",
             "`specc compile --to keras`.  `model = build_model(); compile_model(model)`; weights load",

@@ -8,7 +8,7 @@ import numpy as np
 
 from specc.ir.graph import Model
 
-from .plan import KERAS_OPS, KPlan, make_plan
+from .plan import KERAS_OPS, KPlan, keras_model_name, make_plan
 
 __all__ = ["build_functional", "set_canonical", "get_canonical", "keras_input_shape"]
 
@@ -44,7 +44,7 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
     km = keras.Model(
         inputs=[env[v] for v in plan.inputs] if len(plan.inputs) > 1 else env[plan.inputs[0]],
         outputs=outputs if len(outputs) > 1 else outputs[0],
-        name=model.name,
+        name=keras_model_name(model.name),
     )
     return km, env
 

@@ -20,7 +20,13 @@ from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, Node
 from specc.ir.types import TensorType
 
-__all__ = ["LayerStep", "KerasOp", "keras_op", "KPlan", "KNodeInfo", "make_plan", "Construct", "KERAS_OPS"]
+__all__ = ["keras_model_name", "LayerStep", "KerasOp", "keras_op", "KPlan", "KNodeInfo", "make_plan", "Construct", "KERAS_OPS"]
+
+
+def keras_model_name(name: str) -> str:
+    """The model's name as Keras accepts it: TensorFlow's root name scope must start with a
+    letter, digit or '.', so a model ``_x`` is named ``model_x`` (in memory and generated)."""
+    return name if name[:1].isalnum() and name[:1].isascii() else f"model{name}"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from specc.ir.graph import Model
 from .lib.training import SpeccLoss, SpeccOptimizer, regularization_penalty
 from .module import SpeccModule
 from .plan import Plan, make_plan
-from .weights import from_state_dict, to_state_dict
+from .weights import from_state_dict, to_state_dict, weight_keys
 
 __all__ = ["TorchBundle", "build_torch", "TORCH_DTYPES"]
 
@@ -178,18 +178,10 @@ class TorchBundle:
 
 
 def _torch_keys(plan: Plan, node, wname: str) -> list[str]:
-    """The state-dict keys holding the values of canonical weight ``wname`` of ``node``.
-
-    Lowerings move values between layouts without changing them, so probing with a
-    distinct constant per canonical weight finds where each one went; a penalty (Σ|w|,
-    Σw²) of the canonical weight is then the penalty of those tensors."""
-    from .plan import TORCH_OPS
-
-    info = plan.nodes[node.name]
-    specs = plan.model.node_weights(node)
-    probe = {w.name: np.full(w.shape, float(i + 1)) for i, w in enumerate(specs)}
-    target = float([w.name for w in specs].index(wname) + 1)
-    keys = [".".join((*info.attr, k)) for k, v in TORCH_OPS[node.op.kind].to_torch(info, probe).items() if np.all(np.asarray(v) == target)]
+    """The state-dict keys holding the values of canonical weight ``wname`` of ``node``
+    (found by following stand-ins through the lowering's converter: no weight is made).
+    A penalty (Σ|w|, Σw²) of the canonical weight is then the penalty of those tensors."""
+    keys = weight_keys(plan, node)[wname]
     if not keys:  # pragma: no cover - a lowering that mixes values
         raise KeyError(f"no torch parameter holds {node.name}.{wname}")
     return keys

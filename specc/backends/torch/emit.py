@@ -8,38 +8,56 @@ model, so weights load either way.  Each block instance / repetition becomes a c
 
 from __future__ import annotations
 
-import builtins
-
-import numpy as np
 from torch import nn
 
 from specc import __version__
 from specc.backends.common import Construct, loss_uses_logits, optimizer_args
-from specc.backends.emit_common import Library, ScopeNode, class_name, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
+from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, class_name, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
 from specc.ir.graph import Model
 
-from .plan import TORCH_OPS, FnStep, ModuleStep, Plan, make_plan
+from .plan import FnStep, ModuleStep, Plan, make_plan
 
 __all__ = ["emit_torch"]
 
 _LIB = "specc.backends.torch.lib"
-_FIXED_GLOBALS = {"math", "torch", "nn", "F", "self"}
+#: module-level names the generated file binds besides the copied library's
+_HEADER_NAMES = {"annotations", "math", "torch", "nn", "F"}
+_TRAINING_NAMES = {"LOSSES", "PENALTIES", "OPTIMIZER", "BATCH_SIZE", "EPOCHS", "make_optimizer", "compute_loss", "train_step"}
+#: names every method of a generated class may use besides the module's
+_METHOD_NAMES = {"self", "return_logits"}
+
+
+#: library functions an expert writes inline: operators and tensor methods computing exactly
+#: what the library function computes (``add(a, b, c)`` is ``a + b + c``, left to right)
+_INLINE = {
+    "add": lambda xs, kw: " + ".join(xs),
+    "multiply": lambda xs, kw: " * ".join(xs),
+    "concat": lambda xs, kw: f"torch.cat(({', '.join(xs)}{',' if len(xs) == 1 else ''}), dim={kw['dim']})",
+    "flatten": lambda xs, kw: f"{xs[0]}.flatten(1)",
+    "to_channels_first": lambda xs, kw: f"{xs[0]}.movedim(-1, 1)",
+    "to_channels_last": lambda xs, kw: f"{xs[0]}.movedim(1, -1)",
+}
 
 
 class _Emitter:
     def __init__(self, model: Model, plan: Plan):
         self.model = model
         self.plan = plan
-        self.lib = Library(_LIB)
+        self.lib = Library.of(_LIB)
         self.used: set[str] = {"SpeccLoss", "SpeccOptimizer", "regularization_penalty", "specc_init_"}
         self.classes: dict[str, str] = {}  # class source → class name
+        # every module-level name of the generated file: a class never rebinds one of them
+        self.module_names: set[str] = set(PYTHON_NAMES) | _HEADER_NAMES | self.lib.bound | _TRAINING_NAMES
+        self.model_class = safe_ident(class_name(model.name), reserved=self.module_names)
+        self.module_names.add(self.model_class)
         self.class_names: set[str] = set()
-        reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
+        #: what a method's parameters and locals never shadow
+        self.reserved = self.module_names | _METHOD_NAMES
         self.var_names: dict[str, str] = {}
-        taken: set[str] = set(reserved)
+        taken: set[str] = set()
         for v in [*plan.inputs, *_all_vars(plan)]:
             if v not in self.var_names:
-                name = safe_ident(v, taken)
+                name = safe_ident(v, taken, self.reserved)
                 taken.add(name)
                 self.var_names[v] = name
 
@@ -60,6 +78,9 @@ class _Emitter:
         return f"{name}({', '.join(args)})"
 
     def fn_call(self, step: FnStep) -> str:
+        inline = _INLINE.get(step.fn)
+        if inline is not None:
+            return inline([self.v(i) for i in step.inputs], {k: literal(val, self.ctor) for k, val in step.kwargs.items()})
         if step.fn in self.lib.defs:
             self.used.add(step.fn)
         args = [self.v(i) for i in step.inputs] + [f"{k}={literal(val, self.ctor)}" for k, val in step.kwargs.items()]
@@ -86,9 +107,8 @@ class _Emitter:
     def render_scope(self, sn: ScopeNode, name_hint: str) -> str:
         """Render the class of ``sn`` (deduplicated); return its class name."""
         outer = self.var_names
-        reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
-        names = local_names(sn, self.plan.var_hint, reserved)
-        self.var_names = reuse_names(sn, names, set(sn.outputs), set(), reserved)
+        names = local_names(sn, self.plan.var_hint, self.reserved)
+        self.var_names = reuse_names(sn, names, set(sn.outputs), set(), self.reserved)
         try:
             return self._render_scope(sn, name_hint, len(self.attr_of(sn)))
         finally:
@@ -145,9 +165,12 @@ class _Emitter:
         source = "\n".join(lines)
         if source in self.classes:
             return self.classes[source]
-        cname, i = name_hint, 2
-        while cname in self.class_names:
-            cname = f"{name_hint}{i}"
+        base = name_hint
+        while base in self.module_names:  # a class named F, LOSSES or like the model's
+            base += "_"
+        cname, i = base, 2
+        while cname in self.class_names or cname in self.module_names:
+            cname = f"{base}{i}"
             i += 1
         self.class_names.add(cname)
         self.classes[source] = cname
@@ -155,18 +178,17 @@ class _Emitter:
 
     def render_root(self, root: ScopeNode) -> tuple[str, str]:
         keep = self._loss_keep()
-        reserved = _FIXED_GLOBALS | set(self.lib.defs) | set(dir(builtins))
-        self.var_names = reuse_names(root, self.var_names, keep, set(self.plan.inputs), reserved)
+        self.var_names = reuse_names(root, self.var_names, keep, set(self.plan.inputs), self.reserved)
         init, body = self._members(root, 0)
         outs = [self.v(o) for o in self.plan.outputs]
         logits = [self.v(v) for v in self.plan.loss_inputs]
         to_loss = [f"            {self.v(st.outputs[0])} = {self.fn_call(st)}" for st in self.plan.loss_steps]
         single = len(outs) == 1
         params = ", ".join(self.v(i) for i in self.plan.inputs)
-        name = class_name(self.model.name)
+        name = self.model_class
         lines = [
             f"class {name}(nn.Module):",
-            f'    """{self.model.name}: inputs {", ".join(_describe_input(i) for i in self.model.inputs)} (channels-last)."""',
+            f'    """{doc_text(self.model.name)}: inputs {doc_text(", ".join(_describe_input(i) for i in self.model.inputs))} (channels-last)."""',
             "",
             "    def __init__(self):",
             "        super().__init__()",
@@ -218,24 +240,13 @@ class _Emitter:
         return lines + (params or ["        pass"])
 
     def _forget_bias_lines(self, node, w) -> list[str]:
-        """Set the forget-gate quarter of an LSTM bias to 1, wherever the lowering put it."""
-        info = self.plan.nodes[node.name]
-        specs = self.model.node_weights(node)
-        probe = {s.name: np.zeros(s.shape) for s in specs}
-        marker = np.zeros(w.shape)
-        marker[w.init.units : 2 * w.init.units] = 1.0
-        probe[w.name] = marker
-        out = []
-        for k, v in TORCH_OPS[node.op.kind].to_torch(info, probe).items():
-            idx = np.flatnonzero(np.asarray(v).reshape(-1) == 1.0)
-            if idx.size == 0:
-                continue
-            key = ".".join((*info.attr, k))
-            if np.all(np.diff(idx) == 1):
-                out.append(f"        self.get_parameter({key!r}).view(-1)[{idx[0]}:{idx[-1] + 1}].fill_(1.0)")
-            else:  # pragma: no cover - lowerings keep the forget gate contiguous
-                out.append(f"        self.get_parameter({key!r}).view(-1)[{list(map(int, idx))}] = 1.0")
-        return out
+        """Set the forget-gate quarter of an LSTM bias to 1: torch's gate order is the
+        canonical one (i, f, c, o), so it is ``[units : 2·units]`` wherever the lowering
+        put the bias."""
+        from .bundle import _torch_keys
+
+        u = w.init.units
+        return [f"        self.get_parameter({key!r})[{u}:{2 * u}].fill_(1.0)" for key in _torch_keys(self.plan, node, w.name)]
 
     # ---- training helpers
     def render_training(self) -> str:
@@ -309,8 +320,8 @@ class _Emitter:
         for source, cname in self.classes.items():
             class_srcs.append(f"class {cname}(nn.Module):\n{source}")
         header = [
-            f'"""PyTorch model {self.model.name}, generated by specc {__version__}'
-            + (f" from {self.model.source}" if self.model.source else "")
+            f'"""PyTorch model {doc_text(self.model.name)}, generated by specc {__version__}'
+            + (f" from {doc_text(self.model.source)}" if self.model.source else "")
             + ".",
             "",
             "Standalone: needs only PyTorch.  Do not edit; regenerate with `specc compile --to torch`.",

@@ -152,13 +152,24 @@ def _load_ops() -> None:
 
 # --------------------------------------------------------------------------- planning
 
-_MODULE_ATTRS = frozenset(dir(nn.Module)) | {"training", "forward", "call"}
+#: attributes a layer's module may not be stored under: every attribute of an
+#: ``nn.Module`` instance, those specc's in-memory model (``SpeccModule``) and the
+#: generated classes define, and Python's own names
+RESERVED_ATTRS = (
+    frozenset(dir(nn.Module()))
+    | {"training", "forward", "call", "reset_parameters"}  # generated classes
+    | {"plan", "spec_name", "input_names", "run", "_program", "_dies", "_drops", "_drop_plan"}  # SpeccModule
+    | frozenset(keyword.kwlist)
+)
 
 
 def attr_name(name: str, taken: set[str]) -> str:
-    """A safe attribute name for a layer: never an nn.Module attribute or a keyword."""
+    """A safe attribute name for a layer: a layer named ``forward`` is stored as
+    ``forward_`` (its state-dict keys read ``forward_.weight`` in every model)."""
     out = name
-    while out in _MODULE_ATTRS or keyword.iskeyword(out) or out in taken:
+    while out.startswith("__"):  # a class body would mangle self.__x (a block ``_``'s 2nd instance is ``__1``)
+        out = out[1:]
+    while out in RESERVED_ATTRS or out in taken:
         out += "_"
     return out
 
