@@ -159,3 +159,30 @@ def test_compile_allocates_no_weights(to, tmp_path):
     source = out.read_text()
     compile(source, str(out), "exec")
     assert "10000000000" in source.replace("_", "")
+
+
+def test_generated_torch_initialisers_of_every_kind(tmp_path):
+    """nn.init calls with the spec's distributions: torch's own where the fans agree,
+    explicit bounds otherwise; LSTM forget-gate biases are 1; orthogonal kernels are."""
+    model = specc.loads(
+        "model m { input t: int32[5]\n"
+        " t -> embedding(50, 8, init=random_normal(0.0, 0.5)) -> lstm(6, return_sequences=true)"
+        " -> layer_norm -> dense(300, init=lecun_normal, bias_init=ones) -> dense(4, init=glorot_normal) }"
+    )
+    path = tmp_path / "kinds_torch.py"
+    src = emit_torch(model)
+    path.write_text(src)
+    assert "specc_init_" not in src and "get_parameter" not in src
+    torch.manual_seed(0)
+    gen = _torch_model_class(_import(path, "kinds_torch"))()
+    sd = {k: v.detach().double().numpy() for k, v in gen.state_dict().items()}
+    assert abs(sd["embedding.weight"].std() - 0.5) < 0.05
+    lstm_bias = next(v for k, v in sd.items() if k.startswith("lstm.") and "bias_ih" in k)
+    assert np.all(lstm_bias[6:12] == 1.0) and np.all(lstm_bias[:6] == 0.0) and np.all(lstm_bias[12:] == 0.0)
+    rec = next(v for k, v in sd.items() if k.startswith("lstm.") and "weight_hh" in k)
+    np.testing.assert_allclose(rec.T @ rec, np.eye(rec.shape[1]), atol=1e-6)
+    assert np.all(sd["dense.bias"] == 1.0)
+    w = sd["dense.weight"]  # lecun_normal: truncated at ±2σ, σ = √(1/fan_in)/0.8796
+    std = np.sqrt(1.0 / w.shape[1]) / 0.87962566103423978
+    assert np.abs(w).max() <= 2 * std + 1e-12 and abs(w.std() - std * 0.87962566103423978) < 0.02
+    assert np.all(sd["layer_norm.weight"] == 1.0) and np.all(sd["layer_norm.bias"] == 0.0)

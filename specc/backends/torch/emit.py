@@ -8,6 +8,8 @@ model, so weights load either way.  Each block instance / repetition becomes a c
 
 from __future__ import annotations
 
+import math
+
 from torch import nn
 
 from specc import __version__
@@ -44,7 +46,7 @@ class _Emitter:
         self.model = model
         self.plan = plan
         self.lib = Library.of(_LIB)
-        self.used: set[str] = {"SpeccLoss", "SpeccOptimizer", "regularization_penalty", "specc_init_"}
+        self.used: set[str] = {"SpeccLoss", "SpeccOptimizer", "regularization_penalty"}
         self.classes: dict[str, str] = {}  # class source → class name
         # every module-level name of the generated file: a class never rebinds one of them
         self.module_names: set[str] = set(PYTHON_NAMES) | _HEADER_NAMES | self.lib.bound | _TRAINING_NAMES
@@ -210,33 +212,29 @@ class _Emitter:
 
     # ---- initialisers
     def render_init(self) -> list[str]:
-        from .bundle import _torch_keys
+        """``reset_parameters``: each tensor drawn with ``nn.init`` from the spec's
+        initialiser (with the canonical weight's fans; torch's own fan-based initialisers
+        where the torch tensor has the same fans)."""
+        from .weights import weight_targets
 
         lines = ["    @torch.no_grad()", "    def reset_parameters(self):", '        """Draw initial weights from the spec\'s initialisers."""']
         params = []
-        for node, w in self.model.weights():
-            init = w.init
-            extra = None
-            if type(init).__name__ == "UnitForgetBias":
-                extra, init = init, init.base
-            fans = w.fans
-            if fans is None:
-                from specc.ir.initializers import compute_fans
+        for node in self.model.nodes:
+            targets = weight_targets(self.plan, node) if self.model.node_weights(node) else {}
+            for w in self.model.node_weights(node):
+                init = w.init
+                forget = None
+                if type(init).__name__ == "UnitForgetBias":
+                    forget, init = init, init.base
+                fans = w.fans
+                if fans is None:
+                    from specc.ir.initializers import compute_fans
 
-                fans = compute_fans(tuple(w.shape))
-            if hasattr(init, "variance_scaling"):
-                scale, mode, dist = init.variance_scaling()
-                kind, kw, note = "variance_scaling", {"scale": scale, "mode": mode, "distribution": dist}, f"  # {init.describe()}"
-            else:
-                kind, kw, note = init.kind, dict(init.params()), ""
-            for key in _torch_keys(self.plan, node, w.name):
-                args = [f"self.get_parameter({key!r})" if w.trainable else f"self.get_buffer({key!r})", repr(kind)]
-                if kind == "variance_scaling":
-                    args += [f"fan_in={float(fans[0])!r}", f"fan_out={float(fans[1])!r}"]
-                args += [f"{k}={literal(v, self.ctor)}" for k, v in kw.items()]
-                params.append(f"        specc_init_({', '.join(args)}){note}")
-            if extra is not None:
-                params.extend(self._forget_bias_lines(node, w))
+                    fans = compute_fans(tuple(w.shape))
+                for key, shape in targets[w.name]:
+                    params.append(f"        {_init_call(_attr_ref(key), init, fans, shape)}")
+                if forget is not None:
+                    params.extend(self._forget_bias_lines(node, w))
         return lines + (params or ["        pass"])
 
     def _forget_bias_lines(self, node, w) -> list[str]:
@@ -246,7 +244,7 @@ class _Emitter:
         from .bundle import _torch_keys
 
         u = w.init.units
-        return [f"        self.get_parameter({key!r})[{u}:{2 * u}].fill_(1.0)" for key in _torch_keys(self.plan, node, w.name)]
+        return [f"        {_attr_ref(key)}[{u}:{2 * u}].fill_(1.0)" for key in _torch_keys(self.plan, node, w.name)]
 
     # ---- training helpers
     def render_training(self) -> str:
@@ -343,6 +341,71 @@ class _Emitter:
         ]
         body = "\n\n\n".join([*class_srcs, model_src])
         return "\n".join(header) + "\n" + body + "\n\n" + training + "\n"
+
+
+def _attr_ref(key: str) -> str:
+    """``encoder.0.dense.weight`` → ``self.encoder[0].dense.weight``."""
+    return "self" + "".join(f"[{seg}]" if seg.isdigit() else f".{seg}" for seg in key.split("."))
+
+
+def _torch_fans(shape: tuple[int, ...]) -> tuple[float, float] | None:
+    """The fans torch's nn.init computes for a tensor of ``shape``."""
+    if len(shape) < 2:
+        return None
+    receptive = math.prod(shape[2:])
+    return float(shape[1] * receptive), float(shape[0] * receptive)
+
+
+#: (scale, mode, distribution) → torch's own initialiser with that formula
+_TORCH_FAN_INITS = {
+    (1.0, "fan_avg", "uniform"): "nn.init.xavier_uniform_({})",
+    (1.0, "fan_avg", "untruncated_normal"): "nn.init.xavier_normal_({})",
+    (2.0, "fan_in", "uniform"): "nn.init.kaiming_uniform_({}, nonlinearity='relu')",
+    (2.0, "fan_in", "untruncated_normal"): "nn.init.kaiming_normal_({}, nonlinearity='relu')",
+    (1.0, "fan_in", "uniform"): "nn.init.kaiming_uniform_({}, nonlinearity='linear')",
+    (1.0, "fan_in", "untruncated_normal"): "nn.init.kaiming_normal_({}, nonlinearity='linear')",
+}
+_TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated at ±2σ
+
+
+def _init_call(ref: str, init, fans, shape) -> str:
+    """One ``nn.init`` call drawing ``ref`` from the IR initialiser ``init`` (the formulas
+    of ``specc/ir/initializers.py``)."""
+    if hasattr(init, "variance_scaling"):
+        scale, mode, dist = init.variance_scaling()
+        note = f"  # {doc_text(init.describe())}"
+        own = _TORCH_FAN_INITS.get((float(scale), mode, dist))
+        if own is not None and _torch_fans(shape) == (float(fans[0]), float(fans[1])):
+            return own.format(ref)
+        denom = {"fan_in": fans[0], "fan_out": fans[1], "fan_avg": (fans[0] + fans[1]) / 2.0}[mode]
+        var = scale / max(1.0, denom)
+        if dist == "truncated_normal":
+            std = math.sqrt(var) / _TRUNC_STD
+            return f"nn.init.trunc_normal_({ref}, 0.0, {std!r}, {-2.0 * std!r}, {2.0 * std!r}){note}"
+        if dist == "untruncated_normal":
+            return f"nn.init.normal_({ref}, 0.0, {math.sqrt(var)!r}){note}"
+        limit = math.sqrt(3.0 * var)
+        return f"nn.init.uniform_({ref}, {-limit!r}, {limit!r}){note}"
+    p = dict(init.params())
+    k = init.kind
+    if k == "zeros":
+        return f"nn.init.zeros_({ref})"
+    if k == "ones":
+        return f"nn.init.ones_({ref})"
+    if k == "constant":
+        return f"nn.init.constant_({ref}, {float(p.get('value', 0.0))!r})"
+    if k == "random_normal":
+        return f"nn.init.normal_({ref}, {float(p.get('mean', 0.0))!r}, {float(p.get('stddev', 0.05))!r})"
+    if k == "random_uniform":
+        return f"nn.init.uniform_({ref}, {float(p.get('minval', -0.05))!r}, {float(p.get('maxval', 0.05))!r})"
+    if k == "truncated_normal":
+        mean, std = float(p.get("mean", 0.0)), float(p.get("stddev", 0.05))
+        return f"nn.init.trunc_normal_({ref}, {mean!r}, {std!r}, {mean - 2 * std!r}, {mean + 2 * std!r})"
+    if k == "orthogonal":
+        gain = float(p.get("gain", 1.0))
+        flat = ref if len(shape) > 1 else f"{ref}.view(1, -1)"  # orthogonal_ flattens trailing axes itself
+        return f"nn.init.orthogonal_({flat}{'' if gain == 1.0 else f', gain={gain!r}'})"
+    raise ValueError(f"no torch initialiser for {k}")  # pragma: no cover - every IR initialiser is covered
 
 
 def _all_vars(plan: Plan) -> list[str]:

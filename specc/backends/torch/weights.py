@@ -7,7 +7,7 @@ import torch
 
 from .plan import TORCH_OPS, Plan
 
-__all__ = ["to_state_dict", "from_state_dict", "state_key", "weight_keys"]
+__all__ = ["to_state_dict", "from_state_dict", "state_key", "weight_keys", "weight_targets"]
 
 
 def state_key(attr: tuple[str, ...], local: str) -> str:
@@ -130,14 +130,20 @@ class _Probe:
         raise TypeError(f"weight probes do not support numpy.{name}")  # pragma: no cover - a new converter needs it
 
 
-def weight_keys(plan: Plan, node) -> dict[str, list[str]]:
-    """For each canonical weight of ``node``: the state-dict keys that hold its values
-    (and only its values) — found without allocating a single weight."""
+def weight_targets(plan: Plan, node) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+    """For each canonical weight of ``node``: the (state-dict key, torch shape) of every
+    tensor that holds its values (and only its values) — found without allocating a
+    single weight."""
     info = plan.nodes[node.name]
     specs = plan.model.node_weights(node)
     probes = {w.name: _Probe(w.name, w.shape) for w in specs}
-    out: dict[str, list[str]] = {w.name: [] for w in specs}
+    out: dict[str, list[tuple[str, tuple[int, ...]]]] = {w.name: [] for w in specs}
     for k, v in TORCH_OPS[node.op.kind].to_torch(info, probes).items():
         if isinstance(v, _Probe) and v.tag is not None:
-            out[v.tag].append(state_key(info.attr, k))
+            out[v.tag].append((state_key(info.attr, k), v.shape))
     return out
+
+
+def weight_keys(plan: Plan, node) -> dict[str, list[str]]:
+    """:func:`weight_targets` without the shapes."""
+    return {name: [k for k, _ in targets] for name, targets in weight_targets(plan, node).items()}
