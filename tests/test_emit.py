@@ -130,7 +130,7 @@ HUGE = """model huge {
   input x: float32[1000]
   input t: int32[5]
   a = x -> dense(10**12, reg=l2(0.01)) -> dense(2)
-  b = t -> embedding(10**9, 1000) -> lstm(10**9) -> dense(2)
+  b = t -> embedding(10**9, 1000) -> lstm(10**7) -> dense(2)
   output a, b
   train { loss mse; optimizer adam }
 }
@@ -138,13 +138,16 @@ HUGE = """model huge {
 
 
 @pytest.mark.parametrize("to", ["torch", "keras"])
-def test_compile_allocates_no_weights(to, tmp_path):
-    """`specc compile` of layers with 10**15 weights answers at once: the source is written
-    from the plan; nothing draws or allocates a weight (the generated module would
-    allocate them when instantiated, as the framework does)."""
+def test_compile_allocates_no_weights(to, tmp_path, monkeypatch):
+    """`specc compile` of layers of 10**12–10**15 weights (the parameter and activation budgets raised) answers
+    at once: the source is written from the plan; nothing draws or allocates a weight (the
+    generated module allocates them when instantiated, as the framework does)."""
     import tracemalloc
 
     from specc.cli import main
+
+    monkeypatch.setenv("SPECC_MAX_PARAMS", str(10**18))
+    monkeypatch.setenv("SPECC_MAX_ACTIVATION", str(10**18))
 
     spec = tmp_path / "huge.spec"
     spec.write_text(HUGE)
