@@ -3,8 +3,6 @@ never import specc, and cannot be injected into through names in a spec."""
 
 from __future__ import annotations
 
-import importlib.util
-import re
 import subprocess
 import sys
 import textwrap
@@ -17,7 +15,6 @@ import torch
 import specc
 from specc.backends.keras.emit import emit_keras
 from specc.backends.torch.emit import emit_torch
-from specc.ir.transforms import without_dropout
 from emit_support import _check_keras, _check_torch, _import, _torch_model_class
 
 ROOT = Path(__file__).resolve().parent.parent
