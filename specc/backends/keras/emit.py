@@ -128,9 +128,10 @@ class _Emitter:
             key = sig + "\n" + source
             if key in self.functions:
                 return self.functions[key]
-            base = safe_ident(sn.block or "repeat_body", reserved=self.module_names)
+            # never a module-level name, nor a parameter the calling function has (dtype, prefix)
+            base = safe_ident(sn.block or "repeat_body", reserved=self.module_names | _PARAMS)
             name, i = base, 2
-            while name in self.fn_names or name in self.module_names:
+            while name in self.fn_names or name in self.module_names or name in _PARAMS:
                 name = f"{base}_{i}"
                 i += 1
             self.fn_names.add(name)
