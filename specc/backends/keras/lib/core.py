@@ -103,3 +103,41 @@ class FanInitializer(keras.initializers.Initializer):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "fan_in": self.fan_in, "fan_out": self.fan_out, "seed": self.seed}
+
+
+def _bilinear_axis(x, axis, factor):
+    """Half-pixel bilinear enlargement of one axis by an integer factor (TF's resize,
+    computed in x's dtype): src = max((o + 0.5) / factor − 0.5, 0), lo = floor(src),
+    hi = min(lo + 1, n − 1), out = (1 − λ)·x[lo] + λ·x[hi] with λ = src − lo."""
+    n = ops.shape(x)[axis]
+    o = ops.cast(ops.arange(n * factor), x.dtype)
+    src = ops.maximum((o + 0.5) / factor - 0.5, 0.0)
+    lo = ops.floor(src)
+    lam = src - lo
+    lo_i = ops.cast(lo, "int32")
+    hi_i = ops.minimum(lo_i + 1, n - 1)
+    shape = [1] * len(x.shape)
+    shape[axis] = -1
+    lam = ops.reshape(lam, shape)
+    return (1.0 - lam) * ops.take(x, lo_i, axis=axis) + lam * ops.take(x, hi_i, axis=axis)
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class BilinearUpSampling2D(keras.layers.Layer):
+    """Enlarge a channels-last image by integer factors with bilinear interpolation
+    (half-pixel centres, no antialias: ``UpSampling2D(interpolation="bilinear")``'s rule),
+    in the layer's own dtype (Keras' resize kernel computes in float32)."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = tuple(size)
+
+    def call(self, x):
+        return _bilinear_axis(_bilinear_axis(x, 1, self.size[0]), 2, self.size[1])
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, None if h is None else h * self.size[0], None if w is None else w * self.size[1], c)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}

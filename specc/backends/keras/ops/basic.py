@@ -244,6 +244,10 @@ class NormOps(KerasOp):
         if not op.scale:
             kw["scale"] = False
         kw.update(regularizers(op, {"gamma_reg": "gamma_regularizer", "beta_reg": "beta_regularizer"}))
+        rank = ctx.in_types[0].rank
+        axes = [a + 1 for a in op.axes(rank)]
+        if axes != [rank]:
+            kw["axis"] = axes[0] if len(axes) == 1 else axes
         if op.kind == "batch_norm":
             kw["momentum"] = op.momentum
             construct = Construct(layers.BatchNormalization, (), kw)

@@ -148,9 +148,9 @@ class BatchNorm(nn.Module):
         self.frozen = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        last = self.channel_dim in (-1, x.dim() - 1) and x.dim() > 2
-        if last:
-            x = x.movedim(-1, 1)
+        dim = self.channel_dim % x.dim()
+        if dim != 1:
+            x = x.movedim(dim, 1)
         if self.training and not self.frozen:
             y = F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
             with torch.no_grad():
@@ -160,7 +160,7 @@ class BatchNorm(nn.Module):
                 self.moving_var.mul_(self.momentum).add_(var, alpha=1.0 - self.momentum)
         else:
             y = F.batch_norm(x, self.moving_mean, self.moving_var, self.weight, self.bias, False, 0.0, self.eps)
-        return y.movedim(1, -1) if last else y
+        return y.movedim(1, dim) if dim != 1 else y
 
 
 # --------------------------------------------------------------------------- merging
@@ -185,17 +185,30 @@ def concat(*xs: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class LayerNorm(nn.Module):
-    """Layer normalisation over the last axis with optional scale and shift."""
+    """Layer normalisation with optional scale and shift, over the trailing axes of
+    ``shape`` or, given ``dims``, over those axes of the input (biased variance; gamma and
+    beta have the shape of the normalised axes)."""
 
-    def __init__(self, num_features: int, eps: float = 1e-3, scale: bool = True, center: bool = True):
+    def __init__(self, shape, eps: float = 1e-3, scale: bool = True, center: bool = True, dims: tuple[int, ...] | None = None):
         super().__init__()
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
         self.eps = eps
-        self.normalized_shape = (num_features,)
-        self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
-        self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
+        self.normalized_shape = shape
+        self.dims = None if dims is None else tuple(dims)
+        self.weight = nn.Parameter(torch.ones(shape)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(shape)) if center else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        if self.dims is None:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        var, mean = torch.var_mean(x, dim=self.dims, correction=0, keepdim=True)
+        y = (x - mean) * torch.rsqrt(var + self.eps)
+        shape = [x.shape[d] if d in self.dims else 1 for d in range(x.dim())]
+        if self.weight is not None:
+            y = y * self.weight.reshape(shape)
+        if self.bias is not None:
+            y = y + self.bias.reshape(shape)
+        return y
 
 
 # --------------------------------------------------------------------------- reshaping
@@ -221,6 +234,21 @@ class Permute(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(self.dims)
+
+
+class Crop(nn.Module):
+    """Remove ``(lo, hi)`` cells at the ends of each spatial axis of a channels-first
+    tensor (axes 2, 3, …)."""
+
+    def __init__(self, cropping: tuple[tuple[int, int], ...]):
+        super().__init__()
+        self.cropping = tuple(tuple(c) for c in cropping)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = [slice(None), slice(None)]
+        for i, (lo, hi) in enumerate(self.cropping):
+            index.append(slice(lo, x.shape[2 + i] - hi))
+        return x[tuple(index)]
 
 
 class FeatureOrder(nn.Module):
