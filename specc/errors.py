@@ -147,6 +147,9 @@ MAX_CANDIDATES = 500  # "did you mean" compares a word with at most this many na
 def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     """Close matches of ``word`` among ``candidates`` (for "did you mean")."""
     cands = sorted(set(candidates))
+    same_letters = [c for c in cands if c.lower() == word.lower() and c != word]
+    if same_letters:  # `Relu` is `relu`: names are case-sensitive, the spelling was right
+        return same_letters[:n]
     if len(cands) > MAX_CANDIDATES:  # bounded cost: only names of about the same length can match
         near = [c for c in cands if abs(len(c) - len(word)) <= max(2, len(word) // 3)]
         cands = near if len(near) <= MAX_CANDIDATES else [c for c in near if c[:1].lower() == word[:1].lower()][:MAX_CANDIDATES]
@@ -160,6 +163,8 @@ def suggest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     best = suggest(word, candidates)
+    if best and best[0].lower() == word.lower():
+        return f"names are case-sensitive: did you mean '{best[0]}'?"
     return f"did you mean '{best[0]}'?" if best else None
 
 

@@ -89,13 +89,13 @@ def test_diagnostics_serialise_to_json():
 @pytest.mark.parametrize(
     ("src", "line", "col", "message", "expected", "hint"),
     [
-        (HEAD + "  dense(3\n}\n", 4, 1, "unexpected '}'", "')', ','", "a '(' is not closed"),
+        (HEAD + "  dense(3\n}\n", 3, 8, "this '(' is not closed", None, "add ')' where its contents end (before line 4)"),
         (HEAD + "  dense(3)\n", 3, 11, "unexpected end of file", None, "a '{' is not closed"),
         ("model m {\n  input x: float32[4] dense(3)\n}\n", 2, 23, "unexpected 'dense'", "end of line, ';', '}'",
          "put one statement per line, or separate statements with ';'"),
         (HEAD + "  dense(3,, 4)\n}\n", 3, 11, "unexpected ','", "a name, a number, a string, '(', ')', '+', '-', '[', …", None),
         (HEAD + "  dense(3) ->\n}\n", 4, 1, "unexpected '}'", None, None),
-        (HEAD + "  reshape([4\n}\n", 4, 1, "unexpected '}'", None, "a '[' is not closed"),
+        (HEAD + "  reshape([4\n}\n", 3, 11, "this '[' is not closed", None, "add ']' where its contents end (before line 4)"),
         ("model {\n}\n", 1, 7, "unexpected '{'", "a name", None),
         ("modle m {\n}\n", 1, 1, "unexpected 'modle'", "end of file, end of line, ';', 'block', 'model'", "did you mean 'model'?"),
         ("model m {\n  inptu x: float32[4]\n}\n", 2, 9, "unexpected 'x'", None, "'inptu' is not a keyword: did you mean 'input'?"),
@@ -288,7 +288,7 @@ def test_add_of_different_shapes():
     (d,) = err.diagnostics
     assert (where(d), d.message) == ((4, 13), "add needs inputs of the same shape, got [batch, 4] and [batch, 5]")
     assert d.notes == ["input shapes: [batch, 4], [batch, 5]"]
-    assert d.hint == "project one side with dense(...) or reshape it so the shapes agree"
+    assert d.hint == "the features differ: project one side with dense(5)"
     assert "    4 |   (a, b) -> add\n      |             ^^^\n" in err.render()
 
 

@@ -342,7 +342,7 @@ def test_fmt_write_leaves_a_file_with_errors_alone(tmp_path):
     before = snapshot(tmp_path)
     r = run_fmt("--write", "bad.spec", cwd=tmp_path)
     assert r.returncode == 1
-    assert r.stderr.startswith("bad.spec:3:1: error: unexpected '}'\n")
+    assert r.stderr.startswith("bad.spec:2:8: error: this '(' is not closed\n")
     assert snapshot(tmp_path) == before
 
 

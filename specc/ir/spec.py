@@ -326,9 +326,12 @@ def build_spec(
                         av.span,
                         f"{kind} takes {n or 'no'} positional argument{'s' if n != 1 else ''}"
                         + (f" ({', '.join(cls.positional)})" if n else ""),
-                        hint=f"pass it by name, {kind}(…, parameter=value); parameters are {', '.join(fields)}"
-                        if fields
-                        else f"{kind} takes no parameters",
+                        hint=_by_name_hint(cls, av, given)
+                        or (
+                            f"pass it by name, {kind}(…, parameter=value); parameters are {', '.join(fields)}"
+                            if fields
+                            else f"{kind} takes no parameters"
+                        ),
                     )
                 )
                 continue
@@ -341,7 +344,7 @@ def build_spec(
                     av.whole_span,
                     f"{kind} has no parameter '{key}'",
                     expected=f"one of: {', '.join(fields)}" if fields else f"{kind} takes no parameters",
-                    hint=did_you_mean(key, fields),
+                    hint=_keras_name_hint(key, fields) or did_you_mean(key, fields),
                 )
             )
             continue
@@ -387,6 +390,78 @@ def build_spec(
         raise
     except ValidationError as e:
         raise SpecError(_validation_diagnostics(cls, e, given, span)) from None
+
+
+#: Keras' (and PyTorch's) names of parameters → specc's
+KERAS_NAMES = {
+    "learning_rate": "lr",
+    "kernel_size": "kernel",
+    "strides": "stride",
+    "dilation_rate": "dilation",
+    "pool_size": "pool",
+    "kernel_initializer": "init",
+    "embeddings_initializer": "init",
+    "depthwise_initializer": "depthwise_init",
+    "pointwise_initializer": "pointwise_init",
+    "recurrent_initializer": "recurrent_init",
+    "bias_initializer": "bias_init",
+    "gamma_initializer": "gamma_init",
+    "beta_initializer": "beta_init",
+    "kernel_regularizer": "reg",
+    "embeddings_regularizer": "reg",
+    "bias_regularizer": "bias_reg",
+    "recurrent_regularizer": "recurrent_reg",
+    "num_heads": "heads",
+    "input_dim": "vocab",
+    "num_embeddings": "vocab",
+    "output_dim": "dim",
+    "embedding_dim": "dim",
+    "beta_1": "beta1",
+    "beta_2": "beta2",
+    "clipnorm": "clip_norm",
+    "global_clipnorm": "clip_norm",
+    "clipvalue": "clip_value",
+    "merge_mode": "merge",
+    "negative_slope": "alpha",
+    "batch_size": "batch",
+    "eps": "epsilon",
+    "bias": "use_bias",
+    "out_features": "units",
+    "out_channels": "filters",
+    "p": "rate",
+}
+
+
+_TORCH_NAMES = {"num_embeddings", "embedding_dim", "eps", "bias", "out_features", "out_channels", "p", "negative_slope"}
+
+
+def _keras_name_hint(key: str, fields: list[str]) -> str | None:
+    ours = KERAS_NAMES.get(key)
+    if ours is not None and ours in fields:
+        framework = "PyTorch" if key in _TORCH_NAMES else "Keras"
+        return f"specc calls it '{ours}' ({framework}: {key})"
+    return None
+
+
+def _by_name_hint(cls: type[Spec], av: ArgValue, given: dict[str, ArgValue]) -> str | None:
+    """`dense(128, relu)`: an extra positional argument that is a value of one of the
+    item's other parameters (an activation, an initialiser, a padding mode) → its name."""
+    v = av.value
+    name = v.name if isinstance(v, CallValue) else str(v) if isinstance(v, Symbol) else None
+    if name is None:
+        return None
+    kind = cls.model_fields["kind"].default
+    shown = f"{name}(…)" if isinstance(v, CallValue) else name
+    for fname in cls.model_fields:
+        if fname == "kind" or fname in given or fname in cls.positional:
+            continue
+        fam, _ = _field_families(cls, fname)
+        if fam is not None and name in fam:
+            return f"pass it by name: {kind}(…, {fname}={shown})"
+        for arg in _flatten_union(cls.model_fields[fname].annotation):
+            if typing.get_origin(arg) is Literal and name in typing.get_args(arg):
+                return f"pass it by name: {kind}(…, {fname}={shown})"
+    return None
 
 
 def _usage(cls: type[Spec]) -> str:

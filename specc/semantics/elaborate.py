@@ -28,6 +28,7 @@ from specc.ir.spec import ArgValue, CallValue, build_spec
 from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
 from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
 from specc.semantics.evaluate import evaluate
+from specc.semantics.hints import dim_problem, dtype_hint, metric_problems
 from specc.syntax import ast
 
 __all__ = ["elaborate", "MAX_NODES", "RESERVED_NAMES"]
@@ -252,7 +253,7 @@ class _Elaborator:
     def tensor_type(self, t: ast.TensorTypeAst) -> TensorType | None:
         ok = True
         if t.dtype not in DTYPES:
-            self.error(t.dtype_span, f"unknown dtype '{t.dtype}'", expected=f"one of: {', '.join(DTYPES)}", hint=did_you_mean(t.dtype, DTYPES))
+            self.error(t.dtype_span, f"unknown dtype '{t.dtype}'", expected=f"one of: {', '.join(DTYPES)}", hint=dtype_hint(t.dtype, DTYPES))
             ok = False
         dims: list[Any] = []
         for d in t.dims:
@@ -260,6 +261,9 @@ class _Elaborator:
                 if d.value <= 0 or d.value > 2**31:
                     self.error(d.span, f"dimension {d.value} is out of range", expected="a positive size, '?' or a name")
                     ok = False
+            elif isinstance(d.value, str) and (problem := dim_problem(d.value, d.span)) is not None:
+                self.diags.append(problem)
+                ok = False
             dims.append(d.value)
         return TensorType(dtype=t.dtype, shape=tuple(dims)) if ok else None
 
@@ -730,6 +734,7 @@ class _Elaborator:
             self.train_span = loss.value.span if loss is not None else stmt.span
             metrics = next((st for st in stmt.settings if st.key == "metrics"), None)
             self.metrics_span = metrics.value.span if metrics is not None else stmt.span
+            self.diags.extend(metric_problems(cfg, self.metrics_span))
         else:
             self.verify = cfg  # type: ignore[assignment]
 

@@ -23,6 +23,7 @@ from lark.exceptions import (
 
 from specc.errors import Diagnostic, SpecError, Span, source_lines, suggest
 from specc.syntax import ast
+from specc.syntax import hints as _hints
 
 __all__ = ["parse", "grammar_path", "MAX_NESTING", "MAX_BRACES"]
 
@@ -550,6 +551,18 @@ def _syntax_diagnostic(file: str, source: str, err: UnexpectedInput) -> Diagnost
         )
     if isinstance(err, UnexpectedToken):
         tok = err.token
+        pos = len(source) if tok.type == "$END" else getattr(tok, "start_pos", None)
+        if pos is not None and (opened := _hints.unclosed_earlier(source, pos)) is not None:
+            c, off = opened
+            bline, bcol = _hints.line_col(source, off)
+            close = ")" if c == "(" else "]"
+            where = "the end of the file" if tok.type == "$END" else f"line {line}"
+            return Diagnostic(
+                Span(file, bline, bcol, bline, bcol + 1),
+                f"this '{c}' is not closed",
+                hint=f"add '{close}' where its contents end (before {where})",
+                notes=[f"at {line}:{col} the parser still read inside it: unexpected {_token_desc(tok)}"],
+            )
         if tok.type == "$END":
             line, col = _end_position(source)
         span = Span(file, line, col, getattr(tok, "end_line", line) or line, getattr(tok, "end_column", col + 1) or col + 1)
@@ -563,6 +576,10 @@ def _syntax_diagnostic(file: str, source: str, err: UnexpectedInput) -> Diagnost
             hint = "a '[' is not closed"
         elif tok.value == "//":
             hint = "comments start with '#'"
+        elif pos is not None and tok.value == "," and _hints.tuple_hint(source, pos):
+            hint = _hints.tuple_hint(source, pos)
+        elif pos is not None and _hints.setting_hint(source, pos, str(tok.value)):
+            hint = _hints.setting_hint(source, pos, str(tok.value))
         elif tok.type == "NAME" and _keyword_suggestion(str(tok.value), expected):
             hint = _keyword_suggestion(str(tok.value), expected)
         elif _misspelt_keyword_before(source, line, col):

@@ -158,6 +158,28 @@ def norm_axis(op: str, axis: int, rank: int) -> int:
     return a - 1
 
 
+def _merge_hint(a: tuple, b: tuple) -> str:
+    """What fixes two shapes that an elementwise merge cannot join."""
+    if len(a) != len(b):
+        return "the ranks differ: reshape one side (or repeat it) so both have the same shape"
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if dims_equal(x, y) is False]
+    last = len(a) - 1
+    if differ == [last]:
+        c = max(d for d in (a[last], b[last]) if isinstance(d, int))
+        if len(a) == 3:
+            return f"the channels differ: project the shortcut with a 1×1 convolution, conv2d({c}, kernel=1)"
+        if len(a) == 2:
+            return f"the features differ: project one side with conv1d({c}, kernel=1) or dense({c})"
+        return f"the features differ: project one side with dense({c})"
+    if len(a) in (2, 3) and last not in differ:
+        what = "lengths" if len(a) == 2 else "image sizes"
+        return (
+            f"the {what} differ: give the shortcut the same stride as the other path "
+            "(a strided 1×1 convolution), or pad / crop one side (zero_padding, cropping, padding=same)"
+        )
+    return "reshape or project one side so the shapes agree"
+
+
 def check_same_shapes(op: str, ins: list[TensorType]) -> tuple:
     """Shapes of elementwise-merge inputs must match (unknown dims are compatible)."""
     first = ins[0].shape
@@ -166,7 +188,7 @@ def check_same_shapes(op: str, ins: list[TensorType]) -> tuple:
             raise ShapeError(
                 f"{op} needs inputs of the same shape, got "
                 + " and ".join(fmt_shape(i.shape, batch=True) for i in ins),
-                hint="project one side with dense(...) or reshape it so the shapes agree",
+                hint=_merge_hint(first, t.shape),
             )
     from specc.ir.types import merge_dims
 
