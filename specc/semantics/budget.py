@@ -144,6 +144,10 @@ class Sizer:
             if link.name in self.blocks:
                 return self.block_call(link, env)
             return 1
+        if isinstance(link, ast.TensorExpr):  # one node per operator, plus its operands
+            return 1 + sum(self.link(o, env) for o in link.operands)
+        if isinstance(link, ast.Chain):  # a parenthesised chain inside an expression
+            return sum(self.link(o, env) for o in link.links)
         return 0
 
     def repeat(self, rep: ast.Repeat, env: dict[str, ArgValue]) -> int:
@@ -242,6 +246,9 @@ def _free_stmt(node: Any, names: set[str]) -> None:
     elif isinstance(node, ast.Chain):
         for link in node.links:
             _free_stmt(link, names)
+    elif isinstance(node, ast.TensorExpr):
+        for o in node.operands:
+            _free_stmt(o, names)
     elif isinstance(node, ast.Repeat):
         _free_stmt(node.count, names)
         for s in node.body.stmts:

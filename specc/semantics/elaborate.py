@@ -29,6 +29,7 @@ from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
 from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
 from specc.semantics.evaluate import evaluate
 from specc.semantics.hints import dim_problem, dtype_hint, metric_problems
+from specc.semantics.tensor_expr import TensorExprMixin
 from specc.syntax import ast
 
 __all__ = ["elaborate", "MAX_NODES", "RESERVED_NAMES"]
@@ -73,7 +74,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-class _Elaborator:
+class _Elaborator(TensorExprMixin):
     def __init__(self, spec: ast.SpecFile, limits: Limits | None = None):
         self.spec = spec
         self.limits = limits or Limits()
@@ -323,6 +324,9 @@ class _Elaborator:
             if not links:
                 self.error(first.span, "a tuple of tensors must feed a layer", hint=f"({', '.join(n for n, _ in first.names)}) -> concat")
                 return None
+        elif isinstance(first, _EXPRESSIONS):
+            cur = self.run_tensor_expr(first, scope)
+            links = links[1:]
         elif isinstance(first, ast.Ref) and scope.lookup(first.name) is not None:
             tid = scope.lookup(first.name)[0]  # type: ignore[index]
             cur = [tid] if tid else None
@@ -343,6 +347,9 @@ class _Elaborator:
                 continue
             if isinstance(link, ast.TupleRef):
                 self.error(link.span, "a tuple of tensors can only start a chain")
+                return None
+            if isinstance(link, _EXPRESSIONS):
+                self.error(link.span, "an expression can only start a chain", hint="put the layers in parentheses: (x -> dense(8)) + y")
                 return None
             if isinstance(link, ast.Ref):
                 if scope.lookup(link.name) is not None and not _is_layer_name(link.name, self.blocks):
@@ -384,6 +391,9 @@ class _Elaborator:
         """The layer a call denotes (not a block): (op, base name, options), or None after reporting why."""
         name = call.name
         cls = LAYERS.lookup(name)
+        if cls is not None and getattr(cls, "expression_only", False):
+            self.error(call.name_span, f"'{name}' is written with operators", hint="a + b, a - b, a * b, a / b (tensors or numbers)")
+            return None
         is_activation = cls is None and name in ACTIVATIONS
         if cls is None and not is_activation:
             many = len(self.diags) >= _HINTS_UNTIL
@@ -789,6 +799,9 @@ class _Elaborator:
                 continue
             if loss.target in ("class_index", "one_hot") and (t.rank < 1 or not isinstance(t.shape[-1], int)):
                 self.error(span, f"{loss.kind} needs an output with a known number of classes on its last axis, got {fmt_shape(t.shape, batch=True)}")
+
+
+_EXPRESSIONS = (ast.TensorExpr, ast.Chain, ast.Num)
 
 
 def _tensor_hint(name: str, scope: _Scope) -> str | None:

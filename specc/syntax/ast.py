@@ -134,8 +134,19 @@ class TupleRef:
 
 
 @dataclass
+class TensorExpr:
+    """Arithmetic on tensors, a link of a chain: ``tok + pos``, ``(x -> dense(8)) * 0.5``,
+    ``-x``.  Operands: Ref, Num, Chain (parenthesised), TensorExpr (Call and TupleRef are
+    parsed, and refused by the elaborator with advice)."""
+
+    span: Span
+    op: str  # + - * / or "neg"
+    operands: list
+
+
+@dataclass
 class Chain(Node):
-    links: list  # Call | Ref | TupleRef | Repeat
+    links: list  # Call | Ref | TupleRef | Repeat | TensorExpr | Chain (parenthesised) | Num
 
 
 @dataclass

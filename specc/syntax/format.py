@@ -89,7 +89,35 @@ def call(c: ast.Call) -> str:
     return f"{c.name}({', '.join(parts)})"
 
 
+_TPREC = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3}
+
+
+def _tprec(link) -> int:
+    return _TPREC[link.op] if isinstance(link, ast.TensorExpr) else 5
+
+
+def _texpr(e: ast.TensorExpr) -> str:
+    if e.op == "neg":
+        (x,) = e.operands
+        inner = _link(x)
+        return f"-({inner})" if _tprec(x) <= 3 else f"-{inner}"
+    p = _TPREC[e.op]
+    a, b = e.operands
+    left, right = _link(a), _link(b)
+    if _tprec(a) < p:
+        left = f"({left})"
+    if _tprec(b) <= p:
+        right = f"({right})"
+    return f"{left} {e.op} {right}"
+
+
 def _link(link) -> str:
+    if isinstance(link, ast.TensorExpr):
+        return _texpr(link)
+    if isinstance(link, ast.Chain):
+        return "(" + " -> ".join(_link(li) for li in link.links) + ")"
+    if isinstance(link, ast.Num):
+        return link.text
     if isinstance(link, ast.Ref):
         return link.name
     if isinstance(link, ast.TupleRef):

@@ -277,6 +277,34 @@ class _ToAst(Transformer):
         name, *args = items
         return ast.Call(self._span(meta), str(name), [a for a in args if a is not None], self._ts(name))
 
+    # ---- tensor expressions
+    def _tbin(op):  # noqa: N805 - factory
+        @v_args(meta=True)
+        def f(self, meta, items):
+            return ast.TensorExpr(self._span(meta), op, list(items))
+
+        return f
+
+    t_add = _tbin("+")
+    t_sub = _tbin("-")
+    t_mul = _tbin("*")
+    t_div = _tbin("/")
+
+    @v_args(meta=True)
+    def t_neg(self, meta, items):
+        return ast.TensorExpr(self._span(meta), "neg", list(items))
+
+    @v_args(meta=True)
+    def t_group(self, meta, items):
+        (chain,) = items
+        for link in chain.links:
+            if isinstance(link, ast.Repeat):
+                raise SpecError.single(link.span, "repeat cannot stand inside parentheses", hint="name its result first: h = x -> repeat 2 { ... }")
+        if len(chain.links) == 1:  # (a + b), (x): only grouping
+            return chain.links[0]
+        chain.span = self._span(meta)
+        return chain
+
     # ---- chains
     @v_args(meta=True)
     def ref(self, meta, items):

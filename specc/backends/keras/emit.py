@@ -84,7 +84,22 @@ class _Emitter:
             return f'f"{{prefix}}.{step.name[len(self.prefix) + 1:]}"'
         return repr(step.name)
 
+    def operator_line(self, step: LayerStep) -> str:
+        kw = step.call_kwargs
+        symbol = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}[kw["fn"]]
+        args = [self.v(i) for i in step.inputs]
+        out = self.v(step.outputs[0])
+        if kw.get("scalar") is not None:
+            number = literal(kw["scalar"], self.ctor)
+            return f"{out} = {number} {symbol} {args[0]}" if kw.get("first") else f"{out} = {args[0]} {symbol} {number}"
+        for i, n in enumerate(kw.get("expand", (0, 0))):
+            for _ in range(n):
+                args[i] = f"keras.ops.expand_dims({args[i]}, 1)"
+        return f"{out} = {args[0]} {symbol} {args[1]}"
+
     def step_lines(self, step: LayerStep) -> list[str]:
+        if step.call == "operator":
+            return [self.operator_line(step)]
         c = Construct(step.construct.cls, step.construct.args, {**step.construct.kwargs})
         ctor = self.ctor(c)
         extra = f"name={self.layer_name(step)}, dtype=dtype"

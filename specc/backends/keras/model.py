@@ -17,6 +17,28 @@ def keras_input_shape(shape) -> tuple:
     return tuple(d if isinstance(d, int) else None for d in shape)
 
 
+_OPERATORS = {
+    "add": lambda a, b: a + b,
+    "subtract": lambda a, b: a - b,
+    "multiply": lambda a, b: a * b,
+    "divide": lambda a, b: a / b,
+}
+
+
+def apply_operator(args, fn: str, scalar: float | None = None, first: bool = False, expand=(0, 0)):
+    """A tensor expression's operator on Keras tensors; ``expand``: axes to add after the
+    batch of each operand so that broadcasting aligns per example."""
+    f = _OPERATORS[fn]
+    if scalar is not None:
+        return f(scalar, args[0]) if first else f(args[0], scalar)
+    a, b = args
+    for _ in range(expand[0]):
+        a = keras.ops.expand_dims(a, 1)
+    for _ in range(expand[1]):
+        b = keras.ops.expand_dims(b, 1)
+    return f(a, b)
+
+
 def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | None = None) -> tuple[keras.Model, dict[str, list]]:
     """The functional model, and every plan variable's Keras tensor (for per-layer probes)."""
     model = plan.model
@@ -26,6 +48,9 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
         env[var] = keras.Input(shape=keras_input_shape(i.type.shape), dtype=in_dtype, name=i.name)
     frozen = {n.name for n in model.nodes if not n.trainable}
     for step in plan.steps:
+        if step.call == "operator":
+            env[step.outputs[0]] = apply_operator([env[v] for v in step.inputs], **step.call_kwargs)
+            continue
         layer = step.construct.build(name=step.name, dtype=layer_dtype or dtype)
         if step.node in frozen:
             layer.trainable = False

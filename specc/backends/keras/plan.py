@@ -32,10 +32,10 @@ def keras_model_name(name: str) -> str:
 @dataclass
 class LayerStep:
     name: str  # Keras layer name
-    construct: Construct
+    construct: Construct | None  # None for call="operator"
     inputs: list[str]
     outputs: list[str]
-    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...)
+    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...); "operator": a + b (no layer)
     call_kwargs: dict[str, Any] = field(default_factory=dict)
     node: str | None = None
     scope: str = ""
@@ -116,6 +116,12 @@ class KCtx(NodeContext):
         outs = [self.plan.new_var(self.node.local_name) for _ in range(n_out)]
         self.plan.steps.append(LayerStep(name, construct, list(ins), outs, call, call_kwargs, self.node.name, self.node.scope))
         self.info.layers.append(name)
+        return outs
+
+    def operator(self, fn: str, ins: list[str], **kwargs) -> list[str]:
+        """A Python operator on Keras tensors (``a + b``, ``x * 0.5``): no layer, no weights."""
+        outs = [self.plan.new_var(self.node.local_name)]
+        self.plan.steps.append(LayerStep(self.node.name, None, list(ins), outs, "operator", {"fn": fn, **kwargs}, self.node.name, self.node.scope))
         return outs
 
     def done(self, outs: list[str]) -> None:

@@ -17,7 +17,7 @@ from specc.backends.common import Construct, loss_uses_logits, optimizer_args
 from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, class_name, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
 from specc.ir.graph import Model
 
-from .plan import FnStep, ModuleStep, Plan, make_plan
+from .plan import OPERATORS, FnStep, ModuleStep, Plan, make_plan
 
 __all__ = ["emit_torch"]
 
@@ -80,6 +80,13 @@ class _Emitter:
         return f"{name}({', '.join(args)})"
 
     def fn_call(self, step: FnStep) -> str:
+        kind, _, name = step.fn.partition(".")
+        if kind == "operator" and name in OPERATORS:
+            a, b = (self.v(i) for i in step.inputs)
+            return f"{a} {OPERATORS[name]} {b}"
+        if kind == "scalar" and name in OPERATORS:
+            x, number = self.v(step.inputs[0]), literal(step.kwargs["scalar"], self.ctor)
+            return f"{number} {OPERATORS[name]} {x}" if step.kwargs.get("first") else f"{x} {OPERATORS[name]} {number}"
         inline = _INLINE.get(step.fn)
         if inline is not None:
             return inline([self.v(i) for i in step.inputs], {k: literal(val, self.ctor) for k, val in step.kwargs.items()})

@@ -18,6 +18,7 @@ accept; the planner inserts the conversions.
 from __future__ import annotations
 
 import keyword
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -54,6 +55,18 @@ __all__ = [
 
 # --------------------------------------------------------------------------- steps
 
+def _with_number(fn: Callable) -> Callable:
+    """``x op number`` (or ``number op x`` when ``first``) as a plan function."""
+
+    def apply(x, *, scalar: float, first: bool = False):
+        return fn(scalar, x) if first else fn(x, scalar)
+
+    return apply
+
+
+#: infix spelling of the operator functions
+OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+
 #: the functions a plan may call, by the name the generated source uses
 FUNCTIONS: dict[str, Callable] = {
     "torch.relu": torch.relu,
@@ -77,6 +90,16 @@ FUNCTIONS: dict[str, Callable] = {
     "add": L.add,
     "multiply": L.multiply,
     "concat": L.concat,
+    "torch.unsqueeze": torch.unsqueeze,
+    # tensor expressions: written as Python operators in generated code (see emit.fn_call)
+    "operator.add": operator.add,
+    "operator.subtract": operator.sub,
+    "operator.multiply": operator.mul,
+    "operator.divide": operator.truediv,
+    "scalar.add": _with_number(operator.add),
+    "scalar.subtract": _with_number(operator.sub),
+    "scalar.multiply": _with_number(operator.mul),
+    "scalar.divide": _with_number(operator.truediv),
 }
 
 

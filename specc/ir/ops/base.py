@@ -161,7 +161,12 @@ def norm_axis(op: str, axis: int, rank: int) -> int:
 def _merge_hint(a: tuple, b: tuple) -> str:
     """What fixes two shapes that an elementwise merge cannot join."""
     if len(a) != len(b):
-        return "the ranks differ: reshape one side (or repeat it) so both have the same shape"
+        small, big = (a, b) if len(a) < len(b) else (b, a)
+        return (
+            f"the ranks differ; '+' broadcasts per example as NumPy does (x = a + b adds the "
+            f"{fmt_shape(small, batch=True)} to every {fmt_shape(big[len(big) - len(small):], batch=True)} slice of the "
+            f"{fmt_shape(big, batch=True)}); add needs one shape"
+        )
     differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if dims_equal(x, y) is False]
     last = len(a) - 1
     if differ == [last]:
