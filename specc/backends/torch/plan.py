@@ -91,6 +91,7 @@ FUNCTIONS: dict[str, Callable] = {
     "multiply": L.multiply,
     "concat": L.concat,
     "torch.unsqueeze": torch.unsqueeze,
+    "positions": L.positions,
     # tensor expressions: written as Python operators in generated code (see emit.fn_call)
     "operator.add": operator.add,
     "operator.subtract": operator.sub,

@@ -141,3 +141,39 @@ class BilinearUpSampling2D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class Positions(keras.layers.Layer):
+    """The positions 0 … T−1 along axis 1 of every example: (batch, T) int32."""
+
+    def call(self, x):
+        shape = ops.shape(x)
+        return ops.broadcast_to(ops.expand_dims(ops.arange(shape[1], dtype="int32"), 0), (shape[0], shape[1]))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:2])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class SinusoidalEmbedding(keras.layers.Layer):
+    """Fixed encodings of integer positions p: out[..., 2i] = sin(p·ω_i),
+    out[..., 2i+1] = cos(p·ω_i), ω_i = base^(−2i/dim) (float64 values, then the layer's
+    dtype)."""
+
+    def __init__(self, dim, base=10000.0, **kwargs):
+        super().__init__(**kwargs)
+        self.dim = dim
+        self.base = base
+
+    def call(self, p):
+        omega = ops.convert_to_tensor([self.base ** (-(2 * (j // 2)) / self.dim) for j in range(self.dim)], dtype=self.compute_dtype)
+        angle = ops.expand_dims(ops.cast(p, self.compute_dtype), -1) * omega
+        odd = ops.convert_to_tensor([j % 2 == 1 for j in range(self.dim)])
+        return ops.where(odd, ops.cos(angle), ops.sin(angle))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "base": self.base}

@@ -260,3 +260,30 @@ class FeatureOrder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.index_select(-1, self.index)
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def positions(x: torch.Tensor) -> torch.Tensor:
+    """The positions 0 … T−1 along axis 1 of every example: (batch, T) integers."""
+    return torch.arange(x.shape[1], device=x.device).expand(x.shape[0], -1)
+
+
+class SinusoidalEmbedding(nn.Module):
+    """Fixed encodings of integer positions p: out[..., 2i] = sin(p·ω_i),
+    out[..., 2i+1] = cos(p·ω_i), ω_i = base^(−2i/dim), in the module's float dtype (the
+    dtype of its ``like`` buffer, which follows ``.to()`` / ``.double()``)."""
+
+    def __init__(self, dim: int, base: float = 10000.0):
+        super().__init__()
+        self.dim = dim
+        self.base = base
+        self.omega = [base ** (-(2 * (j // 2)) / dim) for j in range(dim)]  # float64 values
+        self.register_buffer("like", torch.zeros(()), persistent=False)
+
+    def forward(self, p: torch.Tensor) -> torch.Tensor:
+        omega = torch.tensor(self.omega, dtype=self.like.dtype, device=p.device)
+        angle = p.to(omega.dtype).unsqueeze(-1) * omega
+        odd = torch.arange(self.dim, device=p.device) % 2 == 1
+        return torch.where(odd, torch.cos(angle), torch.sin(angle))
