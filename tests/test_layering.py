@@ -49,7 +49,8 @@ def _edges(mods) -> dict[str, set[str]]:
                     mod = ".".join(base + ([node.module] if node.module else []))
                 else:
                     mod = node.module or ""
-                targets = [mod] + [f"{mod}.{a.name}" for a in node.names]
+                # ``from pkg import sub`` depends on ``pkg.sub`` (a module) or on ``pkg`` (a name in it)
+                targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in mods else mod for a in node.names]
             else:
                 continue
             edges[m].update(t for t in targets if t in mods and t != m)

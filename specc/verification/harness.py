@@ -15,6 +15,8 @@ always compared; a float32 verification also compares the float32 runs, judged a
 each backend's own float64 round-off, and the first backend is run once more on
 perturbed data to measure how sensitive each result is to round-off
 (``tolerance.py`` explains the bounds; every row says what its bound was made of).
+Unless framework code is already loaded here, each backend's runs go to a worker process of
+its own (:mod:`.remote`), all submitted before any is awaited, so they overlap.
 
 Dropout and other random layers cannot draw the same masks in two frameworks, so they are
 neutralised (rate 0) for the comparison, and the report says so.  In float64 the dtypes of
@@ -36,6 +38,7 @@ from specc.ir.transforms import without_dropout
 
 from .data import random_inputs, random_targets, verification_weights
 from .probes import make_probe
+from .remote import WorkerDied, run_all, use_processes
 from .report import Report, Row
 from .tolerance import PERTURB64, distance, forward_tolerance, gradient_tolerance, judge, step_tolerance
 
@@ -91,18 +94,29 @@ def verify(
     rtol: float | None = None,
     atol: float | None = None,
     tamper=None,
+    processes: bool | None = None,
 ) -> Report:
     """Compare ``spec`` across two backends; see the module docstring.  Returns a Report
     (``.ok``, ``.verdict()``, ``.rows``, ``.first_failure``, ``.to_json()``).
 
     ``tamper(backend, dtype, results)``, if given, may change a run's results before they
     are compared: the harness's own check (``specc selftest``) plants differences with it
-    and expects each to be reported."""
+    and expects each to be reported.
+
+    ``processes``: run each backend in a worker process of its own (:mod:`.remote`: the two
+    frameworks' imports and runs overlap; this process imports neither).  Default: yes,
+    unless framework or backend code is already loaded here — then in-process, so that
+    what this process has (a test's patch) is what gets compared."""
+    if use_processes(tuple(backends), processes):
+        try:
+            return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper, remote=True)
+        except WorkerDied as e:
+            raise VerifyError(str(e)) from None
     with _one_framework_at_a_time():
         return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper)
 
 
-def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper=None) -> Report:
+def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper=None, remote: bool = False) -> Report:
     started = time.perf_counter()
     model = as_model(spec)
     if len(backends) != 2:
@@ -154,13 +168,19 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
         # the round-off of the computation, not the rounding of its data
         weights = {k: np.asarray(v, np.float32).astype(np.float64) for k, v in weights.items()}
     expected = expected_keys(vmodel, steps)
-    run = Run(vmodel, weights, x, y, batches, device, tamper)
-    r64 = {name: run.results(name, "float64") for name in (a_name, b_name)}
-    spread = run.spread(a_name, r64[a_name])
+    run = Run(vmodel, weights, x, y, batches, device, tamper, remote=remote)
+    # every run at once (in worker processes they overlap): both backends in float64, the
+    # first again on perturbed data (the spread), and both in float32 for a float32 check
+    jobs = [(a_name, "float64"), (b_name, "float64"), (a_name, "perturbed")]
+    if dtype == "float32":
+        jobs += [(a_name, "float32"), (b_name, "float32")]
+    done = dict(zip(jobs, run.results_all(jobs), strict=True))
+    r64 = {name: done[(name, "float64")] for name in (a_name, b_name)}
+    spread = {k: distance(v, r64[a_name].get(k, np.nan)) for k, v in done[(a_name, "perturbed")].items()}
     compare_runs(report, vmodel, expected, "float64", r64[a_name], r64[b_name], (a_name, b_name), rtol if dtype == "float64" else cfg.rtol64, atol if dtype == "float64" else cfg.atol64, spread=spread)
     dtypes = {name: run.dtypes[(name, "float64")] for name in (a_name, b_name)}
     if dtype == "float32":
-        r32 = {name: run.results(name, "float32") for name in (a_name, b_name)}
+        r32 = {name: done[(name, "float32")] for name in (a_name, b_name)}
         roundoff = {name: {k: distance(v, r64[name].get(k, np.nan)) for k, v in r32[name].items()} for name in (a_name, b_name)}
         compare_runs(report, vmodel, expected, "float32", r32[a_name], r32[b_name], (a_name, b_name), rtol, atol, roundoff=roundoff)
         dtypes = {name: run.dtypes[(name, "float32")] for name in (a_name, b_name)}
@@ -191,50 +211,39 @@ def expected_keys(model: Model, steps: int) -> list[tuple[str, str]]:
 
 
 class Run:
-    """Runs one backend through the whole protocol (forward trace, loss and gradients,
+    """Runs each backend through the whole protocol (forward trace, loss and gradients,
     optimizer steps) on the prepared data and keeps every result, keyed (phase, name)."""
 
-    def __init__(self, model: Model, weights, x, y, batches, device, tamper=None):
+    def __init__(self, model: Model, weights, x, y, batches, device, tamper=None, remote: bool = False):
         self.model, self.weights, self.x, self.y, self.batches, self.device = model, weights, x, y, batches, device
         self.tamper = tamper
+        self.remote = remote
         self.dtypes: dict[tuple[str, str], set[str]] = {}
 
-    def results(self, backend: str, dtype: str, weights=None, x=None, batches=None) -> dict[tuple[str, str], np.ndarray]:
-        out = self._results(backend, dtype, weights, x, batches)
-        if self.tamper is not None and weights is None:
-            self.tamper(backend, dtype, out)
-        return out
+    def results(self, backend: str, dtype: str) -> dict[tuple[str, str], np.ndarray]:
+        return self.results_all([(backend, dtype)])[0]
 
-    def _results(self, backend, dtype, weights, x, batches):
-        weights = self.weights if weights is None else weights
-        x = self.x if x is None else x
-        batches = self.batches if batches is None else batches
-        cast = _caster(dtype)
-        probe = make_probe(backend, self.model, weights, dtype, self.device)
-        out: dict[tuple[str, str], np.ndarray] = {}
-        trace = probe.trace(cast(x))
-        for node in self.model.nodes:
-            for tid in node.outputs:
-                if tid in trace:
-                    out[("forward", tid)] = np.array(trace[tid], dtype=np.float64)
-        if self.model.train is not None:
-            y = cast(self.y)
-            loss, grads = probe.loss_and_grads(cast(x), y)
-            out[("loss", "loss")] = np.array(loss)
-            for name, g in grads.items():
-                out[("gradient", name)] = np.array(g, dtype=np.float64)
-            probe.set_weights(weights)  # the training-mode pass moved batch-norm statistics
-            for s, (xs, ys) in enumerate(batches, 1):
-                probe.step(cast(xs), cast(ys))
-                for name, w in probe.weights().items():
-                    out[(f"step {s}", name)] = np.array(w, dtype=np.float64)  # a copy: live weights change
-        self.dtypes[(backend, dtype)] = self.dtypes.get((backend, dtype), set()) | probe.dtypes()
-        del probe
-        return out
+    def results_all(self, jobs: list[tuple[str, str]]) -> list[dict[tuple[str, str], np.ndarray]]:
+        """The results of each ``(backend, kind)`` job, ``kind`` a precision or
+        ``"perturbed"``: float64 on inputs and weights perturbed by PERTURB64 (relative,
+        random sign), whose distance from the float64 run is the sensitivity of each result
+        to round-off.  In worker processes, all jobs are submitted before any is awaited."""
+        calls = []
+        for backend, kind in jobs:
+            weights, x, batches, dtype = self.weights, self.x, self.batches, kind
+            if kind == "perturbed":
+                weights, x, batches, dtype = *self._perturbed(), "float64"
+            calls.append((backend, run_protocol, (backend, self.model, weights, x, self.y, batches, dtype, self.device)))
+        outs = []
+        for (backend, kind), (out, dtypes) in zip(jobs, run_all(calls, self.remote), strict=True):
+            dtype = "float64" if kind == "perturbed" else kind
+            self.dtypes[(backend, dtype)] = self.dtypes.get((backend, dtype), set()) | dtypes
+            if self.tamper is not None and kind != "perturbed":
+                self.tamper(backend, dtype, out)
+            outs.append(out)
+        return outs
 
-    def spread(self, backend: str, base: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], float]:
-        """How far each float64 result moves when inputs and weights are perturbed by
-        PERTURB64 (relative, random sign): the sensitivity of the result to round-off."""
+    def _perturbed(self):
         rng = np.random.default_rng(4099)
 
         def jiggle(v):
@@ -246,8 +255,31 @@ class Run:
         weights = {k: jiggle(v) for k, v in self.weights.items()}
         x = [jiggle(v) for v in self.x]
         batches = [([jiggle(v) for v in xs], ys) for xs, ys in self.batches]
-        moved = self.results(backend, "float64", weights, x, batches)
-        return {k: distance(v, base.get(k, np.nan)) for k, v in moved.items()}
+        return weights, x, batches
+
+
+def run_protocol(backend: str, model: Model, weights, x, y, batches, dtype: str, device) -> tuple[dict, set[str]]:
+    """One backend through the whole protocol in ``dtype``: (results keyed (phase, name),
+    the floating dtypes it held and computed).  Module-level, so a worker process can run it."""
+    cast = _caster(dtype)
+    probe = make_probe(backend, model, weights, dtype, device)
+    out: dict[tuple[str, str], np.ndarray] = {}
+    trace = probe.trace(cast(x))
+    for node in model.nodes:
+        for tid in node.outputs:
+            if tid in trace:
+                out[("forward", tid)] = np.array(trace[tid], dtype=np.float64)
+    if model.train is not None:
+        loss, grads = probe.loss_and_grads(cast(x), cast(y))
+        out[("loss", "loss")] = np.array(loss)
+        for name, g in grads.items():
+            out[("gradient", name)] = np.array(g, dtype=np.float64)
+        probe.set_weights(weights)  # the training-mode pass moved batch-norm statistics
+        for s, (xs, ys) in enumerate(batches, 1):
+            probe.step(cast(xs), cast(ys))
+            for name, w in probe.weights().items():
+                out[(f"step {s}", name)] = np.array(w, dtype=np.float64)  # a copy: live weights change
+    return out, set(probe.dtypes())
 
 
 def _caster(dtype):
