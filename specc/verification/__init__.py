@@ -23,7 +23,7 @@ def verify(spec, *, against=None, weights=None, inputs=None, port_weights: str =
     from .against import verify_against
 
     backends = tuple(kwargs.pop("backends", ("torch", "keras")))
-    for unused in ("device", "tamper"):
+    for unused in ("device", "tamper", "processes"):
         kwargs.pop(unused, None)
     return verify_against(
         spec, against, weights=weights, inputs=inputs, port_weights=port_weights,
