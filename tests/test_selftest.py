@@ -94,8 +94,8 @@ def test_skipped_gradients_are_caught(monkeypatch):
 
 def test_skipped_steps_are_caught(monkeypatch):
     h = _harness()
-    real = h.Run._results
-    monkeypatch.setattr(h.Run, "_results", lambda self, backend, dtype, w, x, batches: real(self, backend, dtype, w, x, (batches if batches is not None else self.batches)[:1]))
+    real = h.run_protocol
+    monkeypatch.setattr(h, "run_protocol", lambda backend, model, w, x, y, batches, dtype, device: real(backend, model, w, x, y, batches[:1], dtype, device))
     assert _failing_checks()
 
 
