@@ -77,8 +77,12 @@ class SpecItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):
         from specc.errors import SpecError
 
-        if isinstance(excinfo.value, (SpecEquivalenceError, SpecError)):
+        if isinstance(excinfo.value, SpecError):
+            return excinfo.value.render()
+        if isinstance(excinfo.value, SpecEquivalenceError):
             return str(excinfo.value)
+        if type(excinfo.value).__name__ == "VerifyError":  # could not compare (device, precision)
+            return f"{self.path}: error: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):

@@ -50,6 +50,12 @@ def run(args) -> int:
     for b in backends:
         require_backend(b, f"specc verify (the {b} side of --backends {','.join(backends)})")
     from specc.verification import VerifyError, verify
+    from specc.verification.harness import device_problem
+
+    problem = device_problem(backends, args.device)
+    if problem is not None:
+        print(f"specc verify: error: {problem}", file=sys.stderr)
+        return 2
 
     if (args.weights or args.input) and not args.against:
         print("specc verify: error: --weights and --input go with --against", file=sys.stderr)
@@ -63,7 +69,7 @@ def run(args) -> int:
     from specc.errors import Diagnostic
 
     console = stdout_console(110)
-    results, failed = [], 0
+    results, failed, internal = [], 0, 0
     for path in args.files:
         try:
             model = load(path)
@@ -85,6 +91,11 @@ def run(args) -> int:
             diags = e.diagnostics if isinstance(e, SpecError) else [Diagnostic(None, str(e))]
             results.append(file_result(path, False, diags, report=None))
             continue
+        except (OSError, MemoryError) as e:  # the environment, not the spec: report it, go on
+            failed += 1
+            print(f"{path}: error: {type(e).__name__}: {e}", file=sys.stderr)
+            results.append(file_result(path, False, [Diagnostic(None, f"{type(e).__name__}: {e}")], report=None))
+            continue
         except Exception as e:  # an import failure of the --against model is a usage error
             from specc.importers import ImportFailure
             from specc.weights import CheckpointError
@@ -95,7 +106,10 @@ def run(args) -> int:
             if isinstance(e, CheckpointError):
                 print(f"specc verify: error: {e}", file=sys.stderr)
                 return 1
-            raise
+            internal += 1
+            print(f"{path}: internal error: {type(e).__name__}: {e} (please report it)", file=sys.stderr)
+            results.append(file_result(path, False, [Diagnostic(None, f"internal error: {type(e).__name__}: {e}")], report=None))
+            continue
         results.append(file_result(path, report.ok, report=report.to_json()))
         if args.json != "-":
             console.print(f"[bold]{path}[/bold]")
@@ -117,5 +131,5 @@ def run(args) -> int:
 
             atomic_write_text(args.json, text + "\n")
     if len(args.files) > 1 and args.json != "-":
-        print(f"{len(args.files) - failed} of {len(args.files)} specs verified", file=sys.stderr)
-    return 1 if failed else 0
+        print(f"{len(args.files) - failed - internal} of {len(args.files)} specs verified", file=sys.stderr)
+    return 3 if internal else 1 if failed else 0

@@ -193,6 +193,22 @@ class Model(_Frozen):
     def consumers(self, tensor: str) -> list[Node]:
         return [n for n in self.nodes if tensor in n.inputs]
 
+    def vocabs(self, tensor: str) -> list[int]:
+        """Vocabulary sizes of the embeddings reading ``tensor`` (integer ids), directly or
+        through layers that only move values (flatten, reshape, permute)."""
+        out, stack, seen = [], [tensor], set()
+        while stack:
+            t = stack.pop()
+            for n in self.consumers(t):
+                if n.name in seen:
+                    continue
+                seen.add(n.name)
+                if n.op.kind == "embedding":
+                    out.append(n.op.vocab)
+                elif n.op.integer_inputs:
+                    stack.extend(n.outputs)
+        return out
+
     def input_types(self, node: Node) -> list[TensorType]:
         return [self.type_of(t) for t in node.inputs]
 

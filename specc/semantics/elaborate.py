@@ -516,6 +516,16 @@ class _Elaborator(TensorExprMixin):
         if any(t not in self.types for t in ins):
             return None
         in_types = [self.types[t] for t in ins]
+        if not op.integer_inputs:
+            for t, tt in zip(ins, in_types, strict=True):
+                if not tt.is_float:
+                    self.error(
+                        call.span,
+                        f"{call.name} computes in floating point, but its input '{t}' is {tt.dtype}",
+                        expected="a float tensor (float32, float64, float16, bfloat16)",
+                        hint=f"declare the input as float32[...]{' — or, for token ids, start with embedding(vocab, dim)' if tt.is_int else ''}",
+                    )
+                    return None
         try:
             out_types = op.infer(in_types)
             weights = op.weights(in_types)  # a weight shape may need dims the rule accepted as unknown

@@ -31,7 +31,7 @@ def _example_where(mask: np.ndarray) -> int:
 
 def vocab_of(model: Model, input_name: str) -> int | None:
     """The smallest vocabulary of the embeddings reading ``input_name`` (None if none)."""
-    vocabs = [n.op.vocab for n in model.consumers(input_name) if n.op.kind == "embedding"]
+    vocabs = model.vocabs(input_name)
     return min(vocabs) if vocabs else None
 
 

@@ -45,7 +45,7 @@ def random_inputs(model: Model, batch: int, rng: np.random.Generator, dtype: str
         if i.type.is_float:
             out.append(rng.standard_normal(shape).astype(dtype))
         else:
-            vocabs = [n.op.vocab for n in model.consumers(i.name) if n.op.kind == "embedding"]
+            vocabs = model.vocabs(i.name)
             out.append(rng.integers(0, min(vocabs) if vocabs else 100, shape).astype(i.type.dtype))
     return out
 
@@ -68,3 +68,4 @@ def random_targets(model: Model, batch: int, rng: np.random.Generator, dtype: st
         else:
             out.append(rng.standard_normal(shape).astype(dtype))
     return out
+

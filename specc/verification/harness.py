@@ -42,7 +42,7 @@ from .remote import WorkerDied, run_all, use_processes
 from .report import Report, Row
 from .tolerance import PERTURB64, distance, forward_tolerance, gradient_tolerance, judge, step_tolerance
 
-__all__ = ["verify", "VerifyError"]
+__all__ = ["verify", "VerifyError", "device_problem"]
 
 
 class VerifyError(Exception):
@@ -116,6 +116,25 @@ def verify(
         return _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper)
 
 
+def device_problem(backends, device: str | None) -> str | None:
+    """Why ``device`` cannot run ``backends`` here (None: it can)."""
+    if device is None or device == "cpu":
+        return None
+    if not device.startswith("cuda"):
+        return f"unknown device {device!r}; use cpu or cuda"
+    if "torch" in backends:
+        import torch
+
+        if not torch.cuda.is_available():
+            return f"--device {device}, but torch sees no GPU (use --device cpu)"
+    if "keras" in backends:
+        from specc.backends.keras.device import has_gpu
+
+        if not has_gpu():
+            return f"--device {device}, but TensorFlow sees no GPU (use --device cpu)"
+    return None
+
+
 def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tamper=None, remote: bool = False) -> Report:
     started = time.perf_counter()
     model = as_model(spec)
@@ -123,6 +142,9 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
         raise ValueError("verify compares exactly two backends")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
+    problem = device_problem(backends, device)
+    if problem is not None:
+        raise VerifyError(problem)
     a_name, b_name = backends
     cfg = model.verify
     steps = cfg.steps if steps is None else steps

@@ -61,6 +61,9 @@ class Op(Spec):
     stochastic: ClassVar[bool] = False
     #: the op's one-line description for `specc check` and the docs
     summary: ClassVar[str] = ""
+    #: takes integer / bool tensors (embedding: ids; flatten, reshape, permute: move values);
+    #: every other layer computes in floating point and refuses them at check time
+    integer_inputs: ClassVar[bool] = False
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -25,6 +25,7 @@ class Embedding(Op):
     init: Initializer = Field(RandomUniform(), description="initialiser of the table")
     reg: Regularizer | None = Field(None, description="penalty on the table")
     positional = ("vocab", "dim")
+    integer_inputs: ClassVar[bool] = True
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins

@@ -18,6 +18,7 @@ class Flatten(Op):
 
     kind: Literal["flatten"] = "flatten"
     family: ClassVar[str] = "shape"
+    integer_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = "collapse all non-batch axes"
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
@@ -31,6 +32,7 @@ class Reshape(Op):
 
     kind: Literal["reshape"] = "reshape"
     family: ClassVar[str] = "shape"
+    integer_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = "new shape per example"
     shape: tuple[int, ...] = Field(..., description="target shape without the batch; one entry may be -1")
     positional = ("shape",)
@@ -80,6 +82,7 @@ class Permute(Op):
 
     kind: Literal["permute"] = "permute"
     family: ClassVar[str] = "shape"
+    integer_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = "reorder non-batch axes"
     dims: tuple[int, ...] = Field(..., description="new order of axes 1..n, e.g. [2, 1] swaps the two")
     positional = ("dims",)
