@@ -205,7 +205,7 @@ class Model(_Frozen):
                 seen.add(n.name)
                 if n.op.kind == "embedding":
                     out.append(n.op.vocab)
-                elif n.op.integer_inputs:
+                elif n.op.integer_inputs and n.op.passes_values:
                     stack.extend(n.outputs)
         return out
 

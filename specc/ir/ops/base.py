@@ -64,6 +64,9 @@ class Op(Spec):
     #: takes integer / bool tensors (embedding: ids; flatten, reshape, permute: move values);
     #: every other layer computes in floating point and refuses them at check time
     integer_inputs: ClassVar[bool] = False
+    #: its output carries its input's values (ids pass through flatten/reshape to an
+    #: embedding); False for ops that read only the input's shape (positions)
+    passes_values: ClassVar[bool] = True
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:  # pragma: no cover - abstract
         raise NotImplementedError

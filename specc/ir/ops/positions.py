@@ -32,6 +32,8 @@ class Positions(Op):
     kind: Literal["positions"] = "positions"
     family: ClassVar[str] = "shape"
     summary: ClassVar[str] = "positions 0 … T−1 of a sequence (int32)"
+    integer_inputs: ClassVar[bool] = True  # reads only the shape: ids or features alike
+    passes_values: ClassVar[bool] = False
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
@@ -51,6 +53,8 @@ class SinusoidalEmbedding(Op):
 
     kind: Literal["sinusoidal_embedding"] = "sinusoidal_embedding"
     summary: ClassVar[str] = "fixed sin/cos encodings of positions"
+    integer_inputs: ClassVar[bool] = True  # positions (or any integer ids), like an embedding
+    passes_values: ClassVar[bool] = False
     dim: int = Field(..., gt=0, description="size of each encoding")
     base: float = Field(10000.0, gt=1, description="the wavelengths' base")
     positional = ("dim",)
