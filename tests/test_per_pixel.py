@@ -61,6 +61,8 @@ def spec_text(layout: str, loss: str) -> str:
     decl, chain = LAYOUTS[layout]
     loss_src, act = LOSSES[loss]
     metrics = METRICS.replace(", mae", "") if loss.startswith("scce") else METRICS  # mae needs same-shape targets
+    if loss.split("(")[0] in ("mse", "mae", "huber"):  # classification metrics do not fit a regression (refused at check)
+        metrics = "[mae]"
     if layout == "concat":
         body = (
             "a = x -> conv2d(2, kernel=3, padding=same)\n"

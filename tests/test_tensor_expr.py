@@ -75,7 +75,7 @@ def test_numbers_fold_and_parameters_are_numbers():
     "stmt, message",
     [
         ("x = a + b", "'+' cannot broadcast [batch, 3] and [batch, 4]"),
-        ("x = a + ids", "'+' needs float tensors, got int32"),
+        ("x = a + ids", "+ computes in floating point, but its input 'ids' is int32"),
         ("x = dense(3) + a", "a layer in an expression needs its input: write (x -> dense(…))"),
         ("x = a -> dense(3) + a", "an expression can only start a chain"),
         ("x = (a, a) + a", "a tuple of tensors is not a value"),

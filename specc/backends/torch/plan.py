@@ -182,7 +182,7 @@ def _load_ops() -> None:
 RESERVED_ATTRS = (
     frozenset(dir(nn.Module()))
     | {"training", "forward", "call", "reset_parameters"}  # generated classes
-    | {"plan", "spec_name", "input_names", "run", "_program", "_dies", "_drops", "_drop_plan"}  # SpeccModule
+    | {"plan", "spec_name", "input_names", "run", "run_for_loss", "_program", "_loss_program", "_loss_keep", "_dies", "_drops", "_drop_plan"}  # SpeccModule
     | frozenset(keyword.kwlist)
 )
 
