@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from specc.api import load, loads
 from specc.errors import Diagnostic, SpecError
+from specc.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["load", "loads", "build", "verify", "import_model", "SpecError", "Diagnostic", "Model", "__version__"]
 
 if TYPE_CHECKING:

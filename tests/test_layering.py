@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent / "specc"
 
 #: the pipeline, top to bottom: a package may import only from its own rank or below.
 RANKS = {
-    "errors": 0, "_nogc": 0, "fsutil": 0, "extras": 0,
+    "errors": 0, "version": 0, "_nogc": 0, "fsutil": 0, "extras": 0,
     "syntax": 1,
     "ir": 2,
     "semantics": 3, "api": 3, "summary": 3, "diagram": 3,

@@ -115,7 +115,7 @@ def _lark() -> Lark:
     grammar = grammar_path().read_text(encoding="utf-8")
     runtime = {"postlex": _PostLex(), "lexer_callbacks": {"COMMENT": _on_comment}}
     key = table_cache.key_of(grammar, _OPTIONS)
-    parser = table_cache.load(key, **runtime)
+    parser = table_cache.load(key, _OPTIONS, **runtime)
     if parser is None:
         parser = Lark(grammar, **_OPTIONS, **runtime)
         table_cache.save(key, parser)
