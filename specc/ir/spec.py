@@ -90,6 +90,18 @@ class Spec(BaseModel):
     def __deepcopy__(self, memo=None):
         return self
 
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False):
+        """A copy with ``update`` applied — a new object whenever something changes.
+        pydantic's own ``model_copy`` applies ``update`` to ``self.__copy__()``, which is
+        ``self`` here: it would change the original in place (``without_dropout`` switched
+        dropout off in the caller's model; a planted ε compounded on every build)."""
+        if not update:
+            return self
+        copied = BaseModel.__copy__(self)  # pydantic's real shallow copy
+        copied.__dict__.update(update)
+        copied.__pydantic_fields_set__.update(update.keys())
+        return copied
+
     def params(self) -> dict[str, Any]:
         """Parameters that differ from their defaults (what one would write)."""
         out = {}
