@@ -109,6 +109,29 @@ def _is_model(obj) -> bool:
     return any(c.__module__.startswith(("torch.nn", "keras")) for c in type(obj).__mro__)
 
 
+def _copied(weights: dict) -> dict:
+    return {k: np.array(v, copy=True) for k, v in weights.items()}
+
+
+def _unbiased_running_var(spec_model, weight_pairs, batch: int) -> dict[str, tuple[float, int]]:
+    """Spec batch-norm nodes paired with a torch port's BatchNorm: (momentum, n) where n is
+    the number of values each channel's batch statistics are taken over (torch's running_var
+    uses their unbiased variance).  Nodes with unknown dimensions are left out (compared
+    as they are, and then named)."""
+    out = {}
+    for s in weight_pairs:
+        node = spec_model.node(s)
+        if node.op.kind != "batch_norm":
+            continue
+        t = spec_model.input_types(node)[0]
+        if not all(isinstance(d, int) for d in t.shape):
+            continue
+        per = int(np.prod([batch, *t.shape])) // max(1, int(np.prod(node.op.param_shape(t))))
+        if per > 1:
+            out[s] = (float(node.op.momentum), per)
+    return out
+
+
 def _torch_inputs(spec_model) -> list[str]:
     """--input for tracing a torch port from the spec's inputs: images channels-first."""
     out = []
@@ -205,13 +228,24 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
     notes.append("correspondence (spec ↔ port): " + ", ".join(f"{s} ↔ {imported.mapping[u]}" for s, _, u, _ in pairs))
     if fw == "torch" and any(n.op.kind in ("lstm", "simple_rnn", "bidirectional") for n in imported.model.nodes):
         notes.append("torch recurrences' bias_hh is held at zero and frozen (the spec has one bias per gate; torch would train both)")
-    if fw == "torch" and any(n.op.kind == "batch_norm" for n in imported.model.nodes):
+    unbiased = _unbiased_running_var(vmodel, weight_pairs, batch) if fw == "torch" else {}
+    if unbiased:
         notes.append(
-            "torch.nn.BatchNorm updates running_var with the unbiased batch variance, the spec (Keras' rule) with the biased "
-            "one: outputs agree, the moving variance after a training step differs by design (n/(n−1) on each update)"
+            "torch.nn.BatchNorm updates running_var with the unbiased batch variance (· n/(n−1)), the spec (Keras' rule) with "
+            "the biased one: the port's running_var is compared with what torch's rule gives for the spec's batch statistics "
+            "(" + ", ".join(f"{s}: n = {n}" for s, (_m, n) in unbiased.items()) + "); a model trained this way infers with a "
+            "moving variance up to n/(n−1) larger than the spec's"
         )
     if model.train is not None:
-        notes.extend(optimizer_notes(model.train.optimizer, fw))
+        notes.extend(optimizer_notes(model.train.optimizer, fw, model.train.schedule))
+    if fw == "keras" and dtype == "float64":
+        inexact = sorted({c for _n, wt in vmodel.weights() if wt.regularizer is not None for c in (wt.regularizer.l1_coef, wt.regularizer.l2_coef) if c and float(np.float32(c)) != c})
+        if inexact:
+            notes.append(
+                "keras.regularizers cast their coefficient to the weight's dtype through a float32 constant (ops.cast of a Python "
+                f"float): {', '.join(map(repr, inexact))} become float32 numbers, so a float64 port's penalties (and their "
+                "gradients) differ from the spec's by ~1e-8 relative — a framework limit, invisible in float32"
+            )
     depth = _depths(vmodel)
     rng = np.random.default_rng([seed, 31337])
     x = random_inputs(vmodel, batch, rng, dtype)
@@ -234,6 +268,7 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
                 report.rows.append(_compare("gradient", name, ga[name], gb[name], gtol))
         a.set_weights(w)
         b.set_weights(own)
+        prev_a, prev_b = _copied(a.weights()), _copied(b.weights())  # a probe may hand out views of live tensors
         for s in range(1, steps + 1):
             xs = random_inputs(vmodel, batch, rng, dtype)
             ys = random_targets(vmodel, batch, rng, dtype)
@@ -242,8 +277,17 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
             wa, wb = a.weights(), b.weights()
             stol = step_tolerance(s, dtype)
             for name in wa:
-                if name in wb:
+                if name not in wb:
+                    continue
+                node, _, wname = name.rpartition(".")
+                if wname == "moving_variance" and node in unbiased:
+                    # torch's rule applied to the spec's batch variance: v' = m·v + (1−m)·σ²·n/(n−1)
+                    m, n = unbiased[node]
+                    expected = m * prev_b[name] + (wa[name] - m * prev_a[name]) * (n / (n - 1))
+                    report.rows.append(_compare(f"step {s}", name, expected, wb[name], stol, "batch_norm (torch's unbiased running_var)"))
+                else:
                     report.rows.append(_compare(f"step {s}", name, wa[name], wb[name], stol))
+            prev_a, prev_b = _copied(wa), _copied(wb)
     else:
         notes.append("the spec has no train section: loss, gradients and optimizer steps not compared")
     report.dtypes = {report.backends[0]: sorted(a.dtypes()), report.backends[1]: sorted(b.dtypes())}

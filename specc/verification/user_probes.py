@@ -17,11 +17,17 @@ import numpy as np
 __all__ = ["UserTorchProbe", "UserKerasProbe", "optimizer_notes"]
 
 
-def optimizer_notes(opt, framework: str) -> list[str]:
+def optimizer_notes(opt, framework: str, schedule=None) -> list[str]:
     """Where ``framework``'s built-in optimizer computes something else than the spec's."""
     k = opt.kind
     out = []
     if framework == "keras":
+        if k == "sgd" and opt.momentum and schedule is not None and schedule.kind != "constant":
+            out.append(
+                "keras.optimizers.SGD folds the learning rate into its velocity (v = m·v − lr·g; w += v); the spec "
+                "(PyTorch's) scales the buffer by the current rate (b = m·b + g; w −= lr·b): with a schedule that "
+                "changes the rate, steps after the first change differ"
+            )
         if k in ("adam", "adamw"):
             out.append(
                 "keras.optimizers.Adam applies ε as ε̂ = ε·√(1−β₂ᵗ) next to √v (lr·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε̂)); "
@@ -58,7 +64,26 @@ def _torch_optimizer(torch, params, opt):
     raise ValueError(f"no torch.optim counterpart for {k}")
 
 
-def _keras_optimizer(keras, opt):
+def _keras_schedule(keras, lr: float, schedule):
+    """The spec's schedule as a Keras ``LearningRateSchedule``: ``lr · factor(t)`` with ``t`` the
+    optimizer's iteration count (0 for the first step), the same rule as ``LambdaLR`` for a torch
+    port and as specc's own backends.  Called eagerly (the probe applies gradients outside any
+    compiled function), so the spec's own ``factor`` formula is used, not a re-implementation."""
+
+    dtype = keras.config.floatx()  # made while the probe's precision is Keras' float type
+
+    class SpecSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            t = int(keras.ops.convert_to_numpy(step))
+            return keras.ops.convert_to_tensor(lr * schedule.factor(t), dtype=dtype)
+
+        def get_config(self):
+            return {"lr": lr, "schedule": schedule.kind}
+
+    return SpecSchedule()
+
+
+def _keras_optimizer(keras, opt, schedule=None):
     common = {}
     if opt.clip_norm:
         common["global_clipnorm"] = opt.clip_norm
@@ -68,16 +93,17 @@ def _keras_optimizer(keras, opt):
         common["weight_decay"] = opt.weight_decay
     k = opt.kind
     O = keras.optimizers
+    lr = opt.lr if schedule is None or schedule.kind == "constant" else _keras_schedule(keras, opt.lr, schedule)
     if k == "sgd":
-        return O.SGD(learning_rate=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, **common)
+        return O.SGD(learning_rate=lr, momentum=opt.momentum, nesterov=opt.nesterov, **common)
     if k in ("adam", "adamw"):
-        return (O.AdamW if k == "adamw" else O.Adam)(learning_rate=opt.lr, beta_1=opt.beta1, beta_2=opt.beta2, epsilon=opt.epsilon, amsgrad=opt.amsgrad, **common)
+        return (O.AdamW if k == "adamw" else O.Adam)(learning_rate=lr, beta_1=opt.beta1, beta_2=opt.beta2, epsilon=opt.epsilon, amsgrad=opt.amsgrad, **common)
     if k == "rmsprop":
-        return O.RMSprop(learning_rate=opt.lr, rho=opt.rho, momentum=opt.momentum, epsilon=opt.epsilon, centered=opt.centered, **common)
+        return O.RMSprop(learning_rate=lr, rho=opt.rho, momentum=opt.momentum, epsilon=opt.epsilon, centered=opt.centered, **common)
     if k == "adagrad":
-        return O.Adagrad(learning_rate=opt.lr, initial_accumulator_value=opt.initial_accumulator, epsilon=opt.epsilon, **common)
+        return O.Adagrad(learning_rate=lr, initial_accumulator_value=opt.initial_accumulator, epsilon=opt.epsilon, **common)
     if k == "adadelta":
-        return O.Adadelta(learning_rate=opt.lr, rho=opt.rho, epsilon=opt.epsilon, **common)
+        return O.Adadelta(learning_rate=lr, rho=opt.rho, epsilon=opt.epsilon, **common)
     raise ValueError(f"no keras.optimizers counterpart for {k}")
 
 
@@ -111,6 +137,7 @@ class UserTorchProbe(_UserProbe):
         self.dtype = getattr(torch, dtype)
         self.gm.to(self.dtype)
         self._opt = None
+        self._terms: list | None = None
         self._frozen: list = []
         # torch recurrences' second bias (bias_hh) is folded into the one canonical bias:
         # held at zero and frozen, as specc's own torch models hold it
@@ -199,7 +226,40 @@ class UserTorchProbe(_UserProbe):
 
     def _loss(self, inputs, targets):
         out, _ = self._run(inputs, keep=False)
-        return self.loss_bundle.loss_fn(self._outputs(out), targets)
+        loss = self.loss_bundle.loss_fn(self._outputs(out), targets)
+        terms = self._penalty_terms()
+        if terms:
+            from specc.backends.torch.lib.training import regularization_penalty
+
+            loss = loss + regularization_penalty(terms)
+        return loss
+
+    def _penalty_terms(self) -> list:
+        """The spec's weight penalties on the port's parameters.  A torch module has no
+        regularisers of its own (a torch user adds them in the training loop, which here is
+        specc's), so the spec's penalties are added to the port's loss: l1·Σ|w| + l2·Σw² of
+        the tensors holding each regularised canonical weight (found through the same weight
+        mapping; both sums are invariant under the layout change between them)."""
+        if self._terms is None:
+            from specc.backends.torch.plan import CANON, NodeInfo
+            from specc.backends.torch.weights import node_weight_targets
+            from specc.importers.torch import NN_KEYS
+
+            self._terms = []
+            for s, u in self.pairs.items():
+                snode, unode = self.spec.node(s), self.umodel.node(u)
+                regs = {w.name: w.regularizer for w in self.spec.node_weights(snode) if w.regularizer is not None and w.trainable and snode.trainable}
+                if not regs:
+                    continue
+                info = NodeInfo(unode, self.umodel.input_types(unode), [CANON] * len(unode.inputs), ())
+                back = {v: k for k, v in NN_KEYS.get(unode.op.kind, {}).items()}
+                module, _ = self.imp.layers[u].src
+                params = dict(module.named_parameters())
+                for wname, targets in node_weight_targets(info, self.umodel.node_weights(unode)).items():
+                    reg = regs.get(wname)
+                    for key, _shape in targets if reg is not None else ():
+                        self._terms.append((params[back.get(key, key)], reg.l1_coef, reg.l2_coef))
+        return self._terms
 
     def _node_state(self, node_name: str, grads: bool) -> dict[str, np.ndarray]:
         from specc.backends.torch.plan import CANON, TORCH_OPS, NodeInfo
@@ -367,7 +427,7 @@ class UserKerasProbe(_UserProbe):
             old = self.keras.config.floatx()
             self.keras.config.set_floatx(self.dtype)
             try:
-                self._opt = _keras_optimizer(self.keras, opt)
+                self._opt = _keras_optimizer(self.keras, opt, self.spec.train.schedule)
                 self._opt.build(self.km.trainable_variables)
             finally:
                 self.keras.config.set_floatx(old)

@@ -134,11 +134,15 @@ def weight_targets(plan: Plan, node) -> dict[str, list[tuple[str, tuple[int, ...
     """For each canonical weight of ``node``: the (state-dict key, torch shape) of every
     tensor that holds its values (and only its values) — found without allocating a
     single weight."""
-    info = plan.nodes[node.name]
-    specs = plan.model.node_weights(node)
+    return node_weight_targets(plan.nodes[node.name], plan.model.node_weights(node))
+
+
+def node_weight_targets(info, specs) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+    """:func:`weight_targets` for one lowered node (``info``) whose canonical weights are
+    ``specs`` (also for a module outside a plan, e.g. a user's port, with ``info.attr = ()``)."""
     probes = {w.name: _Probe(w.name, w.shape) for w in specs}
     out: dict[str, list[tuple[str, tuple[int, ...]]]] = {w.name: [] for w in specs}
-    for k, v in TORCH_OPS[node.op.kind].to_torch(info, probes).items():
+    for k, v in TORCH_OPS[info.node.op.kind].to_torch(info, probes).items():
         if isinstance(v, _Probe) and v.tag is not None:
             out[v.tag].append((state_key(info.attr, k), v.shape))
     return out
