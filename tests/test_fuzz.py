@@ -208,6 +208,9 @@ HOSTILE = {
     "unicode_identifiers": "model m {\n  input x: float32[4]\n  dénse(3)\n}\n".encode(),
     "unicode_separators": "model m {\u2028  input x: float32[4]\u00a0\n  dense(3)\n}\n".encode(),
     "lone_cr": b"model m {\r  input x: float32[4]\r  dense(3)\r}\r",
+    # found by `make fuzz` (seed 0, #9905): a name in permute's list reached sorted() → TypeError
+    "permute_name_in_dims": b"model m {\n  input x: float32[4, 3]\n  permute([2, as3])\n}\n",
+    "permute_float_in_dims": b"model m {\n  input x: float32[4, 3]\n  permute([2, 1.5])\n}\n",
     "bad_escapes": b'model m {\n  input x: float32[4]\n  dense(3, name="\\x\\u12\\U99999999\\")\n}\n',
 }
 

@@ -90,7 +90,11 @@ class Permute(Op):
     @field_validator("dims", mode="before")
     @classmethod
     def _dims(cls, v: Any):
-        if not isinstance(v, (list, tuple)) or sorted(v) != list(range(1, len(v) + 1)):
+        if (
+            not isinstance(v, (list, tuple))
+            or not all(isinstance(d, int) and not isinstance(d, bool) for d in v)
+            or sorted(v) != list(range(1, len(v) + 1))
+        ):
             raise ValueError("expected a permutation of 1..n, e.g. [2, 1]")
         return tuple(v)
 
