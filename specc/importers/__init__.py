@@ -93,6 +93,14 @@ def load_source(src: str | os.PathLike) -> Any:
     if s.endswith(".keras") or s.endswith(".json"):
         if not os.path.exists(s):
             raise ImportFailure(f"{s}: no such file")
+        if s.endswith(".keras"):
+            from specc.weights.io import CheckpointError
+            from specc.weights.keras_file import inspect_keras_zip
+
+            try:  # a damaged zip, non-float or non-finite weights: refused before Keras reads it
+                inspect_keras_zip(s)
+            except CheckpointError as e:
+                raise ImportFailure(str(e)) from None
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         try:
             import keras

@@ -60,28 +60,6 @@ def _torch_values(p: Path, sd: dict) -> dict:
     return out
 
 
-def _check_h5_values(p: Path) -> None:
-    """Every dataset of a Keras ``.weights.h5`` file holds real floats (Keras would cast
-    integers and drop imaginary parts silently)."""
-    try:
-        import h5py
-    except ImportError:  # pragma: no cover - h5py comes with keras
-        return
-    problems: list[str] = []
-
-    def visit(name, obj) -> None:
-        if isinstance(obj, h5py.Dataset) and obj.dtype.kind != "f":
-            problems.append(f"{name}: {obj.dtype} values; weights are real floating-point numbers")
-
-    try:
-        with h5py.File(p, "r") as f:
-            f.visititems(visit)
-    except Exception as e:  # noqa: BLE001 - h5py reports damage as OSError, KeyError, RuntimeError …
-        raise CheckpointError(f"{p}: not a readable HDF5 weights file ({type(e).__name__}: {e})") from None
-    if problems:
-        raise CheckpointError(f"{p}: " + "; ".join(problems[:6]))
-
-
 def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None, *, allow_nonfinite: bool = False) -> dict[str, np.ndarray]:
     """Canonical weights of ``model`` from a checkpoint in any format: real floating-point
     arrays of the model's shapes, finite unless ``allow_nonfinite`` (else CheckpointError
@@ -121,8 +99,12 @@ def read_weights(model: Model, path: str | os.PathLike, fmt: str | None = None, 
     elif fmt == "keras":
         from specc.backends.keras.bundle import build_keras
 
-        if p.suffix != ".keras":
-            _check_h5_values(p)
+        from specc.weights.keras_file import inspect_h5, inspect_keras_zip
+
+        if p.suffix == ".keras":
+            inspect_keras_zip(p, allow_nonfinite=allow_nonfinite)
+        else:
+            inspect_h5(p, allow_nonfinite=allow_nonfinite)
         km = build_keras(model, None, compile=False)
         try:
             if p.suffix == ".keras":
