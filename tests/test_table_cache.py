@@ -222,3 +222,16 @@ def test_check_works_over_a_planted_pickle(tmp_path):
             del os.environ["SPECC_CACHE_DIR"]
         else:
             os.environ["SPECC_CACHE_DIR"] = old
+
+
+def test_loading_the_cache_adds_no_comment_to_the_first_file(tmp_path):
+    """The canary parse runs specc's comment callback: the first file a fresh process parses
+    must keep exactly its own comments (`fmt --check` of a canonical file with comments)."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "SPECC_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    spec = tmp_path / "c.spec"
+    spec.write_text("# top\nmodel m {\n  input x: float32[4]  # why\n\n  dense(3)\n}\n")
+    for _ in range(2):  # built (and saved), then loaded from the cache
+        r = subprocess.run([sys.executable, "-m", "specc", "fmt", "--check", str(spec)], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert list(cache.glob("grammar-*.json"))

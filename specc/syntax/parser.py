@@ -693,10 +693,11 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
             Span(file, line, col), "the file contains a NUL byte: this is not a spec file", expected="UTF-8 text"
         )
     sources = {file: source}
+    lark = _lark()  # first: building or loading it must not feed this file's comments
     comments: list[Token] = []
     _comment_sink.items = comments
     try:
-        tree: Tree = _lark().parse(source)
+        tree: Tree = lark.parse(source)
     except UnexpectedInput as e:
         raise SpecError([_syntax_diagnostic(file, source, e)], sources) from None
     except _TooDeep as e:
