@@ -1,6 +1,6 @@
 """IR items are frozen and shared (a copy of one is the object itself), so a changed copy
 must be a new object: ``model_copy(update=…)`` once changed the original in place —
-``without_dropout`` (verify) switched dropout off in the caller's own model, and a planted
+``without_dropout`` (then used by verify) switched dropout off in the caller's own model, and a planted
 BN ε compounded on every build, so the harness's perturbed run computed something else."""
 
 from __future__ import annotations

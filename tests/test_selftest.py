@@ -95,7 +95,7 @@ def test_skipped_gradients_are_caught(monkeypatch):
 def test_skipped_steps_are_caught(monkeypatch):
     h = _harness()
     real = h.run_protocol
-    monkeypatch.setattr(h, "run_protocol", lambda backend, model, w, x, y, batches, dtype, device: real(backend, model, w, x, y, batches[:1], dtype, device))
+    monkeypatch.setattr(h, "run_protocol", lambda backend, model, w, x, y, batches, dtype, device, seed=0: real(backend, model, w, x, y, batches[:1], dtype, device, seed))
     assert _failing_checks()
 
 
@@ -131,10 +131,22 @@ def test_a_spread_that_is_not_measured_is_caught(monkeypatch):
 
 
 def test_shared_code_matches_the_frameworks():
-    from specc.selftest.shared import default_checks, initializer_checks
+    from specc.selftest.shared import default_checks, dropout_checks, initializer_checks
 
-    bad = [c for c in default_checks() + initializer_checks() if not c.ok]
+    bad = [c for c in default_checks() + initializer_checks() + dropout_checks() if not c.ok]
     assert bad == []
+
+
+def test_dropout_check_sees_a_framework_scaling_by_rate(monkeypatch):
+    """The frameworks' dropout kernels verify replaces: a kernel scaling kept values by
+    rate (not 1/(1 − rate)) is seen here, where verify cannot see it."""
+    import torch.nn.functional as F
+
+    from specc.selftest.shared import dropout_checks
+
+    real = F.dropout
+    monkeypatch.setattr(F, "dropout", lambda x, p=0.5, training=True, inplace=False: real(x, p, training) * (1 - p) * p)
+    assert [c.what for c in dropout_checks() if not c.ok] == ["dropout torch F.dropout = seeded mask ×1/(1 − rate)"]
 
 
 def test_initialiser_check_fails_for_a_wrong_truncation(monkeypatch):

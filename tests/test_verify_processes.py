@@ -85,17 +85,31 @@ model bn_mlp {
 """
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_workers_compute_what_in_process_computes(dtype):
+# dropout, recurrent dropout: each worker draws the same seeded masks as in-process
+DROPOUT = """
+model dropout_workers {
+  input x: float32[5, 3]
+  lstm(4, dropout=0.2, recurrent_dropout=0.3, return_sequences=true)
+  flatten
+  dropout(0.4)
+  dense(3, activation=softmax)
+  train { loss categorical_crossentropy; optimizer sgd(lr=0.1) }
+}
+"""
+
+
+@pytest.mark.parametrize("dtype,spec", [("float64", SPEC), ("float32", SPEC), ("float64", DROPOUT)], ids=["float64", "float32", "dropout"])
+def test_workers_compute_what_in_process_computes(dtype, spec):
     import specc
     from specc.verification import verify
 
-    model = specc.loads(SPEC)
+    model = specc.loads(spec)
     here = verify(model, dtype=dtype, processes=False)
     there = verify(model, dtype=dtype, processes=True)
     assert here.ok and there.ok
     numbers = lambda r: [(row.phase, row.name, row.dtype, row.max_abs, row.tol, row.why) for row in r.rows]  # noqa: E731
     assert numbers(there) == numbers(here)  # the same computations, the same round-off, the same bounds
+    assert there.notes == here.notes  # dropout: the same masks counted
     assert len(there.rows) > 10
 
 

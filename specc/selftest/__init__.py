@@ -69,7 +69,7 @@ def run_selftest(dtype: str | None = None, quick: bool = False, on_outcome=None,
             on_outcome(o)
         return o.ok or not fail_fast
 
-    for c in shared.default_checks() + shared.initializer_checks():
+    for c in shared.default_checks() + shared.initializer_checks() + shared.dropout_checks():
         if not add(Outcome("shared", c.what, c.ok, c.detail)):
             return result
     for path in specs if specs is not None else corpus():

@@ -4,7 +4,9 @@ A cross-backend comparison cannot see a bug in code both backends use: specc's N
 initialisers (both load the same drawn weights) and the IR's defaults (both read the same
 number).  Here each initialiser's distribution is compared with the framework function of
 the same name — moments, and the truncation point — and each default the IR documents as
-"as in PyTorch" or "as in Keras" is compared with that framework's signature."""
+"as in PyTorch" or "as in Keras" is compared with that framework's signature.  Verify gives
+both backends specc's seeded dropout masks, scaled by 1/(1 − rate) — the frameworks' own
+dropout kernels are replaced there, so their scaling and drop rate are checked here."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Check", "initializer_checks", "default_checks"]
+__all__ = ["Check", "initializer_checks", "default_checks", "dropout_checks"]
 
 
 @dataclass
@@ -235,4 +237,34 @@ def metric_checks(model, seed: int = 0, batch: int = 64) -> list[Check]:
         theirs = float(np.asarray(metric.result()))
         ok = abs(ours - theirs) <= 1e-6 * max(1.0, abs(theirs))
         out.append(Check(f"metric {m.describe()} of {model.name}: keras = specc's numpy (torch training)", ok, f"{theirs:.10g} vs {ours:.10g}"))
+    return out
+
+
+# --------------------------------------------------------------------------- dropout kernels
+
+
+def dropout_checks(rate: float = 0.3, n: int = 200_000) -> list[Check]:
+    """torch's F.dropout and Keras' backend dropout (what verify replaces by the seeded
+    pattern ×1/(1 − rate)): kept values scaled by 1/(1 − rate), a fraction ≈ rate dropped."""
+    import torch
+    import torch.nn.functional as F
+
+    from specc.backends.keras.bundle import build_keras  # noqa: F401 - TensorFlow, imported quietly
+
+    import keras
+
+    torch.manual_seed(0)
+    ones = np.ones(n)
+    runs = {
+        "torch F.dropout": F.dropout(torch.ones(n, dtype=torch.float64), rate, training=True).numpy(),
+        "keras random.dropout": np.asarray(keras.random.dropout(keras.ops.convert_to_tensor(ones, dtype="float64"), rate, seed=1), dtype=np.float64),
+    }
+    out = []
+    sigma = (rate * (1 - rate) / n) ** 0.5
+    for name, y in runs.items():
+        kept = y[y != 0]
+        scale_ok = bool(kept.size) and np.allclose(kept, 1.0 / (1.0 - rate), rtol=1e-12, atol=0)
+        frac = 1.0 - kept.size / n
+        ok = scale_ok and abs(frac - rate) < 5 * sigma
+        out.append(Check(f"dropout {name} = seeded mask ×1/(1 − rate)", ok, f"kept values {np.unique(kept)[:3]} (want {1 / (1 - rate):.12g}), dropped {frac:.4f} (rate {rate})"))
     return out

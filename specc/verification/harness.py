@@ -18,8 +18,11 @@ perturbed data to measure how sensitive each result is to round-off
 Unless framework code is already loaded here, each backend's runs go to a worker process of
 its own (:mod:`.remote`), all submitted before any is awaited, so they overlap.
 
-Dropout and other random layers cannot draw the same masks in two frameworks, so they are
-neutralised (rate 0) for the comparison, and the report says so.  In float64 the dtypes of
+The models compared are the models training builds, dropout included: in each run every
+dropout mask comes from one seeded source (:mod:`.masks`, keyed by pass, layer and draw),
+so both backends — in their own processes — apply the same masks; masks, their scaling and
+the training-path modules are compared, and a layer drawing other masks in one backend (or
+none where its rate says it must) is reported.  In float64 the dtypes of
 weights and activations are checked on both sides, so float32 round-off can never pass
 for a float64 comparison.
 """
@@ -34,8 +37,8 @@ import numpy as np
 
 from specc.compiler import as_model
 from specc.ir.graph import Model
-from specc.ir.transforms import without_dropout
 
+from .masks import MaskSource, draw_rows, mask_notes
 from .data import random_inputs, random_targets, verification_weights
 from .probes import make_probe
 from .remote import WorkerDied, run_all, use_processes
@@ -156,11 +159,7 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
         rtol = cfg.rtol if rtol is None else rtol
         atol = cfg.atol if atol is None else atol
     notes: list[str] = []
-    vmodel = model
-    if model.stochastic:
-        vmodel = without_dropout(model)
-        names = [n.name for n in model.nodes if n.op.stochastic]
-        notes.append(f"dropout neutralised (rate 0) for the comparison in: {', '.join(names)} — random masks cannot match across frameworks")
+    vmodel = model  # the model training builds: dropout included, nothing switched off
     weights, randomised = verification_weights(vmodel, seed)
     if randomised:
         notes.append(f"{len(randomised)} constant-initialised weights (biases, norm parameters, statistics) randomised so every weight is tested")
@@ -190,7 +189,7 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
         # the round-off of the computation, not the rounding of its data
         weights = {k: np.asarray(v, np.float32).astype(np.float64) for k, v in weights.items()}
     expected = expected_keys(vmodel, steps)
-    run = Run(vmodel, weights, x, y, batches, device, tamper, remote=remote)
+    run = Run(vmodel, weights, x, y, batches, device, tamper, remote=remote, seed=seed)
     # every run at once (in worker processes they overlap): both backends in float64, the
     # first again on perturbed data (the spread), and both in float32 for a float32 check
     jobs = [(a_name, "float64"), (b_name, "float64"), (a_name, "perturbed")]
@@ -199,11 +198,15 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
     done = dict(zip(jobs, run.results_all(jobs), strict=True))
     r64 = {name: done[(name, "float64")] for name in (a_name, b_name)}
     spread = {k: distance(v, r64[a_name].get(k, np.nan)) for k, v in done[(a_name, "perturbed")].items()}
+    if vmodel.stochastic:
+        report.notes[:0] = mask_notes(vmodel, run.draws[(a_name, "float64")])
+    report.rows += draw_rows(vmodel, run.draws[(a_name, "float64")], run.draws[(b_name, "float64")], (a_name, b_name), "float64")
     compare_runs(report, vmodel, expected, "float64", r64[a_name], r64[b_name], (a_name, b_name), rtol if dtype == "float64" else cfg.rtol64, atol if dtype == "float64" else cfg.atol64, spread=spread)
     dtypes = {name: run.dtypes[(name, "float64")] for name in (a_name, b_name)}
     if dtype == "float32":
         r32 = {name: done[(name, "float32")] for name in (a_name, b_name)}
         roundoff = {name: {k: distance(v, r64[name].get(k, np.nan)) for k, v in r32[name].items()} for name in (a_name, b_name)}
+        report.rows += draw_rows(vmodel, run.draws[(a_name, "float32")], run.draws[(b_name, "float32")], (a_name, b_name), "float32")
         compare_runs(report, vmodel, expected, "float32", r32[a_name], r32[b_name], (a_name, b_name), rtol, atol, roundoff=roundoff)
         dtypes = {name: run.dtypes[(name, "float32")] for name in (a_name, b_name)}
         notes.append("float32 results judged against each backend's own float64 run (its round-off); the float64 runs are compared too")
@@ -236,11 +239,14 @@ class Run:
     """Runs each backend through the whole protocol (forward trace, loss and gradients,
     optimizer steps) on the prepared data and keeps every result, keyed (phase, name)."""
 
-    def __init__(self, model: Model, weights, x, y, batches, device, tamper=None, remote: bool = False):
+    def __init__(self, model: Model, weights, x, y, batches, device, tamper=None, remote: bool = False, seed: int = 0):
         self.model, self.weights, self.x, self.y, self.batches, self.device = model, weights, x, y, batches, device
         self.tamper = tamper
         self.remote = remote
+        self.seed = seed
         self.dtypes: dict[tuple[str, str], set[str]] = {}
+        #: each run's dropout draws, (backend, precision) → [(pass, layer, index, shape, rate)]
+        self.draws: dict[tuple[str, str], list] = {}
 
     def results(self, backend: str, dtype: str) -> dict[tuple[str, str], np.ndarray]:
         return self.results_all([(backend, dtype)])[0]
@@ -255,11 +261,13 @@ class Run:
             weights, x, batches, dtype = self.weights, self.x, self.batches, kind
             if kind == "perturbed":
                 weights, x, batches, dtype = *self._perturbed(), "float64"
-            calls.append((backend, run_protocol, (backend, self.model, weights, x, self.y, batches, dtype, self.device)))
+            calls.append((backend, run_protocol, (backend, self.model, weights, x, self.y, batches, dtype, self.device, self.seed)))
         outs = []
-        for (backend, kind), (out, dtypes) in zip(jobs, run_all(calls, self.remote), strict=True):
+        for (backend, kind), (out, dtypes, draws) in zip(jobs, run_all(calls, self.remote), strict=True):
             dtype = "float64" if kind == "perturbed" else kind
             self.dtypes[(backend, dtype)] = self.dtypes.get((backend, dtype), set()) | dtypes
+            if kind != "perturbed":
+                self.draws[(backend, kind)] = draws
             if self.tamper is not None and kind != "perturbed":
                 self.tamper(backend, dtype, out)
             outs.append(out)
@@ -280,28 +288,35 @@ class Run:
         return weights, x, batches
 
 
-def run_protocol(backend: str, model: Model, weights, x, y, batches, dtype: str, device) -> tuple[dict, set[str]]:
+def run_protocol(backend: str, model: Model, weights, x, y, batches, dtype: str, device, seed: int = 0) -> tuple[dict, set[str], list]:
     """One backend through the whole protocol in ``dtype``: (results keyed (phase, name),
-    the floating dtypes it held and computed).  Module-level, so a worker process can run it."""
+    the floating dtypes it held and computed, its dropout draws).  Module-level, so a worker
+    process can run it.  Dropout runs as in training, its masks from ``MaskSource(seed)``:
+    the same masks in every process, pass 0 the gradients' batch, pass s step s."""
     cast = _caster(dtype)
     probe = make_probe(backend, model, weights, dtype, device)
+    source = MaskSource(seed)
+    hooks = probe.masks(source) if model.stochastic else contextlib.nullcontext()
     out: dict[tuple[str, str], np.ndarray] = {}
-    trace = probe.trace(cast(x))
-    for node in model.nodes:
-        for tid in node.outputs:
-            if tid in trace:
-                out[("forward", tid)] = np.array(trace[tid], dtype=np.float64)
-    if model.train is not None:
-        loss, grads = probe.loss_and_grads(cast(x), cast(y))
-        out[("loss", "loss")] = np.array(loss)
-        for name, g in grads.items():
-            out[("gradient", name)] = np.array(g, dtype=np.float64)
-        probe.set_weights(weights)  # the training-mode pass moved batch-norm statistics
-        for s, (xs, ys) in enumerate(batches, 1):
-            probe.step(cast(xs), cast(ys))
-            for name, w in probe.weights().items():
-                out[(f"step {s}", name)] = np.array(w, dtype=np.float64)  # a copy: live weights change
-    return out, set(probe.dtypes())
+    with hooks:
+        trace = probe.trace(cast(x))  # inference mode: no draws
+        for node in model.nodes:
+            for tid in node.outputs:
+                if tid in trace:
+                    out[("forward", tid)] = np.array(trace[tid], dtype=np.float64)
+        if model.train is not None:
+            with source.run(0):
+                loss, grads = probe.loss_and_grads(cast(x), cast(y))
+            out[("loss", "loss")] = np.array(loss)
+            for name, g in grads.items():
+                out[("gradient", name)] = np.array(g, dtype=np.float64)
+            probe.set_weights(weights)  # the training-mode pass moved batch-norm statistics
+            for s, (xs, ys) in enumerate(batches, 1):
+                with source.run(s):
+                    probe.step(cast(xs), cast(ys))
+                for name, w in probe.weights().items():
+                    out[(f"step {s}", name)] = np.array(w, dtype=np.float64)  # a copy: live weights change
+    return out, set(probe.dtypes()), source.log
 
 
 def _caster(dtype):

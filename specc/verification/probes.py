@@ -35,6 +35,10 @@ class Probe:
         """Floating dtypes of the weights and of the computed activations (to prove the precision)."""
         raise NotImplementedError
 
+    def masks(self, source):  # pragma: no cover
+        """A context in which every random draw comes from ``source`` (see masks.py)."""
+        raise NotImplementedError
+
 
 class TorchProbe(Probe):
     name = "torch"
@@ -89,6 +93,11 @@ class TorchProbe(Probe):
 
     def dtypes(self):
         return {str(p.dtype).removeprefix("torch.") for p in self.bundle.model.state_dict().values() if p.is_floating_point()} | self._seen_dtypes
+
+    def masks(self, source):
+        from .masks import torch_masks
+
+        return torch_masks(self.bundle, source)
 
 
 class KerasProbe(Probe):
@@ -178,6 +187,11 @@ class KerasProbe(Probe):
 
     def dtypes(self):
         return {str(v.dtype) for v in self.km.weights if "float" in str(v.dtype)} | self._seen_dtypes
+
+    def masks(self, source):
+        from .masks import keras_masks
+
+        return keras_masks(self.km, source)
 
 
 def _trainable(model: Model) -> set[str]:

@@ -57,7 +57,7 @@ class Op(Spec):
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     #: comparison family for tolerances: elementwise, dense, conv, pool, norm, rnn, attention, shape
     family: ClassVar[str] = "elementwise"
-    #: randomness in training mode (dropout); neutralised when backends are compared
+    #: randomness in training mode (dropout); verify gives both backends the same seeded masks
     stochastic: ClassVar[bool] = False
     #: the op's one-line description for `specc check` and the docs
     summary: ClassVar[str] = ""

@@ -1,6 +1,6 @@
 """dropout: in training, zero each element with probability ``rate`` and scale the rest by
-1 / (1 − rate); identity in inference.  Random masks cannot match across frameworks, so
-``specc verify`` compares with dropout neutralised (and says so)."""
+1 / (1 − rate); identity in inference.  ``specc verify`` compares it in training mode, both
+backends taking their masks from one seeded source (``specc/verification/masks.py``)."""
 
 from __future__ import annotations
 

@@ -49,6 +49,17 @@ class MultiHeadAttention(nn.Module):
         """(batch, time, heads·d) → (batch, heads, time, d)."""
         return x.reshape(x.shape[0], x.shape[1], self.heads, d).transpose(1, 2)
 
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """dropout(softmax(q·kᵀ/√key_dim)) · v per head (torch's fused kernel)."""
+        return F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal,  # torch's causal mask is top-left aligned, as Keras'
+            scale=1.0 / math.sqrt(self.key_dim),
+        )
+
     def forward(self, query: torch.Tensor, value: torch.Tensor | None = None, key: torch.Tensor | None = None) -> torch.Tensor:
         if value is None:
             value = query
@@ -57,13 +68,6 @@ class MultiHeadAttention(nn.Module):
         q = self._split(self.query(query), self.key_dim)
         k = self._split(self.key(key), self.key_dim)
         v = self._split(self.value(value), self.value_dim)
-        o = F.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            dropout_p=self.dropout if self.training else 0.0,
-            is_causal=self.causal,  # torch's causal mask is top-left aligned, as Keras'
-            scale=1.0 / math.sqrt(self.key_dim),
-        )
+        o = self._attend(q, k, v)
         o = o.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.heads * self.value_dim)
         return self.output(o)

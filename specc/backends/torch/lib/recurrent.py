@@ -46,9 +46,14 @@ from torch import nn
 # --------------------------------------------------------------------------- helpers
 
 
+def rnn_keep_mask(like: torch.Tensor, rate: float) -> torch.Tensor:
+    """Which values a dropout keeps, shaped like ``like``: 1 with probability 1 − ``rate``, else 0."""
+    return torch.empty_like(like).bernoulli_(1.0 - rate)
+
+
 def rnn_dropout_mask(like: torch.Tensor, rate: float) -> torch.Tensor:
     """A Keras dropout mask shaped like ``like``: 0 with probability ``rate``, else 1/(1 − rate)."""
-    return torch.empty_like(like).bernoulli_(1.0 - rate) / (1.0 - rate)
+    return rnn_keep_mask(like, rate) / (1.0 - rate)
 
 
 def rnn_sequence_dropout(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
