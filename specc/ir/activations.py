@@ -84,7 +84,7 @@ class LeakyRelu(_Act):
     """x if x > 0 else alpha * x."""
 
     kind: Literal["leaky_relu"] = "leaky_relu"
-    alpha: float = Field(0.01, ge=0, description="slope for x < 0")
+    alpha: float = Field(0.01, ge=0, le=1e6, description="slope for x < 0")
     positional = ("alpha",)
 
 
@@ -93,7 +93,7 @@ class Elu(_Act):
     """x if x > 0 else alpha * (exp(x) - 1)."""
 
     kind: Literal["elu"] = "elu"
-    alpha: float = Field(1.0, gt=0, description="scale of the negative part")
+    alpha: float = Field(1.0, gt=0, le=1e6, description="scale of the negative part")
     positional = ("alpha",)
 
 

@@ -94,7 +94,7 @@ class TrainConfig(Spec):
     metrics: tuple[Metric, ...] = Field((), description="metrics to report, e.g. [accuracy, f1]")
     batch: int = Field(32, gt=0, description="examples per optimizer step")
     epochs: int = Field(1, gt=0, description="passes over the training data")
-    seed: int = Field(0, ge=0, description="seed of initial weights, shuffling and dropout")
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of initial weights, shuffling and dropout (below 2**32, what NumPy, torch and TensorFlow all take)")
     ema: float | None = Field(None, gt=0, lt=1, description="decay of an exponential moving average of weights used to evaluate")
     validation_split: float = Field(0.2, ge=0, lt=1, description="fraction held out when the data has no validation set")
     callbacks: tuple[Callback, ...] = Field((), description="decisions after each epoch: early_stopping(…), best_checkpoint(…)")

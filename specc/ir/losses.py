@@ -57,7 +57,7 @@ class Huber(LossBase):
     """½e² where |e| ≤ delta, else delta·(|e| − ½delta); mean over elements."""
 
     kind: Literal["huber"] = "huber"
-    delta: float = Field(1.0, gt=0, description="where the loss turns from quadratic to linear")
+    delta: float = Field(1.0, gt=0, le=1e6, description="where the loss turns from quadratic to linear")
     positional = ("delta",)
 
 

@@ -24,13 +24,17 @@ from pydantic import Field
 from specc.ir.spec import Family, Spec
 
 OPTIMIZERS = Family("optimizer")
+#: the largest hyperparameter: they reach the frameworks as float32 scalars, multiplied
+#: together in an update (lr · weight_decay, lr / (1 − β₁ᵗ)); torch stops mid-training with a
+#: RuntimeError when one overflows float32 (lr = 3.4e38 did)
+MAX_HYPER = 1e6
 
 
 class OptimizerBase(Spec):
-    lr: float = Field(1e-3, gt=0, description="learning rate (the peak, when a schedule is set)")
-    weight_decay: float = Field(0.0, ge=0, description="decoupled weight decay: w -= lr * weight_decay * w")
-    clip_norm: float | None = Field(None, gt=0, description="clip gradients to this global L2 norm")
-    clip_value: float | None = Field(None, gt=0, description="clip each gradient element to [-v, v]")
+    lr: float = Field(1e-3, gt=0, le=MAX_HYPER, description="learning rate (the peak, when a schedule is set)")
+    weight_decay: float = Field(0.0, ge=0, le=MAX_HYPER, description="decoupled weight decay: w -= lr * weight_decay * w")
+    clip_norm: float | None = Field(None, gt=0, le=MAX_HYPER, description="clip gradients to this global L2 norm")
+    clip_value: float | None = Field(None, gt=0, le=MAX_HYPER, description="clip each gradient element to [-v, v]")
     positional = ("lr",)
 
 
@@ -39,7 +43,7 @@ class SGD(OptimizerBase):
     """b ← μ·b + (1 − dampening)·g (b = g on the first step); w ← w − lr·(g + μ·b if nesterov else b)."""
 
     kind: Literal["sgd"] = "sgd"
-    lr: float = Field(0.01, gt=0, description="learning rate")
+    lr: float = Field(0.01, gt=0, le=MAX_HYPER, description="learning rate")
     momentum: float = Field(0.0, ge=0, lt=1, description="μ")
     dampening: float = Field(0.0, ge=0, le=1, description="damps the gradient in the momentum buffer")
     nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0, dampening 0)")
@@ -53,7 +57,7 @@ class Adam(OptimizerBase):
     kind: Literal["adam"] = "adam"
     beta1: float = Field(0.9, ge=0, lt=1, description="decay of the first moment")
     beta2: float = Field(0.999, ge=0, lt=1, description="decay of the second moment")
-    epsilon: float = Field(1e-8, gt=0, description="added to the denominator")
+    epsilon: float = Field(1e-8, gt=0, le=MAX_HYPER, description="added to the denominator")
     amsgrad: bool = Field(False, description="use the running maximum of the second moment")
 
 
@@ -62,7 +66,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (default 0.01)."""
 
     kind: Literal["adamw"] = "adamw"
-    weight_decay: float = Field(0.01, ge=0, description="decoupled weight decay: w -= lr * weight_decay * w")
+    weight_decay: float = Field(0.01, ge=0, le=MAX_HYPER, description="decoupled weight decay: w -= lr * weight_decay * w")
 
 
 @OPTIMIZERS.register
@@ -71,10 +75,10 @@ class RMSprop(OptimizerBase):
     momentum: b ← μb + g/d, w ← w − lr·b; otherwise w ← w − lr·g/d."""
 
     kind: Literal["rmsprop"] = "rmsprop"
-    lr: float = Field(0.01, gt=0, description="learning rate")
+    lr: float = Field(0.01, gt=0, le=MAX_HYPER, description="learning rate")
     rho: float = Field(0.99, ge=0, lt=1, description="decay of the squared-gradient average")
     momentum: float = Field(0.0, ge=0, lt=1, description="μ")
-    epsilon: float = Field(1e-8, gt=0, description="added to the denominator, outside the root")
+    epsilon: float = Field(1e-8, gt=0, le=MAX_HYPER, description="added to the denominator, outside the root")
     centered: bool = Field(False, description="normalise by the variance instead of the second moment")
 
 
@@ -83,10 +87,10 @@ class Adagrad(OptimizerBase):
     """s ← s + g²; w ← w − lr/(1 + (t−1)·lr_decay) · g / (√s + ε)."""
 
     kind: Literal["adagrad"] = "adagrad"
-    lr: float = Field(0.01, gt=0, description="learning rate")
-    initial_accumulator: float = Field(0.0, ge=0, description="starting value of s")
-    epsilon: float = Field(1e-10, gt=0, description="added to the denominator, outside the root")
-    lr_decay: float = Field(0.0, ge=0, description="per-step decay of the learning rate")
+    lr: float = Field(0.01, gt=0, le=MAX_HYPER, description="learning rate")
+    initial_accumulator: float = Field(0.0, ge=0, le=MAX_HYPER, description="starting value of s")
+    epsilon: float = Field(1e-10, gt=0, le=MAX_HYPER, description="added to the denominator, outside the root")
+    lr_decay: float = Field(0.0, ge=0, le=MAX_HYPER, description="per-step decay of the learning rate")
 
 
 @OPTIMIZERS.register
@@ -94,9 +98,9 @@ class Adadelta(OptimizerBase):
     """v ← ρv + (1−ρ)g²; Δ = √(u + ε)/√(v + ε) · g; u ← ρu + (1−ρ)Δ²; w ← w − lr·Δ."""
 
     kind: Literal["adadelta"] = "adadelta"
-    lr: float = Field(1.0, gt=0, description="scale of the update")
+    lr: float = Field(1.0, gt=0, le=MAX_HYPER, description="scale of the update")
     rho: float = Field(0.9, ge=0, lt=1, description="decay of the running averages")
-    epsilon: float = Field(1e-6, gt=0, description="added inside both roots")
+    epsilon: float = Field(1e-6, gt=0, le=MAX_HYPER, description="added inside both roots")
 
 
 Optimizer = OPTIMIZERS.field_type()

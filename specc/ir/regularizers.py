@@ -28,7 +28,7 @@ class L1(RegularizerBase):
     """l1 · Σ|w|."""
 
     kind: Literal["l1"] = "l1"
-    l1: float = Field(0.01, ge=0, description="coefficient of Σ|w|")
+    l1: float = Field(0.01, ge=0, le=1e6, description="coefficient of Σ|w|")
     positional = ("l1",)
 
 
@@ -37,7 +37,7 @@ class L2(RegularizerBase):
     """l2 · Σw²."""
 
     kind: Literal["l2"] = "l2"
-    l2: float = Field(0.01, ge=0, description="coefficient of Σw²")
+    l2: float = Field(0.01, ge=0, le=1e6, description="coefficient of Σw²")
     positional = ("l2",)
 
 
@@ -46,8 +46,8 @@ class L1L2(RegularizerBase):
     """l1 · Σ|w| + l2 · Σw²."""
 
     kind: Literal["l1_l2"] = "l1_l2"
-    l1: float = Field(0.0, ge=0, description="coefficient of Σ|w|")
-    l2: float = Field(0.0, ge=0, description="coefficient of Σw²")
+    l1: float = Field(0.0, ge=0, le=1e6, description="coefficient of Σ|w|")
+    l2: float = Field(0.0, ge=0, le=1e6, description="coefficient of Σw²")
     positional = ("l1", "l2")
 
 

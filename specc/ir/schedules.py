@@ -32,17 +32,26 @@ class Constant(ScheduleBase):
         return 1.0
 
 
+def _power(base: float, exponent: float) -> float:
+    """``base ** exponent``, inf where Python would raise OverflowError (a growing schedule
+    run long enough; the training loop reports the overflow)."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return math.inf
+
+
 @SCHEDULES.register
 class Step(ScheduleBase):
     """lr · gamma^⌊t / step_size⌋."""
 
     kind: Literal["step"] = "step"
     step_size: int = Field(..., gt=0, description="optimizer steps between decays")
-    gamma: float = Field(0.1, gt=0, description="multiplier applied at each decay")
+    gamma: float = Field(0.1, gt=0, le=1e6, description="multiplier applied at each decay")
     positional = ("step_size", "gamma")
 
     def factor(self, t: int) -> float:
-        return self.gamma ** (t // self.step_size)
+        return _power(self.gamma, t // self.step_size)
 
 
 @SCHEDULES.register
@@ -51,7 +60,7 @@ class Exponential(ScheduleBase):
 
     kind: Literal["exponential"] = "exponential"
     decay_steps: int = Field(..., gt=0, description="steps over which the rate decays by decay_rate")
-    decay_rate: float = Field(..., gt=0, description="multiplier per decay_steps")
+    decay_rate: float = Field(..., gt=0, le=1e6, description="multiplier per decay_steps")
     staircase: bool = Field(False, description="decay in discrete jumps")
     positional = ("decay_steps", "decay_rate")
 
@@ -59,7 +68,7 @@ class Exponential(ScheduleBase):
         p = t / self.decay_steps
         if self.staircase:
             p = math.floor(p)
-        return self.decay_rate**p
+        return _power(self.decay_rate, p)
 
 
 @SCHEDULES.register

@@ -560,7 +560,7 @@ def _validation_diagnostics(
                 shown = '"' + got + '"'
             else:
                 shown = render_value(got)
-            msg = e.get("msg", "invalid value")
+            msg = _bound_message(e) or e.get("msg", "invalid value")
             if e.get("type") == "value_error":
                 msg = msg.removeprefix("Value error, ")
             hint = None
@@ -575,6 +575,14 @@ def _validation_diagnostics(
             msg = e.get("msg", "invalid parameters").removeprefix("Value error, ")
             out.append(Diagnostic(span, f"{kind}: {_lower_first(msg)}", hint=_usage(cls)))
     return out
+
+
+def _bound_message(e: dict) -> str | None:
+    """pydantic's message for a large float bound, written readably (3.4028235e+38)."""
+    for key, words in (("le", "less than or equal to"), ("lt", "less than"), ("ge", "greater than or equal to"), ("gt", "greater than")):
+        if isinstance(v := (e.get("ctx") or {}).get(key), float) and abs(v) >= 1e16:
+            return f"input should be {words} {v:.8g}"
+    return None
 
 
 def _lower_first(s: str) -> str:

@@ -107,17 +107,25 @@ class TorchTrainer:
             part, weight = rows[:1], 0.0
         xs, ys = self._batch(data, part)
         self.optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
-            res = self.runner(xs, ys, with_outputs) if with_outputs else self.runner(xs, ys)
-        loss, out = res if with_outputs else (res, None)
-        scaled = loss * weight if weight != 1.0 else loss
-        if self.scaler is not None:
-            self.scaler.scale(scaled).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            scaled.backward()
-            self.optimizer.step()
+        try:
+            with self._autocast():
+                res = self.runner(xs, ys, with_outputs) if with_outputs else self.runner(xs, ys)
+            loss, out = res if with_outputs else (res, None)
+            scaled = loss * weight if weight != 1.0 else loss
+            if self.scaler is not None:
+                self.scaler.scale(scaled).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                scaled.backward()
+                self.optimizer.step()
+        except RuntimeError as e:  # a scalar (a scheduled lr, a layer argument) beyond float32
+            if "without overflow" not in str(e):
+                raise
+            raise fail(
+                f"step {self.step + 1}: a number overflowed the float range in torch ({e})",
+                hint="use smaller hyperparameters: the learning rate (with its schedule) or a layer's argument",
+            ) from None
         if self.ema is not None:
             with torch.no_grad():
                 torch._foreach_mul_(self.ema, self.ema_decay)
