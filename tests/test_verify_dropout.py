@@ -289,3 +289,12 @@ def test_the_module_verify_builds_is_the_module_training_builds():
     kt = specc.build(model, "keras", weights=weights, dtype="float64")
     assert [type(layer).__name__ for layer in kprobe.km.layers] == [type(layer).__name__ for layer in kt.layers]
     assert [layer.get_config().get("recurrent_dropout") for layer in kprobe.km.layers] == [layer.get_config().get("recurrent_dropout") for layer in kt.layers]
+
+
+def test_a_differing_mask_is_named_before_the_loss_it_explains_and_after_the_forward_rows(monkeypatch):
+    _identity_dropout(monkeypatch, "keras")
+    report = _verify(CONV)
+    f = report.first_failure
+    assert (f.phase, f.name) == ("loss", "dropout") and "dropout masks differ" in f.why, report.render_text()
+    phases = [r.phase for r in report.rows if r.dtype == "float64"]
+    assert phases.index("loss") > max(i for i, p in enumerate(phases) if p == "forward")

@@ -200,14 +200,14 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
     spread = {k: distance(v, r64[a_name].get(k, np.nan)) for k, v in done[(a_name, "perturbed")].items()}
     if vmodel.stochastic:
         report.notes[:0] = mask_notes(vmodel, run.draws[(a_name, "float64")])
-    report.rows += draw_rows(vmodel, run.draws[(a_name, "float64")], run.draws[(b_name, "float64")], (a_name, b_name), "float64")
     compare_runs(report, vmodel, expected, "float64", r64[a_name], r64[b_name], (a_name, b_name), rtol if dtype == "float64" else cfg.rtol64, atol if dtype == "float64" else cfg.atol64, spread=spread)
+    _insert_at_phase(report.rows, draw_rows(vmodel, run.draws[(a_name, "float64")], run.draws[(b_name, "float64")], (a_name, b_name), "float64"))
     dtypes = {name: run.dtypes[(name, "float64")] for name in (a_name, b_name)}
     if dtype == "float32":
         r32 = {name: done[(name, "float32")] for name in (a_name, b_name)}
         roundoff = {name: {k: distance(v, r64[name].get(k, np.nan)) for k, v in r32[name].items()} for name in (a_name, b_name)}
-        report.rows += draw_rows(vmodel, run.draws[(a_name, "float32")], run.draws[(b_name, "float32")], (a_name, b_name), "float32")
         compare_runs(report, vmodel, expected, "float32", r32[a_name], r32[b_name], (a_name, b_name), rtol, atol, roundoff=roundoff)
+        _insert_at_phase(report.rows, draw_rows(vmodel, run.draws[(a_name, "float32")], run.draws[(b_name, "float32")], (a_name, b_name), "float32"))
         dtypes = {name: run.dtypes[(name, "float32")] for name in (a_name, b_name)}
         notes.append("float32 results judged against each backend's own float64 run (its round-off); the float64 runs are compared too")
     report.dtypes = {name: sorted(found) for name, found in dtypes.items()}
@@ -220,6 +220,15 @@ def _verify(spec, backends, dtype, steps, seed, batch, device, rtol, atol, tampe
             raise VerifyError(f"float32 comparison, but {name} computes in {', '.join(lower)}: its round-off is not float32's")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _insert_at_phase(rows: list[Row], extra: list[Row]) -> None:
+    """Put each dropout-draw row first among the rows of its phase and precision: the
+    first failure named is then the earliest one, and a differing mask comes before the
+    loss or step it explains."""
+    for row in reversed(extra):  # each goes first: reversed keeps their order
+        at = next((i for i, r in enumerate(rows) if r.phase == row.phase and r.dtype == row.dtype), len(rows))
+        rows.insert(at, row)
 
 
 def expected_keys(model: Model, steps: int) -> list[tuple[str, str]]:
