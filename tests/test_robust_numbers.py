@@ -1,5 +1,6 @@
 """Numbers that pass the grammar but would crash a framework later are refused at `check`,
-located, with a readable bound (issue 10: "check catches what would crash later"): a learning
+located, with a readable bound (issue 10: "check catches what would crash later"): an
+initializer argument Keras cannot hold (constant(1e308)), a learning
 rate or hyperparameter that overflows float32 in torch's update (lr = 3.4e38 was exit 3 in
 `train`), a layer argument torch cannot hold (leaky_relu(1e308)), a seed outside what NumPy,
 torch and TensorFlow take.  A growing schedule that overflows anyway is a clean error."""
@@ -16,7 +17,7 @@ from specc.ir.schedules import Exponential, Step
 BASE = """model m {{
   input x: float32[8, 8, 1]
   flatten
-  dense(10, activation={act}, reg={reg})
+  dense(10, activation={act}, reg={reg}, init={init})
   train {{
     loss {loss}
     optimizer adam(lr={lr})
@@ -24,7 +25,7 @@ BASE = """model m {{
   }}
 }}
 """
-OK = {"act": "relu", "reg": "l2(1e-4)", "loss": "sparse_categorical_crossentropy", "lr": "1e-3", "seed": "0"}
+OK = {"init": "glorot_uniform", "act": "relu", "reg": "l2(1e-4)", "loss": "sparse_categorical_crossentropy", "lr": "1e-3", "seed": "0"}
 
 
 def spec(**over) -> str:
@@ -47,6 +48,11 @@ def test_the_base_spec_is_valid():
         ({"reg": "l2(1e308)"}, "l2.l2: input should be less than or equal to"),
         ({"loss": "huber(delta=1e300)"}, "huber.delta: input should be less than or equal to"),
         ({"seed": str(2**32)}, "train.seed: input should be less than 4294967296"),
+        # constant(1e308) passed check, then Keras refused the weights mid-build: exit 3 in train/verify
+        ({"init": "constant(1e308)"}, "constant.value: input should be less than or equal to 1000000"),
+        ({"init": "constant(-1e308)"}, "constant.value: input should be greater than or equal to -1000000"),
+        ({"init": "random_normal(0.0, 1e300)"}, "random_normal.stddev: input should be less than or equal to"),
+        ({"init": "variance_scaling(1e300)"}, "variance_scaling.scale: input should be less than or equal to"),
     ],
 )
 def test_numbers_that_would_overflow_later_are_refused_at_check(over, message):

@@ -31,6 +31,10 @@ from pydantic import Field, model_validator
 
 from specc.ir.spec import Family, Spec
 
+#: the largest initializer argument: weights beyond ±10^6 are of no use, and past float32
+#: (constant(1e308)) Keras refuses them mid-build (exit 3 in train and verify before)
+MAX_ARG = 1e6
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -93,7 +97,7 @@ class Ones(InitializerBase):
 @INITIALIZERS.register
 class Constant(InitializerBase):
     kind: Literal["constant"] = "constant"
-    value: float = Field(0.0, description="the value of every element")
+    value: float = Field(0.0, ge=-MAX_ARG, le=MAX_ARG, description="the value of every element")
     positional = ("value",)
 
     def sample(self, shape, rng, fans=None):
@@ -105,8 +109,8 @@ class Constant(InitializerBase):
 @INITIALIZERS.register
 class RandomNormal(InitializerBase):
     kind: Literal["random_normal"] = "random_normal"
-    mean: float = Field(0.0, description="mean")
-    stddev: float = Field(0.05, ge=0, description="standard deviation")
+    mean: float = Field(0.0, ge=-MAX_ARG, le=MAX_ARG, description="mean")
+    stddev: float = Field(0.05, ge=0, le=MAX_ARG, description="standard deviation")
     positional = ("mean", "stddev")
 
     def sample(self, shape, rng, fans=None):
@@ -116,8 +120,8 @@ class RandomNormal(InitializerBase):
 @INITIALIZERS.register
 class RandomUniform(InitializerBase):
     kind: Literal["random_uniform"] = "random_uniform"
-    minval: float = Field(-0.05, description="lower bound")
-    maxval: float = Field(0.05, description="upper bound")
+    minval: float = Field(-0.05, ge=-MAX_ARG, le=MAX_ARG, description="lower bound")
+    maxval: float = Field(0.05, ge=-MAX_ARG, le=MAX_ARG, description="upper bound")
     positional = ("minval", "maxval")
 
     @model_validator(mode="after")
@@ -135,8 +139,8 @@ class TruncatedNormal(InitializerBase):
     """Normal(mean, stddev) cut at mean ± 2·stddev."""
 
     kind: Literal["truncated_normal"] = "truncated_normal"
-    mean: float = Field(0.0, description="mean")
-    stddev: float = Field(0.05, ge=0, description="standard deviation before truncation")
+    mean: float = Field(0.0, ge=-MAX_ARG, le=MAX_ARG, description="mean")
+    stddev: float = Field(0.05, ge=0, le=MAX_ARG, description="standard deviation before truncation")
     positional = ("mean", "stddev")
 
     def sample(self, shape, rng, fans=None):
@@ -173,7 +177,7 @@ class VarianceScaling(_VarianceScalingBase):
     """Keras' general form: variance = scale / fan."""
 
     kind: Literal["variance_scaling"] = "variance_scaling"
-    scale: float = Field(1.0, gt=0, description="variance multiplier")
+    scale: float = Field(1.0, gt=0, le=MAX_ARG, description="variance multiplier")
     mode: Mode = Field("fan_in", description="which fan divides the scale")
     distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = Field(
         "truncated_normal", description="shape of the distribution"
@@ -258,7 +262,7 @@ class XavierUniform(_VarianceScalingBase):
     """U(±gain·√(6 / (fan_in + fan_out)))  (torch.nn.init.xavier_uniform_)."""
 
     kind: Literal["xavier_uniform"] = "xavier_uniform"
-    gain: float = Field(1.0, gt=0, description="multiplier of the bound")
+    gain: float = Field(1.0, gt=0, le=MAX_ARG, description="multiplier of the bound")
     positional = ("gain",)
 
     def variance_scaling(self):
@@ -270,7 +274,7 @@ class XavierNormal(_VarianceScalingBase):
     """N(0, gain·√(2 / (fan_in + fan_out))), not truncated (torch.nn.init.xavier_normal_)."""
 
     kind: Literal["xavier_normal"] = "xavier_normal"
-    gain: float = Field(1.0, gt=0, description="multiplier of the standard deviation")
+    gain: float = Field(1.0, gt=0, le=MAX_ARG, description="multiplier of the standard deviation")
     positional = ("gain",)
 
     def variance_scaling(self):
@@ -278,7 +282,7 @@ class XavierNormal(_VarianceScalingBase):
 
 
 class _Kaiming(_VarianceScalingBase):
-    a: float = Field(0.0, ge=0, description="negative slope of the rectifier that follows (leaky_relu)")
+    a: float = Field(0.0, ge=0, le=MAX_ARG, description="negative slope of the rectifier that follows (leaky_relu)")
     mode: Literal["fan_in", "fan_out"] = Field("fan_in", description="which fan sets the variance")
     nonlinearity: Nonlinearity = Field("leaky_relu", description="what follows, for the gain")
     positional = ("a",)
@@ -309,7 +313,7 @@ class Orthogonal(InitializerBase):
     """A (semi-)orthogonal matrix over the weight flattened to (∏shape[:-1], shape[-1])."""
 
     kind: Literal["orthogonal"] = "orthogonal"
-    gain: float = Field(1.0, gt=0, description="multiplier")
+    gain: float = Field(1.0, gt=0, le=MAX_ARG, description="multiplier")
     positional = ("gain",)
 
     def sample(self, shape, rng, fans=None):
