@@ -52,7 +52,7 @@ def test_the_base_spec_is_valid():
         ({"init": "constant(1e308)"}, "constant.value: input should be less than or equal to 1000000"),
         ({"init": "constant(-1e308)"}, "constant.value: input should be greater than or equal to -1000000"),
         ({"init": "random_normal(0.0, 1e300)"}, "random_normal.stddev: input should be less than or equal to"),
-        ({"init": "variance_scaling(1e300)"}, "variance_scaling.scale: input should be less than or equal to"),
+        ({"init": "variance_scaling(scale=1e300)"}, "variance_scaling.scale: input should be less than or equal to"),
     ],
 )
 def test_numbers_that_would_overflow_later_are_refused_at_check(over, message):
