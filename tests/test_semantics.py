@@ -415,7 +415,7 @@ def test_decoupled_decay_clipping_and_schedule_in_both(rng):
     for t, g in enumerate(grads):
         lr = 0.05 * 0.5**t
         g = np.clip(g, -0.5, 0.5)
-        g = g * min(1.0, 0.8 / np.linalg.norm(g))
+        g = g * min(1.0, 0.8 / (np.linalg.norm(g) + 1e-6))  # clip_grad_norm_'s rule
         w = w * (1 - lr * 0.1)
         buf = g if buf is None else 0.9 * buf + g
         w = w - lr * buf

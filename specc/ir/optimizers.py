@@ -6,8 +6,9 @@ implement exactly these formulas (Keras' built-ins differ: Adam's ε placement, 
 Common options, applied in this order each step, identically in every backend:
 
 1. ``clip_value``: every gradient element is clipped to [−v, v];
-2. ``clip_norm``: all gradients are scaled by ``min(1, clip_norm / ‖g‖)``, ‖g‖ the global
-   L2 norm over every trainable parameter;
+2. ``clip_norm``: all gradients are scaled by ``min(1, clip_norm / (‖g‖ + 1e-6))``, ‖g‖ the
+   global L2 norm over every trainable parameter — PyTorch's ``clip_grad_norm_`` (Keras'
+   ``global_clipnorm`` has no 1e-6; its ``clipnorm`` clips each tensor on its own);
 3. ``weight_decay`` (decoupled, as AdamW / Keras): ``w ← w − lr · weight_decay · w``;
 4. the optimizer's update with the (scheduled) learning rate ``lr``.
 

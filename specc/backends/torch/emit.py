@@ -13,10 +13,11 @@ import math
 from torch import nn
 
 from specc import __version__
-from specc.backends.common import Construct, loss_uses_logits, optimizer_args
+from specc.backends.common import Construct
 from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, class_name, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
 from specc.ir.graph import Model
 
+from .emit_train import TRAINING_NAMES, render_training
 from .plan import OPERATORS, FnStep, ModuleStep, Plan, make_plan
 
 __all__ = ["emit_torch"]
@@ -24,7 +25,6 @@ __all__ = ["emit_torch"]
 _LIB = "specc.backends.torch.lib"
 #: module-level names the generated file binds besides the copied library's
 _HEADER_NAMES = {"annotations", "math", "torch", "nn", "F"}
-_TRAINING_NAMES = {"LOSSES", "PENALTIES", "OPTIMIZER", "BATCH_SIZE", "EPOCHS", "make_optimizer", "compute_loss", "train_step"}
 #: names every method of a generated class may use besides the module's
 _METHOD_NAMES = {"self", "return_logits"}
 
@@ -46,10 +46,10 @@ class _Emitter:
         self.model = model
         self.plan = plan
         self.lib = Library.of(_LIB)
-        self.used: set[str] = {"SpeccLoss", "SpeccOptimizer", "regularization_penalty"}
+        self.used: set[str] = set()
         self.classes: dict[str, str] = {}  # class source → class name
         # every module-level name of the generated file: a class never rebinds one of them
-        self.module_names: set[str] = set(PYTHON_NAMES) | _HEADER_NAMES | self.lib.bound | _TRAINING_NAMES
+        self.module_names: set[str] = set(PYTHON_NAMES) | _HEADER_NAMES | self.lib.bound | TRAINING_NAMES
         self.model_class = safe_ident(class_name(model.name), reserved=self.module_names)
         self.module_names.add(self.model_class)
         self.class_names: set[str] = set()
@@ -57,9 +57,12 @@ class _Emitter:
         self.reserved = self.module_names | _METHOD_NAMES
         self.var_names: dict[str, str] = {}
         taken: set[str] = set()
+        hints = dict(plan.var_hint)
+        if len(plan.outputs) == 1 and plan.outputs[0] not in plan.inputs:
+            hints[plan.outputs[0]] = "out"  # not the layer's name with the IR's number (dense_5)
         for v in [*plan.inputs, *_all_vars(plan)]:
             if v not in self.var_names:
-                name = safe_ident(v, taken, self.reserved)
+                name = safe_ident(hints.get(v, v), taken, self.reserved)  # numbered in this scope only
                 taken.add(name)
                 self.var_names[v] = name
 
@@ -221,11 +224,13 @@ class _Emitter:
     def render_init(self) -> list[str]:
         """``reset_parameters``: each tensor drawn with ``nn.init`` from the spec's
         initialiser (with the canonical weight's fans; torch's own fan-based initialisers
-        where the torch tensor has the same fans)."""
+        where the torch tensor has the same fans).  Layers drawn alike share one loop;
+        norm layers whose spec init is torch's own (ones, zeros) are left as torch made them."""
         from .weights import weight_targets
 
         lines = ["    @torch.no_grad()", "    def reset_parameters(self):", '        """Draw initial weights from the spec\'s initialisers."""']
-        params = []
+        classes = {".".join(st.attr): st.construct.cls for st in self.plan.steps if isinstance(st, ModuleStep)}
+        recipes: dict[str, list[str]] = {}  # module key → its init lines, "{}" for the module
         for node in self.model.nodes:
             targets = weight_targets(self.plan, node) if self.model.node_weights(node) else {}
             for w in self.model.node_weights(node):
@@ -239,91 +244,71 @@ class _Emitter:
 
                     fans = compute_fans(tuple(w.shape))
                 for key, shape in targets[w.name]:
-                    params.append(f"        {_init_call(_attr_ref(key), init, fans, shape)}")
+                    mod, _, leaf = key.rpartition(".")
+                    call = _init_call("\0." + leaf, init, fans, shape)
+                    if classes.get(mod) in _TORCH_NORMS and call == _NORM_DEFAULTS.get(leaf):
+                        continue  # torch.nn's own initial value is the spec's
+                    recipes.setdefault(mod, []).append(call)
                 if forget is not None:
-                    params.extend(self._forget_bias_lines(node, w))
-        return lines + (params or ["        pass"])
+                    u = w.init.units
+                    for key in self._forget_keys(node, w):
+                        mod, _, leaf = key.rpartition(".")
+                        recipes.setdefault(mod, []).append(f"\0.{leaf}[{u}:{2 * u}].fill_(1.0)")
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for mod, calls in recipes.items():
+            groups.setdefault(tuple(calls), []).append(mod)
+        kinds = self._module_classes()
+        body = []
+        for calls, mods in groups.items():
+            classes = sorted({kinds.get(m) for m in mods}, key=lambda c: getattr(c, "__name__", ""))
+            if len(mods) > 1 and None not in classes and {m for m, c in kinds.items() if c in classes} == set(mods):
+                names = [f"nn.{c.__name__}" if getattr(nn, c.__name__, None) is c else c.__name__ for c in classes]
+                body.append("        for layer in self.modules():")
+                body.append(f"            if isinstance(layer, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'}):")
+                body += [f"                {c.replace(chr(0), 'layer')}" for c in calls]
+            elif len(mods) == 1:
+                body += [f"        {c.replace(chr(0), _attr_ref(mods[0]))}" for c in calls]
+            else:
+                body.append(f"        for layer in ({', '.join(_attr_ref(m) for m in mods)}):")
+                body += [f"            {c.replace(chr(0), 'layer')}" for c in calls]
+        return lines + (body or ["        pass"])
 
-    def _forget_bias_lines(self, node, w) -> list[str]:
-        """Set the forget-gate quarter of an LSTM bias to 1: torch's gate order is the
-        canonical one (i, f, c, o), so it is ``[units : 2·units]`` wherever the lowering
-        put the bias."""
+    def _module_classes(self) -> dict[str, type]:
+        """Every submodule's class, by key (the in-memory module built on the meta device:
+        nothing is allocated); empty where that is not possible."""
+        import torch
+
+        from .module import SpeccModule
+
+        try:
+            with torch.device("meta"):
+                module = SpeccModule(self.plan)
+        except Exception:  # noqa: BLE001 - then every group is written as a tuple of layers
+            return {}
+        return {name: type(m) for name, m in module.named_modules() if name}
+
+    def _forget_keys(self, node, w) -> list[str]:
+        """The keys of an LSTM bias whose forget-gate quarter is set to 1: torch's gate order
+        is the canonical one (i, f, c, o), so it is ``[units : 2·units]`` wherever the
+        lowering put the bias."""
         from .bundle import _torch_keys
 
-        u = w.init.units
-        return [f"        {_attr_ref(key)}[{u}:{2 * u}].fill_(1.0)" for key in _torch_keys(self.plan, node, w.name)]
-
-    # ---- training helpers
-    def render_training(self) -> str:
-        train = self.model.train
-        if train is None:
-            return '\ndef make_optimizer(model):\n    raise ValueError("the spec has no train section")\n'
-        loss = train.loss
-        from .bundle import _torch_keys
-
-        losses = []
-        for o in self.model.outputs:
-            uses = loss_uses_logits(self.model, o)
-            losses.append(
-                dict(
-                    kind=loss.kind,
-                    from_logits=bool(getattr(loss, "from_logits", False)) or uses,
-                    label_smoothing=float(getattr(loss, "label_smoothing", 0.0)),
-                    delta=float(getattr(loss, "delta", 1.0)),
-                )
-            )
-        penalties = []
-        for node, w in self.model.weights():
-            reg = w.regularizer
-            if reg is not None and (reg.l1_coef or reg.l2_coef) and w.trainable and node.trainable:
-                penalties.extend((k, reg.l1_coef, reg.l2_coef) for k in _torch_keys(self.plan, node, w.name))
-        opt = optimizer_args(train)
-        lit = lambda v: literal(v, self.ctor)  # noqa: E731
-        return "\n".join(
-            [
-                "",
-                "# ---- training (the spec's train section)",
-                f"LOSSES = {lit(losses)}  # one per output; from_logits where the loss reads the logits",
-                f"PENALTIES = {lit(penalties)}  # (parameter, l1, l2)",
-                f"OPTIMIZER = {lit(opt)}",
-                f"BATCH_SIZE = {train.batch}",
-                f"EPOCHS = {train.epochs}",
-                "",
-                "",
-                "def make_optimizer(model):",
-                "    return SpeccOptimizer(model.parameters(), **OPTIMIZER)",
-                "",
-                "",
-                "def compute_loss(model, inputs, targets):",
-                '    """The spec\'s loss (+ regularisation penalties) for one batch; inputs/targets are lists."""',
-                "    preds = model(*inputs, return_logits=True)",
-                "    preds = preds if isinstance(preds, tuple) else (preds,)",
-                "    total = sum(SpeccLoss(**spec)(p, t) for spec, p, t in zip(LOSSES, preds, targets))",
-                "    if PENALTIES:",
-                "        total = total + regularization_penalty([(model.get_parameter(k), l1, l2) for k, l1, l2 in PENALTIES])",
-                "    return total",
-                "",
-                "",
-                "def train_step(model, optimizer, inputs, targets) -> float:",
-                '    """One optimizer step in training mode; returns the loss."""',
-                "    model.train()",
-                "    optimizer.zero_grad()",
-                "    loss = compute_loss(model, inputs, targets)",
-                "    loss.backward()",
-                "    optimizer.step()",
-                "    return float(loss.detach())",
-                "",
-            ]
-        )
+        return _torch_keys(self.plan, node, w.name)
 
     def render(self) -> str:
         root = self.tree()
         name, model_src = self.render_root(root)
-        training = self.render_training()
-        imports, lib_src = self.lib.render(self.used)
+        training = render_training(self.model, self.plan)
+        lib_imports, lib_src = self.lib.render(self.used)
         class_srcs = []
         for source, cname in self.classes.items():
             class_srcs.append(f"class {cname}(nn.Module):\n{source}")
+        body = "\n\n\n".join([*class_srcs, model_src]) + "\n\n" + training + "\n"
+        imports = ["import torch", "import torch.nn.functional as F", "from torch import nn"]
+        if "math." in body or "import math" in lib_imports:
+            imports.insert(0, "import math")
+        imports += [line for line in lib_imports if line not in imports and line != "import math"]
+        runtime = ["# " + "-" * 75 + " specc runtime (copied)", "", lib_src, "", ""] if lib_src else []
         header = [
             f'"""PyTorch model {doc_text(self.model.name)}, generated by specc {__version__}'
             + (f" from {doc_text(self.model.source)}" if self.model.source else "")
@@ -338,16 +323,11 @@ class _Emitter:
             "",
             *imports,
             "",
-            "# " + "-" * 75 + " specc runtime (copied)",
-            "",
-            lib_src,
-            "",
-            "",
+            *runtime,
             "# " + "-" * 75 + " model",
             "",
         ]
-        body = "\n\n\n".join([*class_srcs, model_src])
-        return "\n".join(header) + "\n" + body + "\n\n" + training + "\n"
+        return "\n".join(header) + "\n" + body
 
 
 def _attr_ref(key: str) -> str:
@@ -372,6 +352,9 @@ _TORCH_FAN_INITS = {
     (1.0, "fan_in", "uniform"): "nn.init.kaiming_uniform_({}, nonlinearity='linear')",
     (1.0, "fan_in", "untruncated_normal"): "nn.init.kaiming_normal_({}, nonlinearity='linear')",
 }
+_TORCH_NORMS = (nn.LayerNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
+#: what torch's norm layers start with (``reset_parameters`` of each)
+_NORM_DEFAULTS = {"weight": "nn.init.ones_(\0.weight)", "bias": "nn.init.zeros_(\0.bias)"}
 _TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated at ±2σ
 
 

@@ -139,7 +139,8 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
             real = [g for g in grads if g is not None]
             if real:
                 norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in real))
-                scale = self.clip_norm * ops.minimum(1.0 / norm, 1.0 / self.clip_norm)
+                # torch's clip_grad_norm_ (the IR's rule); Keras' global_clipnorm has no 1e-6
+                scale = ops.minimum(self.clip_norm / (norm + 1e-6), 1.0)
                 grads = [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
         return grads
 

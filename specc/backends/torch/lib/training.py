@@ -43,10 +43,12 @@ class SpeccLoss(nn.Module):
             return -(y * torch.log(p) + (1.0 - y) * torch.log(1.0 - p)).mean()
         if k == "categorical_crossentropy":
             y = target.to(pred.dtype)
+            if self.from_logits:  # torch's cross_entropy with class probabilities (classes on axis 1)
+                if pred.dim() > 2:
+                    pred, y = pred.movedim(-1, 1), y.movedim(-1, 1)
+                return F.cross_entropy(pred, y, label_smoothing=self.label_smoothing)
             if self.label_smoothing:
                 y = y * (1.0 - self.label_smoothing) + self.label_smoothing / pred.shape[-1]
-            if self.from_logits:
-                return -(y * torch.log_softmax(pred, dim=-1)).sum(-1).mean()
             p = pred / pred.sum(-1, keepdim=True)
             p = p.clamp(LOSS_EPSILON, 1.0 - LOSS_EPSILON)
             return -(y * torch.log(p)).sum(-1).mean()
@@ -104,7 +106,7 @@ def schedule_factor(schedule: dict | None, t: int) -> float:
 
 class SpeccOptimizer:
     """A torch optimizer with the IR's step: clip each gradient element to ±clip_value,
-    scale all gradients by min(1, clip_norm / global norm), decay weights
+    scale all gradients by min(1, clip_norm / (global norm + 1e-6)) (``clip_grad_norm_``), decay weights
     (w ← w − lr·weight_decay·w), then the optimizer's own update — with the learning rate
     of the schedule at this step.  It exposes ``param_groups``, ``state_dict`` and
     ``load_state_dict`` like any optimizer."""
@@ -152,26 +154,20 @@ class SpeccOptimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.inner.zero_grad(set_to_none=set_to_none)
 
-    def _grads(self):
-        return [p.grad for g in self.inner.param_groups for p in g["params"] if p.grad is not None]
-
     @torch.no_grad()
     def step(self, closure=None):
         lr = self.lr
         for g in self.inner.param_groups:
             g["lr"] = lr
-        grads = self._grads()
-        if self.clip_value is not None and grads:
-            torch._foreach_clamp_min_(grads, -self.clip_value)
-            torch._foreach_clamp_max_(grads, self.clip_value)
-        if self.clip_norm is not None and grads:
-            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-            scale = self.clip_norm * torch.minimum(1.0 / norm, torch.tensor(1.0 / self.clip_norm, dtype=norm.dtype, device=norm.device))
-            torch._foreach_mul_(grads, scale)
+        params = [p for g in self.inner.param_groups for p in g["params"] if p.grad is not None]
+        if self.clip_value is not None and params:
+            torch.nn.utils.clip_grad_value_(params, self.clip_value)
+        if self.clip_norm is not None and params:
+            torch.nn.utils.clip_grad_norm_(params, self.clip_norm)
         if self.manual_decay:
-            params = [p for g in self.inner.param_groups for p in g["params"] if p.grad is not None]
-            if params:
-                torch._foreach_mul_(params, 1.0 - lr * self.weight_decay)
+            keep = 1.0 - lr * self.weight_decay
+            for p in params:
+                p.mul_(keep)
         out = self.inner.step(closure)
         self.steps += 1
         return out
