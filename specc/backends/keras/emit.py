@@ -17,13 +17,13 @@ from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, Var, bo
 from specc.ir.graph import Model
 
 from .bundle import loss_construct, metric_constructs, optimizer_construct
-from .plan import KPlan, LayerStep, keras_model_name, make_plan
+from .plan import KPlan, LayerStep, graph_recursion_limit, keras_model_name, make_plan
 
 __all__ = ["emit_keras"]
 
 _LIB = "specc.backends.keras.lib"
 #: module-level names the generated file binds besides the copied library's
-_HEADER_NAMES = {"annotations", "keras", "layers", "ops"}
+_HEADER_NAMES = {"annotations", "keras", "layers", "ops", "sys"}
 _FUNCTION_NAMES = {"build_model", "compile_model", "make_optimizer", "make_loss", "make_metrics", "BATCH_SIZE", "EPOCHS"}
 #: parameters of the generated functions
 _PARAMS = {"dtype", "prefix"}
@@ -57,11 +57,21 @@ class _Emitter:
         taken: set[str] = set()
         self.var_names: dict[str, str] = {}
         for v in [*self.plan.inputs, *(o for st in self.plan.steps for o in st.outputs)]:
-            self.var_names[v] = safe_ident(v, taken, self.reserved)
+            self.var_names[v] = safe_ident(self.plan.var_hint.get(v, v), taken, self.reserved)  # numbered in this scope only
             taken.add(self.var_names[v])
 
     def v(self, var: str) -> str:
         return self.var_names[var]
+
+    def _recursion_lines(self) -> list[str]:
+        need = graph_recursion_limit(self.plan)
+        if need is None:
+            return []
+        return [
+            "    # Keras maps the graph recursively (one call per layer): this model is deeper than",
+            "    # Python's default recursion limit allows",
+            f"    sys.setrecursionlimit(max(sys.getrecursionlimit(), {need}))",
+        ]
 
     def ctor(self, c: Construct) -> str:
         cls = c.cls
@@ -180,6 +190,7 @@ class _Emitter:
             'def build_model(dtype="float32"):',
             f'    """The functional model ({doc_text(self.model.name)}); inputs and outputs are channels-last."""',
             *[f"    {line}" for line in inputs + body],
+            *self._recursion_lines(),
             f"    return keras.Model(inputs={ins[0] if len(ins) == 1 else '[' + ', '.join(ins) + ']'}, "
             f"outputs={outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}, name={keras_model_name(self.model.name)!r})",
         ]
@@ -196,6 +207,7 @@ class _Emitter:
             "",
             "from __future__ import annotations",
             "",
+            *(["import sys"] if graph_recursion_limit(self.plan) else []),
             *[line for line in imports if line not in ("import keras", "from keras import ops")],
             "import keras",
             "from keras import layers, ops",

@@ -3,12 +3,14 @@ canonical weights loaded.  It is an ordinary Keras model (``fit``, ``save``, ``e
 
 from __future__ import annotations
 
+import sys
+
 import keras
 import numpy as np
 
 from specc.ir.graph import Model
 
-from .plan import KERAS_OPS, KPlan, keras_model_name, make_plan
+from .plan import KERAS_OPS, KPlan, graph_recursion_limit, keras_model_name, make_plan
 
 __all__ = ["build_functional", "set_canonical", "get_canonical", "keras_input_shape"]
 
@@ -66,6 +68,9 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
         else:
             env.update(zip(step.outputs, out, strict=True))
     outputs = [env[o] for o in plan.outputs]
+    need = graph_recursion_limit(plan)
+    if need is not None and sys.getrecursionlimit() < need:
+        sys.setrecursionlimit(need)
     km = keras.Model(
         inputs=[env[v] for v in plan.inputs] if len(plan.inputs) > 1 else env[plan.inputs[0]],
         outputs=outputs if len(outputs) > 1 else outputs[0],

@@ -170,3 +170,15 @@ def make_plan(model: Model) -> KPlan:
             plan.tensor_var[tid] = var
     plan.outputs = [plan.tensor_var[o] for o in model.outputs]
     return plan
+
+
+def graph_recursion_limit(plan: KPlan) -> int | None:
+    """The recursion limit a deep model needs (None: Python's default will do).  Keras
+    maps a functional model's graph recursively (``keras.src.ops.function._build_map_helper``,
+    one Python call per layer of depth), so a chain of ~1000 layers — the 809 block names
+    of tests/test_emit_names.py, each block used twice — overflows the default limit of
+    1000 with a RecursionError.  The limit is raised (never lowered) and kept: Keras walks
+    the graph again later (cloning, saving)."""
+    n = len(plan.steps)
+    return 1000 + 2 * n if n > 300 else None
+
