@@ -124,3 +124,12 @@ def test_no_copied_runtime_for_plain_models():
     code = emit_torch(model)
     assert "specc runtime (copied)" not in code
     assert "torch.optim.SGD(model.parameters(), lr=0.1)" in code and "F.mse_loss(pred, targets[0])" in code
+
+
+def test_frozen_layers_stay_frozen(tmp_path):
+    """trainable=false layers get no updates in the generated module either (a frozen batch
+    norm keeps its statistics) — before, the generated module trained them."""
+    model = specc.loads("model m { input x: float32[4]\n dense(3, activation=relu, trainable=false)\n batch_norm(trainable=false)\n dense(2)\n train { loss mse; optimizer sgd(lr=0.1) } }")
+    code = emit_torch(model)
+    assert "self.dense.requires_grad_(False)" in code and "self.batch_norm.frozen = True" in code
+    _check_torch(model, tmp_path, "frozen")

@@ -53,6 +53,7 @@ class _Emitter:
         self.model_class = safe_ident(class_name(model.name), reserved=self.module_names)
         self.module_names.add(self.model_class)
         self.class_names: set[str] = set()
+        self._meta: dict | None = None
         #: what a method's parameters and locals never shadow
         self.reserved = self.module_names | _METHOD_NAMES
         self.var_names: dict[str, str] = {}
@@ -205,6 +206,7 @@ class _Emitter:
             "    def __init__(self):",
             "        super().__init__()",
             *[f"        {line}" for line in init],
+            *self._frozen_lines(),
             "        self.reset_parameters()",
             "",
             f"    def forward(self, {params}, return_logits: bool = False):",
@@ -273,19 +275,38 @@ class _Emitter:
                 body += [f"            {c.replace(chr(0), 'layer')}" for c in calls]
         return lines + (body or ["        pass"])
 
+    def _frozen_lines(self) -> list[str]:
+        """``trainable=false`` layers: no gradients (and a frozen batch norm keeps its
+        statistics), as ``build_torch`` sets them."""
+        modules = self._meta_modules()
+        out = []
+        for node in self.model.nodes:
+            key = ".".join(self.plan.nodes[node.name].attr)
+            if node.trainable or key not in modules:
+                continue
+            out.append(f"        {_attr_ref(key)}.requires_grad_(False)  # trainable=false")
+            if hasattr(modules[key], "frozen"):
+                out.append(f"        {_attr_ref(key)}.frozen = True")
+        return out
+
     def _module_classes(self) -> dict[str, type]:
-        """Every submodule's class, by key (the in-memory module built on the meta device:
+        return {k: type(m) for k, m in self._meta_modules().items()}
+
+    def _meta_modules(self) -> dict:
+        """Every submodule of the in-memory module, by key (built on the meta device:
         nothing is allocated); empty where that is not possible."""
         import torch
 
         from .module import SpeccModule
 
-        try:
-            with torch.device("meta"):
-                module = SpeccModule(self.plan)
-        except Exception:  # noqa: BLE001 - then every group is written as a tuple of layers
-            return {}
-        return {name: type(m) for name, m in module.named_modules() if name}
+        if self._meta is None:
+            try:
+                with torch.device("meta"):
+                    module = SpeccModule(self.plan)
+                self._meta = {name: m for name, m in module.named_modules() if name}
+            except Exception:  # noqa: BLE001 - then every group is written as a tuple of layers
+                self._meta = {}
+        return self._meta
 
     def _forget_keys(self, node, w) -> list[str]:
         """The keys of an LSTM bias whose forget-gate quarter is set to 1: torch's gate order
