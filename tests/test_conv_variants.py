@@ -402,3 +402,26 @@ def test_keras_save_and_load_specc_layers(tmp_path):
     assert max_rel(np.asarray(loaded(x, training=False)), np.asarray(km(x, training=False))) < 1e-15
     tb = specc.build(model, "torch", dtype="float64", weights=w)
     assert max_rel(tb.predict([x]), np.asarray(loaded(x, training=False))) < 1e-12
+
+
+@pytest.mark.parametrize("kernel,stride", [(1, 2), ((1, 3), 3), (1, 3)])
+def test_conv_transpose_kernel_one_with_output_padding_trains_in_float32(kernel, stride):
+    """torch's oneDNN transposed convolution corrupts the heap in float32 backward for a
+    channels-last input when a kernel side of 1 is extended by output_padding (found by
+    specc fuzz: the torch worker died).  Run in worker processes, so a crash is a
+    VerifyError here, not a dead test run."""
+    import specc
+    from specc.verification import verify
+
+    k = kernel if isinstance(kernel, int) else f"[{kernel[0]}, {kernel[1]}]"
+    text = f"""
+model ct1 {{
+  input x: float32[6, 6, 3]
+  conv2d_transpose(4, kernel={k}, stride={stride}, padding=valid, activation=softplus)
+  global_maxpool2d
+  dense(2)
+  train {{ loss mae; optimizer sgd(lr=0.05) }}
+}}
+"""
+    report = verify(specc.loads(text), dtype="float32", steps=1, processes=True)
+    assert report.ok, report.render_text()

@@ -39,7 +39,10 @@ class ConvTransposeOp(TorchOp):
         ext = tuple(e for _, _, e in crops)
         if any(ext):
             kw["output_padding"] = ext
-        if all(lo == hi for lo, hi, _ in crops):
+        # torch's oneDNN kernel crashes for a side of 1 extended by output_padding on a
+        # channels-last input: specc's module takes its input contiguous (see lib)
+        onednn_bug = any(e and k == 1 for e, k in zip(ext, op.kernel, strict=True))
+        if all(lo == hi for lo, hi, _ in crops) and not onednn_bug:
             pad = tuple(lo for lo, _, _ in crops)
             if any(pad):
                 kw["padding"] = pad
