@@ -186,3 +186,17 @@ def test_generated_torch_initialisers_of_every_kind(tmp_path):
     std = np.sqrt(1.0 / w.shape[1]) / 0.87962566103423978
     assert np.abs(w).max() <= 2 * std + 1e-12 and abs(w.std() - std * 0.87962566103423978) < 0.02
     assert np.all(sd["layer_norm.weight"] == 1.0) and np.all(sd["layer_norm.bias"] == 0.0)
+
+
+def test_deep_keras_model_builds_in_memory_and_generated(tmp_path):
+    """A chain deeper than Python's recursion limit: Keras maps a functional graph
+    recursively (one call per layer), which was a RecursionError in specc.build and in the
+    generated build_model (the cause of the block-role failure in test_emit_names)."""
+    import runpy
+
+    model = specc.loads("model deep { input x: float32[2]\n dense(2)\n" + "\n".join(["relu"] * 1100) + "\n}")
+    sys.setrecursionlimit(1000)
+    assert len(specc.build(model, "keras").layers) == 1102
+    sys.setrecursionlimit(1000)
+    (tmp_path / "deep.py").write_text(emit_keras(model))
+    assert len(runpy.run_path(str(tmp_path / "deep.py"))["build_model"]().layers) == 1102
