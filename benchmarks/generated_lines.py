@@ -1,13 +1,14 @@
 """How long is the code `specc compile` writes, next to the code an expert writes?
 
-    python benchmarks/generated_lines.py [--json PATH]
+    python benchmarks/generated_lines.py [--json PATH] [--baseline PATH]
 
 For every example spec and both targets: the generated module's lines of code (not blank,
 not comments, docstrings excluded), split into the model part and the specc runtime copied
 in.  For the three models `benchmarks/backend_speed.py` writes by hand (cnn = mnist_cnn,
 bilstm = text_bilstm, transformer = transformer_classifier), the hand-written model's lines
 (its branch of ``torch_hand`` / ``keras_hand``: model, optimizer, schedule, clipping) and
-the ratio generated / hand-written (target ≤ 1.3).
+the ratio generated / hand-written (target ≤ 1.3).  ``--baseline`` (a ``--json`` file of an
+earlier run) adds the earlier code lines and ratio beside each row.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def _dedent(text: str) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--baseline", metavar="PATH", help="a --json file of an earlier run, shown beside")
     args = ap.parse_args(argv)
     import specc
     from specc.backends.keras.emit import emit_keras
@@ -101,9 +103,15 @@ def main(argv=None) -> int:
                 row["hand_code"] = h
                 row["ratio"] = round(row["code"] / h, 2)
             rows.append(row)
-    print(f"{'spec':24} {'fw':6} {'lines':>6} {'code':>5} {'runtime':>8} {'hand':>5} {'ratio':>6}")
+    base = {}
+    if args.baseline:
+        base = {(r["spec"], r["framework"]): r for r in json.loads(Path(args.baseline).read_text())}
+    extra = f" {'code before':>11} {'ratio before':>12}" if base else ""
+    print(f"{'spec':24} {'fw':6} {'lines':>6} {'code':>5} {'runtime':>8} {'hand':>5} {'ratio':>6}{extra}")
     for r in rows:
-        print(f"{r['spec']:24} {r['framework']:6} {r['lines']:6} {r['code']:5} {r['runtime_code']:8} {r.get('hand_code', ''):>5} {r.get('ratio', ''):>6}")
+        b = base.get((r["spec"], r["framework"]))
+        more = f" {b['code'] if b else '':>11} {b.get('ratio', '') if b else '':>12}" if base else ""
+        print(f"{r['spec']:24} {r['framework']:6} {r['lines']:6} {r['code']:5} {r['runtime_code']:8} {r.get('hand_code', ''):>5} {r.get('ratio', ''):>6}{more}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
