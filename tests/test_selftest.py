@@ -99,6 +99,28 @@ def test_skipped_steps_are_caught(monkeypatch):
     assert _failing_checks()
 
 
+def test_every_step_trains_on_its_own_batch(monkeypatch):
+    """Steps on one repeated batch (or on the gradient check's batch) would hide data-order
+    bugs: each backend gets ``steps`` batches, all different, none the gradient batch."""
+    import numpy as np
+
+    h = _harness()
+    real, seen = h.run_protocol, []
+
+    def spy(backend, model, w, x, y, batches, dtype, device, seed=0):
+        seen.append((x, batches))
+        return real(backend, model, w, x, y, batches, dtype, device, seed)
+
+    monkeypatch.setattr(h, "run_protocol", spy)
+    spec = specc.loads("model m {\n  input x: float32[3]\n  dense(2)\n  train {\n    loss mse\n    optimizer sgd\n  }\n}\n")
+    assert h.verify(spec, dtype="float64", steps=3, processes=False).ok
+    assert seen
+    for x, batches in seen:
+        assert len(batches) == 3
+        arrays = [np.asarray(xs[0]) for xs, _ in batches] + [np.asarray(x[0])]
+        assert all(not np.array_equal(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1 :])
+
+
 def test_float32_tolerance_in_a_float64_run_is_caught(monkeypatch):
     from specc.verification import tolerance as T
 
