@@ -69,7 +69,8 @@ def summary_rows(model: Model, cost: ModelCost | None = None) -> tuple[list[str]
         count = c.params
         shapes = "\n".join(_clip(fmt_shape(t.shape, batch=True)) for t in n.types)
         name = _clip(n.name) + ("" if n.trainable or count == 0 else " (frozen)")
-        row = [name, _clip(n.op.describe(), 4 * MAX_CELL), shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
+        op = n.op.describe() if n.shares is None else f"{n.op.describe()} (shares {n.shares})"
+        row = [name, _clip(op, 4 * MAX_CELL), shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
         if show_inputs:
             row.append(", ".join(_clip(i) for i in n.inputs))
         rows.append(row)

@@ -67,7 +67,7 @@ def _node_cost(model: Model, node: Node) -> LayerCost:
     sizes = [t.size() for t in node.types]
     values = None if None in sizes else sum(sizes)
     nbytes = None if None in sizes else sum(s * DTYPE_BYTES[t.dtype] for s, t in zip(sizes, node.types, strict=True))
-    params = sum(w.size for w in node.op.weights(ins))
+    params = sum(w.size for w in model.node_weights(node))  # a shared layer counts once
     return LayerCost(node.name, macs, values, nbytes, params)
 
 

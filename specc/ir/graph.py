@@ -59,6 +59,9 @@ class Node(_Frozen):
     inputs: tuple[str, ...]
     types: tuple[TensorType, ...]  # one per output
     trainable: bool = True
+    #: a shared layer's later use: the name of the node whose layer (and weights) it applies
+    #: again (``eb = b -> enc``); such a node has no weights of its own
+    shares: str | None = None
     span: Span | None = Field(None, exclude=True)
 
     @property
@@ -82,6 +85,8 @@ class Scope(_Frozen):
     args: dict[str, Any] = {}
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    #: a shared block instance's later use: the path of the instance it applies again
+    shares: str | None = None
 
 
 class TrainConfig(Spec):
@@ -154,11 +159,19 @@ class Model(_Frozen):
     @model_validator(mode="after")
     def _check(self):
         seen = {i.name for i in self.inputs}
+        earlier: dict[str, Node] = {}
         for n in self.nodes:
             for t in n.inputs:
                 if t not in seen:
                     raise ValueError(f"node {n.name} reads tensor {t!r} before it is defined")
+            if n.shares is not None:
+                owner = earlier.get(n.shares)
+                if owner is None or owner.shares is not None:
+                    raise ValueError(f"node {n.name} shares {n.shares!r}, which is not an earlier node with weights of its own")
+                if owner.op != n.op or owner.trainable != n.trainable:
+                    raise ValueError(f"node {n.name} shares {n.shares!r} but is another layer")
             seen.update(n.outputs)
+            earlier[n.name] = n
         for o in self.outputs:
             if o not in seen:
                 raise ValueError(f"output {o!r} is not a tensor of the model")
@@ -214,7 +227,24 @@ class Model(_Frozen):
 
     # ---- weights
     def node_weights(self, node: Node) -> list[WeightSpec]:
+        """The canonical weights ``node`` owns: none for a shared layer's later use (it
+        applies the weights of the node it shares)."""
+        if node.shares is not None:
+            return []
         return node.op.weights(self.input_types(node))
+
+    def owner(self, node: Node) -> Node:
+        """The node whose layer ``node`` applies: itself, or the first use of a shared layer."""
+        return node if node.shares is None else self.node(node.shares)
+
+    @cached_property
+    def shared(self) -> frozenset[str]:
+        """Names of the nodes of shared layers (first uses and later ones)."""
+        out = set()
+        for n in self.nodes:
+            if n.shares is not None:
+                out.update((n.name, n.shares))
+        return frozenset(out)
 
     def weights(self) -> list[tuple[Node, WeightSpec]]:
         """Every canonical weight, in model order: (node, spec); full name = node.name + '.' + spec.name."""

@@ -22,5 +22,5 @@ def _no_dropout(op):
 def without_dropout(model: Model) -> Model:
     """The same model with every dropout rate set to 0 (for comparing training steps:
     random masks cannot be matched across frameworks)."""
-    nodes = tuple(Node(name=n.name, op=_no_dropout(n.op), inputs=n.inputs, types=n.types, trainable=n.trainable, span=n.span) for n in model.nodes)
+    nodes = tuple(n.model_copy(update={"op": _no_dropout(n.op)}) for n in model.nodes)
     return model.model_copy(update={"nodes": nodes})

@@ -29,6 +29,7 @@ from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
 from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
 from specc.semantics.evaluate import evaluate
 from specc.semantics.hints import dim_problem, dtype_hint, metric_problems
+from specc.semantics.shared import Shareable, SharedLayersMixin
 from specc.semantics.tensor_expr import TensorExprMixin
 from specc.syntax import ast
 
@@ -74,7 +75,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-class _Elaborator(TensorExprMixin):
+class _Elaborator(TensorExprMixin, SharedLayersMixin):
     def __init__(self, spec: ast.SpecFile, limits: Limits | None = None):
         self.spec = spec
         self.limits = limits or Limits()
@@ -91,6 +92,7 @@ class _Elaborator(TensorExprMixin):
         self.verify: VerifyConfig | None = None
         self.softmax_outputs: dict[str, Op] = {}
         self.stmt_span: Span = Span(spec.path, 1, 1)  # the statement being elaborated
+        self.init_shared()
 
     # ------------------------------------------------------------------ helpers
     def error(self, span: Span | None, message: str, **kw) -> None:
@@ -331,7 +333,7 @@ class _Elaborator(TensorExprMixin):
             tid = scope.lookup(first.name)[0]  # type: ignore[index]
             cur = [tid] if tid else None
             links = links[1:]
-        elif isinstance(first, ast.Ref) and not _is_layer_name(first.name, self.blocks):
+        elif isinstance(first, ast.Ref) and not _is_layer_name(first.name, self.blocks) and not self.is_shared_name(first.name):
             self.unknown_source(first, scope, feeds=len(links) > 1)
             cur = None
             links = links[1:]
@@ -352,7 +354,7 @@ class _Elaborator(TensorExprMixin):
                 self.error(link.span, "an expression can only start a chain", hint="put the layers in parentheses: (x -> dense(8)) + y")
                 return None
             if isinstance(link, ast.Ref):
-                if scope.lookup(link.name) is not None and not _is_layer_name(link.name, self.blocks):
+                if scope.lookup(link.name) is not None and not _is_layer_name(link.name, self.blocks) and self.shared_target(link.name, scope) is None:
                     self.error(link.span, f"'{link.name}' is a tensor; a tensor can only start a chain", hint=f"start a new statement: {link.name} -> ...")
                     return None
                 link = ast.Call(link.span, link.name, [], link.span)
@@ -430,6 +432,8 @@ class _Elaborator(TensorExprMixin):
             if args is not None:
                 self.bind_params(self.blocks[call.name], call, args)
             return
+        if not _is_layer_name(call.name, self.blocks) and (self.shared_target(call.name, scope) is not None or self.shared_elsewhere(call, scope)):
+            return
         made = self.make_op(call, scope)
         if made is not None:
             self.node_options(made[2])
@@ -437,6 +441,12 @@ class _Elaborator(TensorExprMixin):
     def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
         if call.name in self.blocks:
             return self.call_block(self.blocks[call.name], call, ins, scope)
+        if not _is_layer_name(call.name, self.blocks):
+            sh = self.shared_target(call.name, scope)
+            if sh is not None:
+                return self.apply_shared(sh, call, ins, scope)
+            if self.shared_elsewhere(call, scope):
+                return None
         made = self.make_op(call, scope)
         if made is None:
             return None
@@ -468,6 +478,7 @@ class _Elaborator(TensorExprMixin):
             av = opts["name"]
             if isinstance(av.value, str) and self.check_identifier(str(av.value), av.span, "layer"):  # type: ignore[arg-type]
                 name = str(av.value)
+                self.given_names.add(name)
             elif not isinstance(av.value, str):
                 self.error(av.span, "name must be a name, e.g. name=encoder1")
         if "trainable" in opts:
@@ -497,7 +508,9 @@ class _Elaborator(TensorExprMixin):
                 self.names[full] = span
                 return full
 
-    def add_node(self, op: Op, ins: _Tensors, call: ast.Call, scope: _Scope, base: str, opts: dict[str, ArgValue]) -> _Tensors | None:
+    def add_node(self, op: Op, ins: _Tensors, call: ast.Call, scope: _Scope, base: str, opts: dict[str, ArgValue], shares: Node | None = None) -> _Tensors | None:
+        """A node applying ``op`` to ``ins``; ``shares``: the first use of the shared layer
+        it applies again (see :mod:`specc.semantics.shared`)."""
         lo, hi = op.arity
         if not lo <= len(ins) <= (hi if hi is not None else len(ins)):
             if hi == 1:
@@ -536,11 +549,33 @@ class _Elaborator(TensorExprMixin):
         full = self.allocate(scope, base, name, call.span)
         if full is None:
             return None
+        if shares is None and self.sharing:
+            found = self.shared_owner(full, op, call.span)
+            if found is False:
+                return None
+            shares = found  # type: ignore[assignment]
+        if shares is not None:
+            made = self.node_index[shares.name]
+            if [w.shape for w in weights] != [w.shape for w in made.op.weights([self.types[t] for t in made.inputs])]:  # pragma: no cover - inputs like the first use's
+                self.error(call.span, f"the shared layer '{shares.name}' would need other weights for these inputs")
+                return None
+            weights = []  # applies the first use's
         self.count_unit(call.span)
         if not self.within_size_budgets(full, call.span, sum(w.size for w in weights), out_types):
             return None
-        node = Node(name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable and scope.trainable, span=call.span)
+        node = Node(
+            name=full,
+            op=op,
+            inputs=tuple(ins),
+            types=tuple(out_types),
+            trainable=shares.trainable if shares is not None else trainable and scope.trainable,
+            shares=shares.name if shares is not None else None,
+            span=call.span,
+        )
         self.nodes.append(node)
+        self.node_index[full] = node
+        if name is not None:
+            self.register_shareable(Shareable(full, call.span, in_types, node=node))
         for tid, t in zip(node.outputs, out_types, strict=True):
             self.types[tid] = t
         return list(node.outputs)
@@ -587,6 +622,14 @@ class _Elaborator(TensorExprMixin):
             path = self.allocate(scope, block.name, name, call.span)
             if path is None:
                 return None
+        out = self.instantiate_block(block, values, ins, scope, path, trainable, call)
+        if out is not None and name is not None:
+            self.register_shareable(Shareable(path, call.span, [self.types[t] for t in ins], block=block, values=values, trainable=scope.trainable and trainable))
+        return out
+
+    def instantiate_block(self, block: ast.BlockDef, values: dict[str, ArgValue], ins: _Tensors, scope: _Scope, path: str, trainable: bool, call: ast.Call, shares: str | None = None) -> _Tensors | None:
+        """Expand ``block``'s body at ``path`` on ``ins`` (``shares``: the instance whose
+        layers it applies again)."""
         n_inputs = sum(1 for s in block.body.stmts if isinstance(s, ast.InputDecl))
         if n_inputs != len(ins):
             self.error(
@@ -614,7 +657,7 @@ class _Elaborator(TensorExprMixin):
         if outputs is None:
             self.error(call.span, f"block '{block.name}' computes nothing")
             return None
-        self.scopes.append(Scope(path=path, block=block.name, args={k: _jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs)))
+        self.scopes.append(Scope(path=path, block=block.name, args={k: _jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs), shares=shares))
         return outputs
 
     def bind_params(self, block: ast.BlockDef, call: ast.Call, args: list[tuple[str | None, ArgValue]]) -> dict[str, ArgValue] | None:

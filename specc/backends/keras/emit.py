@@ -5,6 +5,11 @@ copied in.  ``build_model(dtype)`` returns the functional model with the same la
 (and so the same weight paths) as ``specc.build``'s; ``compile_model(model)`` compiles it
 with the spec's optimizer, loss and metrics.  Each block instance / repetition becomes a
 function (identical ones share one) called with its layer-name prefix.
+
+Shared layers are Keras layer objects called again: a shared layer is made once
+(``tied = layers.Dense(…)``) and called at each use; a shared block instance's function
+makes its layers once and returns the function applying them (``enc = encoder(prefix=…)``,
+then ``enc(a)``, ``enc(b)``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import keras
 
 from specc import __version__
 from specc.backends.common import Construct
-from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, Var, bound_names, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree
+from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, Var, bound_names, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
 from specc.ir.graph import Model
 
 from .bundle import loss_construct, metric_constructs, optimizer_construct
@@ -49,6 +54,15 @@ class _Emitter:
         self.set_reserved(set())
         self.frozen = {n.name for n in model.nodes if not n.trainable}
         self.prefix = ""
+        # shared layers: Keras layer names called by more than one step, and shared block instances
+        calls: dict[str, int] = {}
+        for st in plan.steps:
+            if st.call != "operator":
+                calls[st.name] = calls.get(st.name, 0) + 1
+        self.shared_layers = {n for n, k in calls.items() if k > 1}
+        self.shared_scopes = {p for s in model.scopes if s.shares for p in (s.shares, s.path)}
+        self.layer_vars: dict[str, str] = {}  # shared layer name → the variable holding it
+        self.scope_vars: dict[str, str] = {}  # shared block instance → the variable applying it
 
     def set_reserved(self, fn_names: set[str]) -> None:
         """What parameters and locals never shadow: module-level names (the block
@@ -107,9 +121,16 @@ class _Emitter:
                 args[i] = f"keras.ops.expand_dims({args[i]}, 1)"
         return f"{out} = {args[0]} {symbol} {args[1]}"
 
+    def layer_var(self, step: LayerStep) -> str:
+        taken = set(self.var_names.values()) | set(self.layer_vars.values())
+        return safe_ident(f"{step.name.rsplit('.', 1)[-1]}_layer", taken, self.reserved)
+
     def step_lines(self, step: LayerStep) -> list[str]:
         if step.call == "operator":
             return [self.operator_line(step)]
+        if step.name in self.shared_layers:
+            make, apply = self.shared_step_lines(step)
+            return make + apply
         c = Construct(step.construct.cls, step.construct.args, {**step.construct.kwargs})
         ctor = self.ctor(c)
         extra = f"name={self.layer_name(step)}, dtype=dtype"
@@ -127,10 +148,35 @@ class _Emitter:
             return [f"{lname} = {ctor}", f"{lname}.trainable = False", f"{outs} = {lname}({call_args})"]
         return [f"{outs} = {ctor}({call_args})"]
 
+    def ctor_line(self, step: LayerStep) -> str:
+        c = Construct(step.construct.cls, step.construct.args, {**step.construct.kwargs})
+        ctor = self.ctor(c)
+        extra = f"name={self.layer_name(step)}, dtype=dtype"
+        return ctor[:-1] + (", " if not ctor.endswith("()") else "") + extra + ")"
+
+    def call_line(self, step: LayerStep, layer: str) -> str:
+        args = [self.v(i) for i in step.inputs]
+        call_args = "[" + ", ".join(args) + "]" if step.call == "list" else ", ".join(args)
+        if step.call_kwargs:
+            call_args += "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())
+        return f"{', '.join(self.v(o) for o in step.outputs)} = {layer}({call_args})"
+
+    def shared_step_lines(self, step: LayerStep) -> tuple[list[str], list[str]]:
+        """(lines making the layer — none when it exists —, the line calling it)."""
+        make: list[str] = []
+        if step.name not in self.layer_vars:
+            lv = self.layer_vars[step.name] = self.layer_var(step)
+            make.append(f"{lv} = {self.ctor_line(step)}")
+            if step.node in self.frozen:
+                make.append(f"{lv}.trainable = False")
+        return make, [self.call_line(step, self.layer_vars[step.name])]
+
     def body(self, sn: ScopeNode) -> list[str]:
         lines: list[str] = []
         for item in sn.items:
-            if isinstance(item, ScopeNode):
+            if isinstance(item, ScopeNode) and (item.path in self.shared_scopes):
+                lines.extend(self.shared_scope_lines(item))
+            elif isinstance(item, ScopeNode):
                 fn = self.render_scope(item)
                 rel = item.path[len(self.prefix) + 1 :] if self.prefix else item.path
                 pre = f'f"{{prefix}}.{rel}"' if self.prefix else repr(item.path)
@@ -139,6 +185,66 @@ class _Emitter:
             else:
                 lines.extend(self.step_lines(item))
         return lines
+
+    def shared_scope_lines(self, item: ScopeNode) -> list[str]:
+        """A shared block instance: made once by its factory function, applied at each use."""
+        lines: list[str] = []
+        owner = next((s.shares for s in self.model.scopes if s.path == item.path and s.shares), item.path)
+        if owner not in self.scope_vars:
+            fn = self.render_factory(item)
+            rel = item.path[len(self.prefix) + 1 :] if self.prefix else item.path
+            pre = f'f"{{prefix}}.{rel}"' if self.prefix else repr(item.path)
+            taken = set(self.var_names.values()) | set(self.scope_vars.values()) | set(self.layer_vars.values())
+            var = self.scope_vars[owner] = safe_ident(item.path.rsplit(".", 1)[-1], taken, self.reserved | self.fn_names)
+            lines.append(f"{var} = {fn}(prefix={pre}, dtype=dtype)")
+        outs = ", ".join(self.v(o) for o in item.outputs)
+        lines.append(f"{outs} = {self.scope_vars[owner]}({', '.join(self.v(i) for i in item.inputs)})")
+        return lines
+
+    def render_factory(self, sn: ScopeNode) -> str:
+        """The function making a shared block instance's layers (once) and returning the
+        function that applies them (nested scopes flattened into it)."""
+        flat = ScopeNode(sn.path, sn.block, steps_of(sn), list(sn.inputs), list(sn.outputs))
+        outer = self.var_names, self.prefix, self.layer_vars
+        self.var_names = reuse_names(flat, local_names(flat, self.plan.var_hint, self.reserved), set(flat.outputs), set(), self.reserved)
+        self.prefix, self.layer_vars = sn.path, {}
+        try:
+            make: list[str] = []
+            apply: list[str] = []
+            for st in flat.items:
+                if st.call == "operator":
+                    apply.append(self.operator_line(st))
+                    continue
+                m, a = self.shared_step_lines(st)
+                make.extend(m)
+                apply.extend(a)
+            params = ", ".join(self.v(i) for i in flat.inputs)
+            ret = ", ".join(self.v(o) for o in flat.outputs)
+            inner = safe_ident("apply", set(self.var_names.values()) | set(self.layer_vars.values()), self.reserved)
+            body = [
+                f'"""Block {sn.block or "repeat"} (shared): its layers are made once; the returned function applies them."""',
+                *make,
+                "",
+                f"def {inner}({params}):",
+                *[f"    {line}" for line in apply],
+                f"    return {ret}",
+                "",
+                f"return {inner}",
+            ]
+            source = "\n".join(f"    {line}" if line else "" for line in body)
+            key = '(prefix, dtype="float32"):\n' + source
+            if key in self.functions:
+                return self.functions[key]
+            base = safe_ident(f"make_{sn.block or 'repeat_body'}", reserved=self.module_names | _PARAMS)
+            name, i = base, 2
+            while name in self.fn_names or name in self.module_names or name in _PARAMS:
+                name = f"{base}_{i}"
+                i += 1
+            self.fn_names.add(name)
+            self.functions[key] = name
+            return name
+        finally:
+            self.var_names, self.prefix, self.layer_vars = outer
 
     def render_scope(self, sn: ScopeNode) -> str:
         outer_names, outer_prefix = self.var_names, self.prefix
@@ -176,6 +282,7 @@ class _Emitter:
             self.functions, self.fn_names, self.used = {}, set(), set()
 
     def _render(self) -> str:
+        self.layer_vars, self.scope_vars = {}, {}
         root = scope_tree(self.model, self.plan.steps, set(self.plan.outputs))
         self.var_names = reuse_names(root, self.var_names, set(self.plan.outputs), set(self.plan.inputs), self.reserved)
         inputs = []

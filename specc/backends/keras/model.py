@@ -49,11 +49,14 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
         in_dtype = dtype if i.type.is_float else i.type.dtype
         env[var] = keras.Input(shape=keras_input_shape(i.type.shape), dtype=in_dtype, name=i.name)
     frozen = {n.name for n in model.nodes if not n.trainable}
+    made: dict[str, keras.layers.Layer] = {}  # a shared layer's object, called again
     for step in plan.steps:
         if step.call == "operator":
             env[step.outputs[0]] = apply_operator([env[v] for v in step.inputs], **step.call_kwargs)
             continue
-        layer = step.construct.build(name=step.name, dtype=layer_dtype or dtype)
+        layer = made.get(step.name)
+        if layer is None:
+            layer = made[step.name] = step.construct.build(name=step.name, dtype=layer_dtype or dtype)
         if step.node in frozen:
             layer.trainable = False
         args = [env[v] for v in step.inputs]

@@ -104,7 +104,10 @@ class KCtx(NodeContext):
     info: KNodeInfo
 
     def layer(self, construct: Construct, ins: list[str], *, call: str = "one", n_out: int = 1, suffix: str | None = None, **call_kwargs) -> list[str]:
-        name = self.node.name if suffix is None else f"{self.node.name}__{suffix}"
+        """Call a layer named after the node (``<node>__<suffix>`` for a helper); a shared
+        layer's later use names its first use's layer, which is called again."""
+        owner = self.node.shares or self.node.name
+        name = owner if suffix is None else f"{owner}__{suffix}"
         op = KERAS_OPS[self.node.op.kind]
         init_args = op.initializer_args(self.node) if suffix is None else {}
         if init_args:

@@ -15,6 +15,7 @@ from torch import nn
 from specc import __version__
 from specc.backends.common import Construct
 from specc.backends.emit_common import PYTHON_NAMES, Library, ScopeNode, class_name, doc_text, literal, local_names, reuse_names, safe_ident, scope_tree, steps_of
+from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model
 
 from .emit_train import TRAINING_NAMES, render_training
@@ -116,6 +117,11 @@ class _Emitter:
         step = next(st for st in steps_of(sn) if isinstance(st, ModuleStep))
         return step.attr[:depth]
 
+    def _span_of(self, sn: ScopeNode):
+        """Where the layers of a scope were written (its first node's span)."""
+        step = next((st for st in steps_of(sn) if st.node), None)
+        return self.model.node(step.node).span if step is not None else None
+
     # ---- classes
     def render_scope(self, sn: ScopeNode, name_hint: str) -> str:
         """Render the class of ``sn`` (deduplicated); return its class name."""
@@ -133,22 +139,30 @@ class _Emitter:
         init: list[str] = []
         body: list[str] = []
         containers: dict[str, list[tuple[int, str]]] = {}
+        made: dict[str, str] = {}  # attribute → its class: a shared layer's later use calls it again
         for item in sn.items:
             if isinstance(item, ScopeNode):
                 child_cls = self.render_scope(item, class_name(item.block or "Repeat"))
                 rel = self.attr_of(item)[depth:]
-                if len(rel) == 2 and rel[1].isdigit():
+                if rel[0] in made:  # a shared block instance applied again: the same module
+                    if made[rel[0]] != child_cls:
+                        raise SpecError([Diagnostic(self._span_of(item), f"specc compile --to torch: the shared block instance '{rel[0]}' computes differently in its later use (its inputs arrive in another layout)", hint="build it in memory (specc.build), or apply the shared block to inputs made alike")])
+                    call = f"self.{'.'.join(rel)}"
+                elif len(rel) == 2 and rel[1].isdigit():
                     containers.setdefault(rel[0], []).append((int(rel[1]), child_cls))
                     call = f"self.{rel[0]}[{rel[1]}]"
                 else:
                     init.append(f"self.{rel[0]} = {child_cls}()")
+                    made[rel[0]] = child_cls
                     call = f"self.{rel[0]}"
                 outs = ", ".join(self.v(o) for o in item.outputs)
                 args = ", ".join(self.v(i) for i in item.inputs)
                 body.append(f"{outs} = {call}({args})" if outs else f"{call}({args})")
             elif isinstance(item, ModuleStep):
                 rel = ".".join(item.attr[depth:])
-                init.append(f"self.{rel} = {self.ctor(item.construct)}")
+                if rel not in made:  # a shared layer's later use calls the module again
+                    init.append(f"self.{rel} = {self.ctor(item.construct)}")
+                    made[rel] = ""
                 body.append(f"{', '.join(self.v(o) for o in item.outputs)} = self.{rel}({', '.join(self.v(i) for i in item.inputs)})")
             else:
                 body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")

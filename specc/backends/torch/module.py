@@ -26,8 +26,11 @@ class SpeccModule(nn.Module):
         object.__setattr__(self, "plan", plan)  # not a submodule, not in the state_dict
         self.spec_name = plan.model.name
         program = []
+        made: dict[tuple[str, ...], nn.Module] = {}  # a shared layer's module, called again
         for step in plan.steps:
-            if isinstance(step, ModuleStep):
+            if isinstance(step, ModuleStep) and step.attr in made:
+                program.append((made[step.attr], tuple(step.inputs), tuple(step.outputs), None))
+            elif isinstance(step, ModuleStep):
                 parent: nn.Module = self
                 for seg in step.attr[:-1]:
                     child = parent._modules.get(seg)
@@ -37,6 +40,7 @@ class SpeccModule(nn.Module):
                     parent = child
                 mod = step.construct.build()
                 parent.add_module(step.attr[-1], mod)
+                made[step.attr] = mod
                 program.append((mod, tuple(step.inputs), tuple(step.outputs), None))
             else:
                 assert isinstance(step, FnStep)

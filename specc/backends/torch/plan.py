@@ -295,11 +295,15 @@ class Plan:
 
 
 def _attr_paths(model: Model) -> dict[str, tuple[str, ...]]:
-    """Attribute path of every node: scopes become nested containers."""
+    """Attribute path of every node: scopes become nested containers.  A shared layer's
+    later use applies the module of its first use (one module, one set of parameters)."""
     taken: dict[tuple[str, ...], set[str]] = {}
     mapping: dict[str, tuple[str, ...]] = {}
     seg_map: dict[tuple[str, ...], str] = {}
     for n in model.nodes:
+        if n.shares is not None:
+            mapping[n.name] = mapping[n.shares]
+            continue
         parts = n.name.split(".")
         path: tuple[str, ...] = ()
         for depth, seg in enumerate(parts):
@@ -339,6 +343,8 @@ def make_plan(model: Model) -> Plan:
         want = op.accepts(node, have, in_types)
         if node.op.kind == "flatten" and want[0] == CF and not perm_ok.get(node.name, False):
             want = [CANON]
+        if node.shares is not None:  # the first use's layouts: its module, its weight layout
+            want = list(plan.nodes[node.shares].in_layouts)
         in_vars = [plan.convert(v, w, node.scope) for v, w in zip(in_vars, want, strict=True)]
         info = NodeInfo(node, in_types, list(want), attrs[node.name])
         plan.nodes[node.name] = info
@@ -371,7 +377,7 @@ def _perm_ok(model: Model) -> dict[str, bool]:
         if not users:
             return False
         for u in users:
-            if u.op.kind == "dense":
+            if u.op.kind == "dense" and u.name not in model.shared:  # a shared dense's weights serve every use
                 continue
             elementwise_act = u.op.kind == "activation" and getattr(u.op.fn, "elementwise", False)
             if (u.op.kind in _TRANSPARENT or elementwise_act) and only_dense(u.name):

@@ -1,0 +1,140 @@
+"""Shared layers: one layer, one set of weights, applied to several tensors.
+
+A layer or block instance given a name (``ea = a -> encoder(32, name=enc)``) can be
+applied again by writing that name as a link (``eb = b -> enc``), as a Keras user calls
+one layer object twice.  A later use is a node of its own (``enc_1``; inside a shared
+block ``enc_1.dense``) whose ``shares`` names the first use's node: it has no weights of
+its own, so canonical weights are stored once and both backends apply one module / layer
+object.  A mixin of the elaborator: it uses its scopes, block expansion and node creation.
+
+Rules (each broken one is a located error that says why):
+
+* a later use receives inputs of the types of the first use (one set of weights, made for
+  one shape; unknown dimensions are compatible with any size);
+* it takes no arguments: its parameters and options are the first use's;
+* it is applied in the body where it is named (the model, or the same block instance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from specc.errors import Span
+from specc.ir.graph import Node
+from specc.ir.types import TensorType, dims_equal, fmt_shape
+from specc.syntax import ast
+
+__all__ = ["SharedLayersMixin", "Shareable"]
+
+
+@dataclass
+class Shareable:
+    """A named layer or block instance that may be applied again."""
+
+    name: str  # full node name / instance path
+    span: Span
+    in_types: list[TensorType]
+    node: Node | None = None  # a layer
+    block: Any = None  # a block instance: its definition (ast.BlockDef) …
+    values: dict = field(default_factory=dict)  # … and its parameters
+    trainable: bool = True
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _shapes(types: list[TensorType]) -> str:
+    return ", ".join(f"{t.dtype}{fmt_shape(t.shape, batch=True)}" for t in types)
+
+
+def _fits(made: list[TensorType], given: list[TensorType]) -> bool:
+    return len(made) == len(given) and all(
+        a.dtype == b.dtype and len(a.shape) == len(b.shape) and all(dims_equal(x, y) is not False for x, y in zip(a.shape, b.shape, strict=True))
+        for a, b in zip(made, given, strict=True)
+    )
+
+
+class SharedLayersMixin:
+    def init_shared(self) -> None:
+        self.shareable: dict[str, Shareable] = {}  # full name → what it names
+        self.shared_locals: dict[str, list[str]] = {}  # local name → full names (for errors)
+        self.node_index: dict[str, Node] = {}
+        self.sharing: list[tuple[str, str]] = []  # (path of the instance being made again, path of the first)
+        self.given_names: set[str] = set()  # every name= given (a later use of a failed first use stays silent)
+
+    # ---- registration (first uses)
+    def register_shareable(self, sh: Shareable) -> None:
+        self.shareable.setdefault(sh.name, sh)
+        self.shared_locals.setdefault(sh.name.rsplit(".", 1)[-1], []).append(sh.name)
+
+    def is_shared_name(self, name: str) -> bool:
+        return name in self.shared_locals
+
+    def shared_target(self, name: str, scope) -> Shareable | None:
+        return self.shareable.get(_join(scope.path, name))
+
+    def shared_elsewhere(self, call: ast.Call, scope) -> bool:
+        """Report a shared layer named in another body; True if ``call`` names one."""
+        where = self.shared_locals.get(call.name)
+        if not where:
+            # the first use failed (already reported): its later uses stay silent
+            return call.name in self.given_names and bool(self.diags)
+        first = self.shareable[where[0]]
+        body = f"block instance '{first.name.rsplit('.', 1)[0]}'" if "." in first.name else "the model"
+        self.error(
+            call.name_span,
+            f"'{call.name}' is a shared layer named in {body}; it is applied again only in the body where it is named",
+            notes=[f"named at {first.span}"],
+            hint="apply it in that body, or pass the tensor out of the block and apply it there",
+        )
+        return True
+
+    # ---- later uses
+    def apply_shared(self, sh: Shareable, call: ast.Call, ins: list[str] | None, scope) -> list[str] | None:
+        name = call.name
+        if call.args:
+            self.error(
+                call.args[0].span,
+                f"'{name}' is a shared layer: a later use takes no arguments",
+                notes=[f"its parameters are those of its first use at {sh.span}"],
+                hint=f"apply it as it is: x -> {name}; for other parameters make a new layer",
+            )
+            return None
+        if ins is None or any(t not in self.types for t in ins):
+            return None
+        given = [self.types[t] for t in ins]
+        if not _fits(sh.in_types, given):
+            self.error(
+                call.span,
+                f"'{name}' is a shared layer made for input {_shapes(sh.in_types)}, but here it gets {_shapes(given)}",
+                notes=[f"first used at {sh.span}"],
+                hint="a shared layer has one set of weights, so every use needs inputs like the first's; "
+                "project or reshape the input first, or make a new layer",
+            )
+            return None
+        local = sh.name.rsplit(".", 1)[-1]
+        if sh.node is not None:
+            owner = sh.node if sh.node.shares is None else self.node_index[sh.node.shares]
+            return self.add_node(owner.op, ins, call, scope, local, {}, shares=owner)
+        path = self.allocate(scope, local, None, call.span)
+        if path is None:
+            return None
+        self.sharing.append((path, sh.name))
+        try:
+            return self.instantiate_block(sh.block, sh.values, ins, scope, path, sh.trainable, call, shares=sh.name)
+        finally:
+            self.sharing.pop()
+
+    def shared_owner(self, full: str, op, span: Span) -> Node | None | bool:
+        """Inside a shared block instance made again: the node of the first instance that
+        the layer ``full`` applies again (False after reporting that it has none)."""
+        for path, first in reversed(self.sharing):
+            if full.startswith(path + "."):
+                owner = self.node_index.get(first + full[len(path) :])
+                if owner is None or owner.op != op:  # pragma: no cover - same block, same inputs: same layers
+                    self.error(span, f"the shared block instance '{first}' makes other layers for these inputs")
+                    return False
+                return owner if owner.shares is None else self.node_index[owner.shares]
+        return None
