@@ -27,6 +27,8 @@ def test_coverage_sees_a_gap():
     models = [specc.load(p) for p in corpus() if p.stem != "recurrent"]
     gaps = missing(models)
     assert "layer gru" in gaps and "optimizer adadelta" in gaps
+    gaps = missing([specc.load(p) for p in corpus() if p.stem != "shared"])
+    assert "node shares (a shared layer applied again)" in gaps and "block shares (a shared block instance applied again)" in gaps
     m = specc.loads("model m { input x: float32[3]\n dense(2, activation=leaky_relu(0.2)) }")
     assert ("leaky_relu", "alpha") in used([m]) and ("dense", "use_bias") not in used([m])
 

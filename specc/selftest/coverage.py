@@ -60,6 +60,10 @@ def used(models: Iterable) -> set[tuple[str, str]]:
             _walk(n.op, out)
             if not n.trainable:
                 out.add(("<node>", "trainable"))
+            if n.shares is not None:
+                out.add(("<node>", "shares"))  # a shared layer applied again
+        if any(s.shares for s in m.scopes):
+            out.add(("<scope>", "shares"))  # a shared block instance applied again
         if m.train is not None:
             _walk(m.train.loss, out)
             _walk(m.train.optimizer, out)
@@ -83,4 +87,8 @@ def missing(models: Iterable) -> list[str]:
                     gaps.append(f"{fam.name} {kind}.{fname}")
     if ("<node>", "trainable") not in seen:
         gaps.append("node trainable=false")
+    if ("<node>", "shares") not in seen:
+        gaps.append("node shares (a shared layer applied again)")
+    if ("<scope>", "shares") not in seen:
+        gaps.append("block shares (a shared block instance applied again)")
     return gaps

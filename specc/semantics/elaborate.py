@@ -292,6 +292,8 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
             if name in scope.tensors:
                 self.error(span, f"'{name}' is already defined", notes=[f"first defined at {scope.tensors[name][1]}"], hint="give the new tensor another name")
                 continue
+            if self.tensor_clash(name, span, scope):
+                continue
             if name in LAYERS or name in ACTIVATIONS or name in self.blocks:
                 self.error(span, f"'{name}' is the name of a layer and cannot name a tensor", hint=f"use e.g. '{name}_out'")
                 continue
@@ -355,7 +357,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
                 return None
             if isinstance(link, ast.Ref):
                 if scope.lookup(link.name) is not None and not _is_layer_name(link.name, self.blocks) and self.shared_target(link.name, scope) is None:
-                    self.error(link.span, f"'{link.name}' is a tensor; a tensor can only start a chain", hint=f"start a new statement: {link.name} -> ...")
+                    self.error(link.span, f"'{link.name}' is a tensor; a tensor can only start a chain", hint=self.tensor_link_hint(link.name, scope.lookup(link.name)[0]))  # type: ignore[index]
                     return None
                 link = ast.Call(link.span, link.name, [], link.span)
             if cur is None:
@@ -399,7 +401,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
         is_activation = cls is None and name in ACTIVATIONS
         if cls is None and not is_activation:
             many = len(self.diags) >= _HINTS_UNTIL
-            candidates = [] if many else [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names()]
+            candidates = [] if many else [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names(), *self.shared_names()]
             tensors = [] if many else [*scope.tensors, *scope.parent_tensors]
             self.error(
                 call.name_span,
@@ -478,7 +480,6 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
             av = opts["name"]
             if isinstance(av.value, str) and self.check_identifier(str(av.value), av.span, "layer"):  # type: ignore[arg-type]
                 name = str(av.value)
-                self.given_names.add(name)
             elif not isinstance(av.value, str):
                 self.error(av.span, "name must be a name, e.g. name=encoder1")
         if "trainable" in opts:
@@ -549,33 +550,18 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
         full = self.allocate(scope, base, name, call.span)
         if full is None:
             return None
-        if shares is None and self.sharing:
-            found = self.shared_owner(full, op, call.span)
-            if found is False:
-                return None
-            shares = found  # type: ignore[assignment]
-        if shares is not None:
-            made = self.node_index[shares.name]
-            if [w.shape for w in weights] != [w.shape for w in made.op.weights([self.types[t] for t in made.inputs])]:  # pragma: no cover - inputs like the first use's
-                self.error(call.span, f"the shared layer '{shares.name}' would need other weights for these inputs")
-                return None
-            weights = []  # applies the first use's
-        self.count_unit(call.span)
-        if not self.within_size_budgets(full, call.span, sum(w.size for w in weights), out_types):
+        shares = self.share_of(full, op, shares, weights, call.span)  # type: ignore[assignment]
+        if shares is False:
             return None
-        node = Node(
-            name=full,
-            op=op,
-            inputs=tuple(ins),
-            types=tuple(out_types),
-            trainable=shares.trainable if shares is not None else trainable and scope.trainable,
-            shares=shares.name if shares is not None else None,
-            span=call.span,
-        )
+        self.count_unit(call.span)
+        if not self.within_size_budgets(full, call.span, 0 if shares else sum(w.size for w in weights), out_types):
+            return None
+        trainable = shares.trainable if shares else trainable and scope.trainable
+        node = Node(name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
         self.nodes.append(node)
         self.node_index[full] = node
         if name is not None:
-            self.register_shareable(Shareable(full, call.span, in_types, node=node))
+            self.register_shareable(Shareable(full, call.span, in_types, node=node), scope, opts["name"].span)
         for tid, t in zip(node.outputs, out_types, strict=True):
             self.types[tid] = t
         return list(node.outputs)
@@ -624,7 +610,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
                 return None
         out = self.instantiate_block(block, values, ins, scope, path, trainable, call)
         if out is not None and name is not None:
-            self.register_shareable(Shareable(path, call.span, [self.types[t] for t in ins], block=block, values=values, trainable=scope.trainable and trainable))
+            self.register_shareable(Shareable(path, call.span, [self.types[t] for t in ins], block=block, values=values, trainable=scope.trainable and trainable), scope, opts["name"].span)
         return out
 
     def instantiate_block(self, block: ast.BlockDef, values: dict[str, ArgValue], ins: _Tensors, scope: _Scope, path: str, trainable: bool, call: ast.Call, shares: str | None = None) -> _Tensors | None:

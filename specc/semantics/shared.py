@@ -12,11 +12,14 @@ Rules (each broken one is a located error that says why):
 * a later use receives inputs of the types of the first use (one set of weights, made for
   one shape; unknown dimensions are compatible with any size);
 * it takes no arguments: its parameters and options are the first use's;
-* it is applied in the body where it is named (the model, or the same block instance).
+* it is applied in the body where it is named (the model, or the same block instance),
+  after the statement that names it;
+* its name names nothing else there: not a tensor (``-> h`` would be ambiguous).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,26 @@ def _shapes(types: list[TensorType]) -> str:
     return ", ".join(f"{t.dtype}{fmt_shape(t.shape, batch=True)}" for t in types)
 
 
+def _named(tree: Any, out: dict[str, list[Span]]) -> None:
+    """Every ``name=`` a call of ``tree`` gives: name → where (in the order written)."""
+    if isinstance(tree, ast.Call):
+        for a in tree.args:
+            if a.name == "name" and isinstance(a.value, (ast.Sym, ast.Str)):
+                out.setdefault(str(getattr(a.value, "name", None) or getattr(a.value, "value", "")), []).append(a.value.span)
+    if isinstance(tree, list):
+        for item in tree:
+            _named(item, out)
+    elif dataclasses.is_dataclass(tree) and not isinstance(tree, Span):
+        for f in dataclasses.fields(tree):
+            v = getattr(tree, f.name)
+            if isinstance(v, (list, ast.Expr, ast.Node, ast.Body, ast.Arg, ast.Chain, ast.Repeat)) or dataclasses.is_dataclass(v):
+                _named(v, out)
+
+
+def _before(a: Span, b: Span) -> bool:
+    return (a.line, a.col) < (b.line, b.col)
+
+
 def _fits(made: list[TensorType], given: list[TensorType]) -> bool:
     return len(made) == len(given) and all(
         a.dtype == b.dtype and len(a.shape) == len(b.shape) and all(dims_equal(x, y) is not False for x, y in zip(a.shape, b.shape, strict=True))
@@ -62,10 +85,21 @@ class SharedLayersMixin:
         self.shared_locals: dict[str, list[str]] = {}  # local name → full names (for errors)
         self.node_index: dict[str, Node] = {}
         self.sharing: list[tuple[str, str]] = []  # (path of the instance being made again, path of the first)
-        self.given_names: set[str] = set()  # every name= given (a later use of a failed first use stays silent)
+        self.named: dict[str, list[Span]] = {}  # every name= written in the file, where
+        _named(self.spec, self.named)  # type: ignore[attr-defined]
 
     # ---- registration (first uses)
-    def register_shareable(self, sh: Shareable) -> None:
+    def register_shareable(self, sh: Shareable, scope=None, name_span: Span | None = None) -> None:
+        local = sh.name.rsplit(".", 1)[-1]
+        found = scope.lookup(local) if scope is not None else None
+        if found is not None and found[0]:
+            self.error(  # type: ignore[attr-defined]
+                name_span or sh.span,
+                f"'{local}' is already a tensor here, so it cannot also name a shared layer",
+                notes=[f"the tensor is defined at {found[1]}"],
+                hint=f"name the layer otherwise, e.g. name={local}_layer (`-> {local}` must mean one thing)",
+            )
+            return
         self.shareable.setdefault(sh.name, sh)
         self.shared_locals.setdefault(sh.name.rsplit(".", 1)[-1], []).append(sh.name)
 
@@ -75,12 +109,50 @@ class SharedLayersMixin:
     def shared_target(self, name: str, scope) -> Shareable | None:
         return self.shareable.get(_join(scope.path, name))
 
+    def shared_names(self) -> list[str]:
+        """The local names of shared layers (candidates for a did-you-mean)."""
+        return list(self.shared_locals)
+
+    def tensor_clash(self, name: str, span: Span, scope) -> bool:
+        """Report a tensor named like a shared layer of its body; True if it is."""
+        sh = self.shared_target(name, scope)
+        if sh is None:
+            return False
+        self.error(  # type: ignore[attr-defined]
+            span,
+            f"'{name}' names a shared layer here, so it cannot also name a tensor",
+            notes=[f"the layer is named at {sh.span}"],
+            hint=f"name the tensor otherwise, e.g. {name}_out (`-> {name}` must mean one thing)",
+        )
+        return True
+
+    def tensor_link_hint(self, name: str, tid: str) -> str:
+        """The hint for a tensor written as a link: the named layer that made it, if one did."""
+        for n in reversed(self.nodes):  # type: ignore[attr-defined]
+            if tid in n.outputs:
+                local = (n.shares or n.name).rsplit(".", 1)[-1]
+                if (n.shares or n.name) in self.shareable:
+                    return f"'{name}' is the output of the layer named '{local}'; to apply that layer again write its name: -> {local}"
+                break
+        return f"start a new statement: {name} -> ..."
+
     def shared_elsewhere(self, call: ast.Call, scope) -> bool:
-        """Report a shared layer named in another body; True if ``call`` names one."""
+        """Report a shared layer named in another body, or applied before the statement
+        naming it; True if ``call`` names one."""
         where = self.shared_locals.get(call.name)
         if not where:
-            # the first use failed (already reported): its later uses stay silent
-            return call.name in self.given_names and bool(self.diags)
+            spans = self.named.get(call.name, [])
+            later = [s for s in spans if s.file == call.name_span.file and _before(call.name_span, s)]
+            if spans and len(later) == len(spans):
+                self.error(  # type: ignore[attr-defined]
+                    call.name_span,
+                    f"'{call.name}' is applied before the layer it names is made",
+                    notes=[f"'{call.name}' is named at {later[0]}"],
+                    hint=f"a shared layer is applied again after its first use: move this use below line {later[0].line}",
+                )
+                return True
+            # named earlier, but its first use failed (already reported): later uses stay silent
+            return bool(spans) and bool(self.diags)  # type: ignore[attr-defined]
         first = self.shareable[where[0]]
         body = f"block instance '{first.name.rsplit('.', 1)[0]}'" if "." in first.name else "the model"
         self.error(
@@ -126,6 +198,21 @@ class SharedLayersMixin:
             return self.instantiate_block(sh.block, sh.values, ins, scope, path, sh.trainable, call, shares=sh.name)
         finally:
             self.sharing.pop()
+
+    def share_of(self, full: str, op, shares: Node | None, weights: list, span: Span) -> Node | None | bool:
+        """The first use whose layer the node ``full`` applies again: ``shares``, or — inside
+        a shared block instance made again — its counterpart in the first instance; None
+        for a layer of its own; False after reporting a mismatch."""
+        if shares is None and self.sharing:
+            shares = self.shared_owner(full, op, span)  # type: ignore[assignment]
+            if shares is False:
+                return False
+        if shares is not None:
+            made = self.node_index[shares.name]  # type: ignore[union-attr]
+            if [w.shape for w in weights] != [w.shape for w in made.op.weights([self.types[t] for t in made.inputs])]:  # type: ignore[attr-defined] # pragma: no cover - inputs like the first use's
+                self.error(span, f"the shared layer '{shares.name}' would need other weights for these inputs")  # type: ignore[attr-defined, union-attr]
+                return False
+        return shares
 
     def shared_owner(self, full: str, op, span: Span) -> Node | None | bool:
         """Inside a shared block instance made again: the node of the first instance that
