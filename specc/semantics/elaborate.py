@@ -292,8 +292,6 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
             if name in scope.tensors:
                 self.error(span, f"'{name}' is already defined", notes=[f"first defined at {scope.tensors[name][1]}"], hint="give the new tensor another name")
                 continue
-            if self.tensor_clash(name, span, scope):
-                continue
             if name in LAYERS or name in ACTIVATIONS or name in self.blocks:
                 self.error(span, f"'{name}' is the name of a layer and cannot name a tensor", hint=f"use e.g. '{name}_out'")
                 continue
@@ -561,7 +559,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
         self.nodes.append(node)
         self.node_index[full] = node
         if name is not None:
-            self.register_shareable(Shareable(full, call.span, in_types, node=node), scope, opts["name"].span)
+            self.register_shareable(Shareable(full, call.span, in_types, node=node))
         for tid, t in zip(node.outputs, out_types, strict=True):
             self.types[tid] = t
         return list(node.outputs)
@@ -610,7 +608,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
                 return None
         out = self.instantiate_block(block, values, ins, scope, path, trainable, call)
         if out is not None and name is not None:
-            self.register_shareable(Shareable(path, call.span, [self.types[t] for t in ins], block=block, values=values, trainable=scope.trainable and trainable), scope, opts["name"].span)
+            self.register_shareable(Shareable(path, call.span, [self.types[t] for t in ins], block=block, values=values, trainable=scope.trainable and trainable))
         return out
 
     def instantiate_block(self, block: ast.BlockDef, values: dict[str, ArgValue], ins: _Tensors, scope: _Scope, path: str, trainable: bool, call: ast.Call, shares: str | None = None) -> _Tensors | None:

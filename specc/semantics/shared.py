@@ -14,7 +14,8 @@ Rules (each broken one is a located error that says why):
 * it takes no arguments: its parameters and options are the first use's;
 * it is applied in the body where it is named (the model, or the same block instance),
   after the statement that names it;
-* its name names nothing else there: not a tensor (``-> h`` would be ambiguous).
+* a name may also name a tensor (``bn2 = batch_norm(name=bn2)``, as ``specc import``
+  writes): at the start of a chain it is the tensor, after ``->`` the layer.
 """
 
 from __future__ import annotations
@@ -89,17 +90,7 @@ class SharedLayersMixin:
         _named(self.spec, self.named)  # type: ignore[attr-defined]
 
     # ---- registration (first uses)
-    def register_shareable(self, sh: Shareable, scope=None, name_span: Span | None = None) -> None:
-        local = sh.name.rsplit(".", 1)[-1]
-        found = scope.lookup(local) if scope is not None else None
-        if found is not None and found[0]:
-            self.error(  # type: ignore[attr-defined]
-                name_span or sh.span,
-                f"'{local}' is already a tensor here, so it cannot also name a shared layer",
-                notes=[f"the tensor is defined at {found[1]}"],
-                hint=f"name the layer otherwise, e.g. name={local}_layer (`-> {local}` must mean one thing)",
-            )
-            return
+    def register_shareable(self, sh: Shareable) -> None:
         self.shareable.setdefault(sh.name, sh)
         self.shared_locals.setdefault(sh.name.rsplit(".", 1)[-1], []).append(sh.name)
 
@@ -112,19 +103,6 @@ class SharedLayersMixin:
     def shared_names(self) -> list[str]:
         """The local names of shared layers (candidates for a did-you-mean)."""
         return list(self.shared_locals)
-
-    def tensor_clash(self, name: str, span: Span, scope) -> bool:
-        """Report a tensor named like a shared layer of its body; True if it is."""
-        sh = self.shared_target(name, scope)
-        if sh is None:
-            return False
-        self.error(  # type: ignore[attr-defined]
-            span,
-            f"'{name}' names a shared layer here, so it cannot also name a tensor",
-            notes=[f"the layer is named at {sh.span}"],
-            hint=f"name the tensor otherwise, e.g. {name}_out (`-> {name}` must mean one thing)",
-        )
-        return True
 
     def tensor_link_hint(self, name: str, tid: str) -> str:
         """The hint for a tensor written as a link: the named layer that made it, if one did."""
