@@ -44,7 +44,7 @@ def keras_grads(km, inputs, targets) -> tuple[float, dict[str, np.ndarray]]:
         if not names:
             continue
         prefix = f"{node.name}/"
-        vals = {p[len(prefix) :]: np.asarray(g, dtype=np.float64) for p, g in grads.items() if p.startswith(prefix)}
+        vals = {p[len(prefix) :]: np.asarray(tf.convert_to_tensor(g), dtype=np.float64) for p, g in grads.items() if p.startswith(prefix)}
         conv = KERAS_OPS[node.op.kind].from_keras(plan.nodes[node.name], names, vals)
         out.update({f"{node.name}.{k}": v for k, v in conv.items()})
     return float(loss), out

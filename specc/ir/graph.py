@@ -222,6 +222,10 @@ class Model(_Frozen):
                     stack.extend(n.outputs)
         return out
 
+    def padded(self, tensor: str) -> bool:
+        """Whether ``tensor`` holds ids an ``embedding(mask_zero=true)`` reads: 0 is padding."""
+        return any(n.op.kind == "embedding" and getattr(n.op, "mask_zero", False) for n in self.consumers(tensor))
+
     def input_types(self, node: Node) -> list[TensorType]:
         return [self.type_of(t) for t in node.inputs]
 

@@ -29,6 +29,7 @@ from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
 from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
 from specc.semantics.evaluate import evaluate
 from specc.semantics.hints import dim_problem, dtype_hint, metric_problems
+from specc.semantics.masking import MaskingMixin
 from specc.semantics.shared import Shareable, SharedLayersMixin
 from specc.semantics.tensor_expr import TensorExprMixin
 from specc.syntax import ast
@@ -75,7 +76,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-class _Elaborator(TensorExprMixin, SharedLayersMixin):
+class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
     def __init__(self, spec: ast.SpecFile, limits: Limits | None = None):
         self.spec = spec
         self.limits = limits or Limits()
@@ -93,6 +94,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
         self.softmax_outputs: dict[str, Op] = {}
         self.stmt_span: Span = Span(spec.path, 1, 1)  # the statement being elaborated
         self.init_shared()
+        self.init_masks()
 
     # ------------------------------------------------------------------ helpers
     def error(self, span: Span | None, message: str, **kw) -> None:
@@ -538,6 +540,10 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
                         hint=f"declare the input as float32[...]{' — or, for token ids, start with embedding(vocab, dim)' if tt.is_int else ''}",
                     )
                     return None
+        masked = self.masked_inputs(op, ins, call)  # a recurrence after embedding(mask_zero=true) reads the ids too
+        if masked is None:
+            return None
+        op, ins, in_types = masked[0], masked[1], [self.types[t] for t in masked[1]]
         try:
             out_types = op.infer(in_types)
             weights = op.weights(in_types)  # a weight shape may need dims the rule accepted as unknown
@@ -558,6 +564,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin):
         node = Node(name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
         self.nodes.append(node)
         self.node_index[full] = node
+        self.note_mask(node)
         if name is not None:
             self.register_shareable(Shareable(full, call.span, in_types, node=node))
         for tid, t in zip(node.outputs, out_types, strict=True):

@@ -73,6 +73,11 @@ def _before(a: Span, b: Span) -> bool:
     return (a.line, a.col) < (b.line, b.col)
 
 
+def _masked(op) -> bool:
+    """Whether a recurrence reads a padding mask (under bidirectional: its layer)."""
+    return bool(getattr(op.layer if op.kind == "bidirectional" else op, "masked", False))
+
+
 def _fits(made: list[TensorType], given: list[TensorType]) -> bool:
     return len(made) == len(given) and all(
         a.dtype == b.dtype and len(a.shape) == len(b.shape) and all(dims_equal(x, y) is not False for x, y in zip(a.shape, b.shape, strict=True))
@@ -155,10 +160,22 @@ class SharedLayersMixin:
         if ins is None or any(t not in self.types for t in ins):
             return None
         given = [self.types[t] for t in ins]
-        if not _fits(sh.in_types, given):
+        first_masked = sh.node is not None and _masked(sh.node.op)
+        if sh.node is not None and first_masked != any(t in self.masks for t in ins):  # type: ignore[attr-defined]
+            was, now = ("a padding-masked", "an unmasked") if first_masked else ("an unmasked", "a padding-masked")
             self.error(
                 call.span,
-                f"'{name}' is a shared layer made for input {_shapes(sh.in_types)}, but here it gets {_shapes(given)}",
+                f"'{name}' is a shared layer first applied to {was} sequence, here to {now} one",
+                notes=[f"first used at {sh.span}"],
+                hint="a shared recurrence skips padded steps in every use or in none: feed every use from embedding(mask_zero=true), "
+                "or none of them, or make a new layer",
+            )
+            return None
+        made = sh.in_types[:-1] if first_masked else sh.in_types  # a masked first use also read the ids
+        if not _fits(made, given):
+            self.error(
+                call.span,
+                f"'{name}' is a shared layer made for input {_shapes(made)}, but here it gets {_shapes(given)}",
                 notes=[f"first used at {sh.span}"],
                 hint="a shared layer has one set of weights, so every use needs inputs like the first's; "
                 "project or reshape the input first, or make a new layer",

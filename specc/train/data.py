@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from specc.ir.graph import Model
+from specc.verification.data import pad_ids
 from specc.weights.io import CheckpointError, load_npz
 
 from .errors import TrainError, fail
@@ -226,6 +227,8 @@ def synthetic_arrays(model: Model, n: int = SYNTHETIC_EXAMPLES, seed: int = 0) -
         else:
             vocab = vocab_of(model, inp.name) or 100
             x = rng.integers(0, vocab, (n, *shape)).astype(inp.type.dtype)
+            if model.padded(inp.name):  # embedding(mask_zero=true): padding of lengths that differ per example
+                x = pad_ids(np.maximum(x, 1), rng).astype(inp.type.dtype)
             table = rng.standard_normal((vocab, 4))
             f = table[x]  # (n, *shape, 4)
         xs.append(x)

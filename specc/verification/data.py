@@ -7,7 +7,7 @@ import numpy as np
 from specc.ir.graph import Model
 from specc.weights import init_weights
 
-__all__ = ["verification_weights", "random_inputs", "random_targets", "SEQ_LEN"]
+__all__ = ["verification_weights", "random_inputs", "random_targets", "pad_ids", "SEQ_LEN"]
 
 SEQ_LEN = 6  # length used for unknown sequence dimensions
 
@@ -46,7 +46,22 @@ def random_inputs(model: Model, batch: int, rng: np.random.Generator, dtype: str
             out.append(rng.standard_normal(shape).astype(dtype))
         else:
             vocabs = model.vocabs(i.name)
-            out.append(rng.integers(0, min(vocabs) if vocabs else 100, shape).astype(i.type.dtype))
+            if model.padded(i.name):  # real ids ≥ 1, then padding (0) of a length that differs per example
+                out.append(pad_ids(rng.integers(1, max(min(vocabs), 2), shape), rng).astype(i.type.dtype))
+            else:
+                out.append(rng.integers(0, min(vocabs) if vocabs else 100, shape).astype(i.type.dtype))
+    return out
+
+
+def pad_ids(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` (batch, steps) with each example's tail set to 0 (padding): lengths 1 … steps,
+    as many different ones as the batch allows (the padded batches that ports get wrong)."""
+    if x.ndim != 2:
+        return x
+    n, steps = x.shape
+    lengths = rng.permutation(np.resize(np.arange(steps, 0, -1), n))
+    out = x.copy()
+    out[np.arange(steps)[None, :] >= lengths[:, None]] = 0
     return out
 
 

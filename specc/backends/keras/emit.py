@@ -135,13 +135,7 @@ class _Emitter:
         ctor = self.ctor(c)
         extra = f"name={self.layer_name(step)}, dtype=dtype"
         ctor = ctor[:-1] + (", " if not ctor.endswith("()") else "") + extra + ")"
-        args = [self.v(i) for i in step.inputs]
-        if step.call == "list":
-            call_args = "[" + ", ".join(args) + "]"
-        else:
-            call_args = ", ".join(args)
-        if step.call_kwargs:
-            call_args += "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())
+        call_args = self.call_args(step)
         outs = ", ".join(self.v(o) for o in step.outputs)
         if step.node in self.frozen:
             lname = safe_ident(f"{self.v(step.outputs[0])}_layer", set(self.var_names.values()), self.reserved)
@@ -154,12 +148,18 @@ class _Emitter:
         extra = f"name={self.layer_name(step)}, dtype=dtype"
         return ctor[:-1] + (", " if not ctor.endswith("()") else "") + extra + ")"
 
-    def call_line(self, step: LayerStep, layer: str) -> str:
+    def call_args(self, step: LayerStep) -> str:
         args = [self.v(i) for i in step.inputs]
-        call_args = "[" + ", ".join(args) + "]" if step.call == "list" else ", ".join(args)
-        if step.call_kwargs:
-            call_args += "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())
-        return f"{', '.join(self.v(o) for o in step.outputs)} = {layer}({call_args})"
+        if step.call == "list":
+            out = "[" + ", ".join(args) + "]"
+        elif step.call == "masked":  # a recurrence after embedding(mask_zero=true)
+            out = f"{args[0]}, mask=keras.ops.not_equal({args[1]}, 0)"
+        else:
+            out = ", ".join(args)
+        return out + "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())
+
+    def call_line(self, step: LayerStep, layer: str) -> str:
+        return f"{', '.join(self.v(o) for o in step.outputs)} = {layer}({self.call_args(step)})"
 
     def shared_step_lines(self, step: LayerStep) -> tuple[list[str], list[str]]:
         """(lines making the layer — none when it exists —, the line calling it)."""

@@ -64,6 +64,8 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
             out = layer(args, **step.call_kwargs)
         elif step.call == "args":
             out = layer(*args, **step.call_kwargs)
+        elif step.call == "masked":  # a recurrence after embedding(mask_zero=true): the ids give the mask
+            out = layer(args[0], mask=keras.ops.not_equal(args[1], 0), **step.call_kwargs)
         else:
             out = layer(args[0], **step.call_kwargs)
         if len(step.outputs) == 1:

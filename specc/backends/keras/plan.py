@@ -35,7 +35,7 @@ class LayerStep:
     construct: Construct | None  # None for call="operator"
     inputs: list[str]
     outputs: list[str]
-    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...); "operator": a + b (no layer)
+    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...); "masked": layer(x, mask=ids != 0); "operator": a + b (no layer)
     call_kwargs: dict[str, Any] = field(default_factory=dict)
     node: str | None = None
     scope: str = ""

@@ -24,6 +24,7 @@ class Embedding(Op):
     dim: int = Field(..., gt=0, description="size of each vector")
     init: Initializer = Field(RandomUniform(), description="initialiser of the table")
     reg: Regularizer | None = Field(None, description="penalty on the table")
+    mask_zero: bool = Field(False, description="id 0 is padding: a recurrence reading the vectors skips those steps (Keras' mask_zero)")
     positional = ("vocab", "dim")
     integer_inputs: ClassVar[bool] = True
 

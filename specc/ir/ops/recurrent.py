@@ -22,6 +22,11 @@ Outputs: the last hidden state (or, with ``return_sequences``, all of them), fol
 the final states when ``return_state`` (lstm: h, c; gru/simple_rnn: h).
 ``dropout`` drops input features with one mask per sequence, ``recurrent_dropout`` the
 recurrent state likewise (training only).
+
+``masked`` (set where the input comes from ``embedding(mask_zero=true)``, see
+:mod:`specc.semantics.masking`): the ids are a second input; at a step whose id is 0 the
+state and output stay those of the step before (zeros before any real step) — Keras'
+``keras.ops.rnn`` with a mask; ``go_backwards`` reverses the mask with the sequence.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ from pydantic import Field
 
 from specc.ir.activations import Activation, Sigmoid, Tanh
 from specc.ir.initializers import GLOROT_UNIFORM, ORTHOGONAL, ZEROS, Initializer
-from specc.ir.ops.base import LAYERS, Op, WeightSpec, float_dtype, known, mul_known, require_rank
+from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, mul_known, require_rank
 from specc.ir.regularizers import Regularizer
-from specc.ir.types import TensorType
+from specc.ir.types import TensorType, dims_equal
 
 
 class RecurrentBase(Op):
@@ -57,11 +62,22 @@ class RecurrentBase(Op):
     reg: Regularizer | None = Field(None, description="penalty on the input kernel")
     recurrent_reg: Regularizer | None = Field(None, description="penalty on the recurrent kernel")
     bias_reg: Regularizer | None = Field(None, description="penalty on the bias")
+    masked: bool = Field(False, description="reads the ids of an embedding(mask_zero=true) as a second input and skips the steps whose id is 0 (set by specc, not written)")
     positional = ("units",)
 
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
         return self.dropout > 0 or self.recurrent_dropout > 0
+
+    def check_mask(self, ins: list[TensorType]) -> TensorType:
+        """The sequence input; with ``masked`` the second input is its ids (one per step)."""
+        if not self.masked:
+            if len(ins) != 1:
+                raise ShapeError(f"{self.kind} takes one input, got {len(ins)}")
+            return ins[0]
+        if len(ins) != 2 or not ins[1].is_int or len(ins[1].shape) != 1 or dims_equal(ins[1].shape[0], ins[0].shape[0]) is False:
+            raise ShapeError(f"{self.kind} with masked=true reads a sequence and its ids", hint="masked is set where a recurrence reads embedding(mask_zero=true); do not write it")
+        return ins[0]
 
     def n_outputs(self) -> int:
         return 1 + (len(self.state_names) if self.return_state else 0)
@@ -70,7 +86,7 @@ class RecurrentBase(Op):
         return None  # the activation is internal to the recurrence
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
-        (x,) = ins
+        x = self.check_mask(ins)
         require_rank(self.kind, x, (2,), "a sequence (time, features)")
         known(self.kind, "number of input features", x.shape[-1])
         dt = float_dtype(ins)

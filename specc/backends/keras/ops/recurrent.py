@@ -69,7 +69,8 @@ class RecurrentOp(KerasOp):
             construct = Construct(SpeccBidirectional, (inner,), kw)
         else:
             construct = rnn_construct(op)
-        ctx.done(ctx.layer(construct, ins, n_out=op.n_outputs()))
+        masked = (op.layer if op.kind == "bidirectional" else op).masked  # (x, ids): layer(x, mask=ids != 0)
+        ctx.done(ctx.layer(construct, ins, n_out=op.n_outputs(), call="masked" if masked else "one"))
 
     def var_path(self, info: KNodeInfo, name: str) -> str:
         op = info.node.op

@@ -280,9 +280,11 @@ class RecurrentLoop(nn.Module):
         go_backwards: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        masked: bool = False,
     ):
         super().__init__()
         gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cell]
+        self.masked = bool(masked)
         self.cell = cell
         self.gates = gates
         self.units = units
@@ -310,10 +312,14 @@ class RecurrentLoop(nn.Module):
             return None
         return [rnn_dropout_mask(like, rate) for _ in range(count)]
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None):
+        """``ids`` (masked): a step whose id is 0 keeps the state and output of the step
+        before (Keras' RNN with the mask of embedding(mask_zero=true))."""
         n, g = self.units, self.gates
+        keep = None if ids is None else (ids != 0).unsqueeze(-1)
         if self.go_backwards:
             x = x.flip(1)
+            keep = None if keep is None else keep.flip(1)
         batch, steps = x.shape[0], x.shape[1]
         # Keras draws one mask per gate when recurrent dropout is on, else one input mask
         per_gate = g if self.recurrent_dropout > 0.0 else 1
@@ -339,7 +345,11 @@ class RecurrentLoop(nn.Module):
         u_gates = [u[:, i * n : (i + 1) * n] for i in range(g)]
         outs = []
         for t in range(steps):
-            h, c = self._step(xp[:, t], h, c, u, u_gates, b_rec, rec_masks)
+            h2, c2 = self._step(xp[:, t], h, c, u, u_gates, b_rec, rec_masks)
+            if keep is None:
+                h, c = h2, c2
+            else:
+                h, c = torch.where(keep[:, t], h2, h), torch.where(keep[:, t], c2, c)
             if self.return_sequences:
                 outs.append(h)
         y = torch.stack(outs, dim=1) if self.return_sequences else h
@@ -404,9 +414,9 @@ class BiRecurrent(nn.Module):
         self.bwd = bwd
         self.merge = merge
 
-    def forward(self, x: torch.Tensor):
-        yf = self.fwd(x)
-        yb = self.bwd(x)
+    def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None):
+        yf = self.fwd(x) if ids is None else self.fwd(x, ids)
+        yb = self.bwd(x) if ids is None else self.bwd(x, ids)
         states: list[torch.Tensor] = []
         if self.fwd.return_state:
             states = [*yf[1:], *yb[1:]]

@@ -38,8 +38,8 @@ _GRU_TO_TORCH = (1, 0, 2)
 
 
 def fused_ok(op: RecurrentBase) -> bool:
-    """Whether torch's own module computes the IR's cell."""
-    if op.recurrent_dropout > 0:
+    """Whether torch's own module computes the IR's cell (not with a padding mask)."""
+    if op.recurrent_dropout > 0 or op.masked:
         return False
     act = op.activation.kind
     if op.kind == "simple_rnn":
@@ -79,6 +79,8 @@ def _cell_construct(op: RecurrentBase, node, n_in: int, go_backwards: bool) -> C
         kw["return_state"] = True
     if go_backwards:
         kw["go_backwards"] = True
+    if op.masked:
+        kw["masked"] = True
     if fused_ok(op):
         if op.dropout:
             kw["input_dropout"] = op.dropout
