@@ -43,7 +43,7 @@ demo: $(STAMP)
 	$(BIN)/specc verify specs/digits_cnn.spec
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=15 $(PYTEST_ARGS)
 	$(BIN)/specc selftest --quick
 
 selftest: $(STAMP)
