@@ -64,23 +64,22 @@ def altered(good: Path, dest: Path, name: str, value) -> Path:
 # ---------------------------------------------------------------- weight values
 
 
-@pytest.mark.parametrize(
-    "value, message",
-    [
-        (lambda a: np.where(np.arange(a.size).reshape(a.shape) == 3, np.nan, a), "dense.kernel: 1 of 24 values are NaN or infinite"),
-        (lambda a: np.full_like(a, np.inf), "dense.kernel: 24 of 24 values are NaN or infinite"),
-        (lambda a: a.astype(np.complex64), "dense.kernel: complex values (complex64)"),
-        (lambda a: a.astype(np.int32), "dense.kernel: integer values (int32)"),
-        (lambda a: a > 0, "dense.kernel: boolean values (bool)"),
-    ],
-)
-@pytest.mark.parametrize("suffix", [".safetensors", ".npz"])
+BAD_VALUES = [
+    (lambda a: np.where(np.arange(a.size).reshape(a.shape) == 3, np.nan, a), "dense.kernel: 1 of 24 values are NaN or infinite"),
+    (lambda a: np.full_like(a, np.inf), "dense.kernel: 24 of 24 values are NaN or infinite"),
+    (lambda a: a.astype(np.complex64), "dense.kernel: complex values (complex64)"),
+    (lambda a: a.astype(np.int32), "dense.kernel: integer values (int32)"),
+    (lambda a: a > 0, "dense.kernel: boolean values (bool)"),
+]
+# safetensors has no complex dtype, so a complex tensor can only arrive in an .npz
+CASES = [(v, m, suffix) for v, m in BAD_VALUES for suffix in (".safetensors", ".npz") if not (suffix == ".safetensors" and "complex" in m)]
+
+
+@pytest.mark.parametrize("value, message, suffix", CASES)
 def test_bad_weight_values_are_refused_by_name(spec, good, tmp_path, capsys, value, message, suffix):
     bad = tmp_path / f"bad{suffix}"
     w = load(good)
     w["dense.kernel"] = value(w["dense.kernel"])
-    if suffix == ".safetensors" and w["dense.kernel"].dtype.kind == "c":
-        pytest.skip("safetensors stores no complex numbers")
     save(w, bad)
     rc, err = cli(capsys, "weights", "convert", spec, bad, tmp_path / "out.safetensors")
     assert rc == 1, err

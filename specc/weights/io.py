@@ -86,6 +86,22 @@ def load(path: str | os.PathLike, with_metadata: bool = False):
     return (arrays, meta) if with_metadata else arrays
 
 
+def check_zip_entry(info: zipfile.ZipInfo, archive_size: int, label: str, writer: str) -> None:
+    """Refuse a zip entry whose sizes cannot be true before anything is inflated: stored
+    bytes beyond the archive, or more unpacked bytes than its method can produce from them
+    (``writer`` names the program whose methods are expected, for the message)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        bound = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        bound = info.compress_size * MAX_DEFLATE_RATIO + 1024
+    else:
+        raise CheckpointError(f"{label} uses a compression {writer} does not write (method {info.compress_type})")
+    if info.compress_size > archive_size or info.file_size > bound:
+        raise CheckpointError(
+            f"{label} is damaged (its zip entry claims {info.file_size} bytes from {info.compress_size} stored, in a file of {archive_size})"
+        )
+
+
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` archive, never unpickled, each checked against the bytes
     the archive really holds before it is allocated.  Raises :class:`CheckpointError`."""
@@ -101,14 +117,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
             key = info.filename.removesuffix(".npy")
             if info.is_dir():
                 continue
-            if info.compress_type == zipfile.ZIP_STORED:
-                bound = info.compress_size
-            elif info.compress_type == zipfile.ZIP_DEFLATED:
-                bound = info.compress_size * MAX_DEFLATE_RATIO + 1024
-            else:
-                raise CheckpointError(f"{path}: array {key!r} uses a compression numpy does not write (method {info.compress_type})")
-            if info.compress_size > size or info.file_size > bound:
-                raise CheckpointError(f"{path}: array {key!r} is damaged (its zip entry claims {info.file_size} bytes from {info.compress_size} stored, in a file of {size})")
+            check_zip_entry(info, size, f"{path}: array {key!r}", "numpy")
             try:
                 with zf.open(info) as f:
                     version = np.lib.format.read_magic(f)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.weights.io import MAX_DEFLATE_RATIO, CheckpointError
+from specc.weights.io import MAX_DEFLATE_RATIO, CheckpointError, check_zip_entry
 
 __all__ = ["inspect_keras_zip", "inspect_h5"]
 
@@ -99,16 +99,7 @@ def inspect_keras_zip(path: str | os.PathLike, *, allow_nonfinite: bool = False)
             for info in infos:
                 if info.is_dir():
                     continue
-                if info.compress_type == zipfile.ZIP_STORED:
-                    bound = info.compress_size
-                elif info.compress_type == zipfile.ZIP_DEFLATED:
-                    bound = info.compress_size * MAX_DEFLATE_RATIO + 1024
-                else:
-                    raise CheckpointError(f"{p}: {info.filename!r} uses a compression Keras does not write (method {info.compress_type})")
-                if info.compress_size > size or info.file_size > bound:
-                    raise CheckpointError(
-                        f"{p}: {info.filename!r} is damaged (its zip entry claims {info.file_size} bytes from {info.compress_size} stored, in a file of {size})"
-                    )
+                check_zip_entry(info, size, f"{p}: {info.filename!r}", "Keras")
             for info in infos:
                 if info.filename.endswith(".h5") and not info.is_dir():
                     with tempfile.TemporaryDirectory(prefix="specc-keras-") as tmp:
