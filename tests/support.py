@@ -62,3 +62,10 @@ def train_both(tb, km, inputs, targets, steps: int = 3) -> list[float]:
         wt, wk = tb.get_weights(), km.specc.get_weights(km)
         diffs.append(max(max_rel(wt[n], wk[n]) for n in wt))
     return diffs
+
+
+def random_weights(text: str, seed: int, scale: float = 0.5) -> dict[str, np.ndarray]:
+    """Canonical weights of the spec ``text`` drawn at random (normal × ``scale``): far from
+    any initialiser's values, so a weight mapped wrong shows in the outputs."""
+    rng = np.random.default_rng(seed)
+    return {k: rng.standard_normal(v.shape) * scale for k, v in init_weights(specc.loads(text), 0).items()}

@@ -6,20 +6,19 @@ from every use; misuse is a located error; planted bugs (two weight sets) are ca
 from __future__ import annotations
 
 import copy
-import importlib.util
 import re
 
 import numpy as np
 import pytest
 import torch
 from gradients import grads_both, torch_grads
-from support import build_both, forward_both, max_rel, random_inputs, random_targets, train_both
+from emit_support import _import
+from support import build_both, forward_both, max_rel, random_inputs, random_targets, random_weights, train_both
 
 import specc
 from specc.backends.keras.emit import emit_keras
 from specc.backends.torch.emit import emit_torch
 from specc.verification import verify
-from specc.weights import init_weights
 
 TRAIN = "  train {\n    loss mse\n    optimizer sgd(lr=0.05, momentum=0.9)\n  }\n"
 
@@ -43,11 +42,6 @@ UNTIED = (
     "  eb = b -> dense(6, activation=tanh, name=e3) -> dense(6, activation=tanh, name=e4)\n"
     "  p = ea * eb + ea\n  t = p -> dense(6, activation=tanh, name=t1)\n  u = t -> dense(6, activation=tanh, name=t2)\n  u -> dense(2, name=out)\n" + TRAIN + "}\n"
 )
-
-
-def _weights(text, seed):
-    rng = np.random.default_rng(seed)
-    return {k: rng.standard_normal(v.shape) * 0.5 for k, v in init_weights(specc.loads(text), 0).items()}
 
 
 # --------------------------------------------------------------------------- the IR
@@ -149,7 +143,7 @@ def test_a_failed_first_use_does_not_cascade():
 @pytest.fixture(scope="module", params=["dense", "images"])
 def case(request):
     text = DENSE if request.param == "dense" else IMAGES
-    w = _weights(text, 3)
+    w = random_weights(text, 3)
     model, tb, km, _ = build_both(text, weights=w)
     rng = np.random.default_rng(4)
     return text, model, tb, km, w, random_inputs(model, 3, rng), random_targets(model, 3, rng)
@@ -184,7 +178,7 @@ def test_backends_agree(case):
 @pytest.mark.parametrize("name", ["dense", "images"])
 def test_float32(name):
     text = DENSE if name == "dense" else IMAGES
-    model, tb, km, _ = build_both(text, dtype="float32", weights=_weights(text, 5))
+    model, tb, km, _ = build_both(text, dtype="float32", weights=random_weights(text, 5))
     yt, yk = forward_both(tb, km, random_inputs(model, 3, np.random.default_rng(6), dtype="float32"))
     assert yt.dtype == yk.dtype == np.float32
     assert max_rel(yt, yk) < 1e-5
@@ -193,7 +187,7 @@ def test_float32(name):
 def test_gradients_accumulate_from_every_use():
     """The shared weights' gradient is the sum of the gradients each use would get from a
     layer of its own with the same values."""
-    w = _weights(DENSE, 7)
+    w = random_weights(DENSE, 7)
     model = specc.loads(DENSE)
     rng = np.random.default_rng(8)
     xs, ys = random_inputs(model, 4, rng), random_targets(model, 4, rng)
@@ -261,13 +255,6 @@ def test_planted_two_keras_layers(monkeypatch):
 # --------------------------------------------------------------------------- generated code
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.parametrize("name", ["dense", "images"])
 def test_generated_code_shares(tmp_path, name):
     text = DENSE if name == "dense" else IMAGES
@@ -280,10 +267,10 @@ def test_generated_code_shares(tmp_path, name):
     if name == "dense":
         assert src_t.count("self.tied = ") == 1 and len(re.findall(r"= self\.tied\(", src_t)) == 2
         assert len(re.findall(r"= tied_layer\(", src_k)) == 2
-    w = _weights(text, 2)
+    w = random_weights(text, 2)
     built = specc.build(model, "torch", dtype="float64", weights=w)
     (tmp_path / f"gen_t_{name}.py").write_text(src_t)
-    mod = _load(tmp_path / f"gen_t_{name}.py", f"gen_t_{name}")
+    mod = _import(tmp_path / f"gen_t_{name}.py", f"gen_t_{name}")
     cls = next(v for v in vars(mod).values() if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == f"gen_t_{name}" and "reset_parameters" in vars(v))
     gen = cls().double()
     assert sorted(gen.state_dict()) == sorted(built.model.state_dict())
@@ -293,7 +280,7 @@ def test_generated_code_shares(tmp_path, name):
     gen.eval()
     assert torch.equal(built.model(*xs), gen(*xs))
     (tmp_path / f"gen_k_{name}.py").write_text(src_k)
-    kmod = _load(tmp_path / f"gen_k_{name}.py", f"gen_k_{name}")
+    kmod = _import(tmp_path / f"gen_k_{name}.py", f"gen_k_{name}")
     km = specc.build(model, "keras", dtype="float64", weights=w)
     g = kmod.build_model("float64")
     assert sorted(v.path for v in g.weights) == sorted(v.path for v in km.weights)

@@ -5,20 +5,19 @@ generated code writes Python operators."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import numpy as np
 import pytest
 import torch
 from gradients import grads_both
-from support import build_both, forward_both, max_rel, random_inputs, random_targets, train_both
+from emit_support import _import
+from support import build_both, forward_both, max_rel, random_inputs, random_targets, random_weights, train_both
 
 import specc
 from specc.backends.keras.emit import emit_keras
 from specc.backends.torch.emit import emit_torch
 from specc.syntax.format import format_source
-from specc.weights import init_weights
 
 TRAIN = "  train {\n    loss mse\n    optimizer sgd(lr=0.05, momentum=0.9)\n  }\n"
 
@@ -44,11 +43,6 @@ IMAGES = """model m {
   k = (h -> conv2d(4, 1)) * c - c / 3
   k -> conv2d(2, 1)
 """ + TRAIN + "}\n"
-
-
-def _weights(text, seed):
-    rng = np.random.default_rng(seed)
-    return {k: rng.standard_normal(v.shape) * 0.5 for k, v in init_weights(specc.loads(text), 0).items()}
 
 
 def test_parse_and_format():
@@ -95,7 +89,7 @@ def test_errors(stmt, message):
 @pytest.fixture(scope="module", params=["mixed", "images"])
 def case(request):
     text = MIXED if request.param == "mixed" else IMAGES
-    w = _weights(text, 3)
+    w = random_weights(text, 3)
     model, tb, km, _ = build_both(text, weights=w)
     rng = np.random.default_rng(4)
     xs = random_inputs(model, 3, rng)
@@ -119,7 +113,7 @@ def test_backends_agree(case):
 @pytest.mark.parametrize("name", ["mixed", "images"])
 def test_float32(name):
     text = MIXED if name == "mixed" else IMAGES
-    model, tb, km, _ = build_both(text, dtype="float32", weights=_weights(text, 5))
+    model, tb, km, _ = build_both(text, dtype="float32", weights=random_weights(text, 5))
     yt, yk = forward_both(tb, km, random_inputs(model, 3, np.random.default_rng(6), dtype="float32"))
     assert yt.dtype == yk.dtype == np.float32
     assert max_rel(yt, yk) < 1e-5  # a few float32 roundings of O(1) values
@@ -143,7 +137,7 @@ def test_negative_controls(case, monkeypatch):
     monkeypatch.undo()
 
     text = "model m {\n  input a: float32[4, 4]\n  input b: float32[4]\n  a + (b -> dense(4))\n}\n"
-    w = _weights(text, 1)
+    w = random_weights(text, 1)
     model, _, km, _ = build_both(text, weights=w)
     xs = random_inputs(model, 2, np.random.default_rng(1))
 
@@ -156,22 +150,15 @@ def test_negative_controls(case, monkeypatch):
     assert max_rel(*forward_both(tb, km, xs)) > 1e-2
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_generated_code_uses_operators(tmp_path):
     model = specc.loads(IMAGES)
     src_t, src_k = emit_torch(model), emit_keras(model)
     assert re.search(r"^\s+\w+ = \w+ \+ \w+$", src_t, re.M) and re.search(r"^\s+\w+ = \w+ / 3\.0$", src_t, re.M)
     assert re.search(r"= \w+ \+ keras\.ops\.expand_dims\(keras\.ops\.expand_dims\(\w+, 1\), 1\)$", src_k, re.M)
-    w = _weights(IMAGES, 2)
+    w = random_weights(IMAGES, 2)
     built = specc.build(model, "torch", dtype="float64", weights=w)
     (tmp_path / "gen_t.py").write_text(src_t)
-    mod = _load(tmp_path / "gen_t.py", "gen_t")
+    mod = _import(tmp_path / "gen_t.py", "gen_t")
     cls = next(v for v in vars(mod).values() if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == "gen_t" and "reset_parameters" in vars(v))
     gen = cls().double()
     gen.load_state_dict(built.model.state_dict())
@@ -180,7 +167,7 @@ def test_generated_code_uses_operators(tmp_path):
     gen.eval()
     assert torch.equal(built.model(*xs), gen(*xs))
     (tmp_path / "gen_k.py").write_text(src_k)
-    kmod = _load(tmp_path / "gen_k.py", "gen_k")
+    kmod = _import(tmp_path / "gen_k.py", "gen_k")
     km = specc.build(model, "keras", dtype="float64", weights=w)
     g = kmod.build_model("float64")
     values = {v.path: v.numpy() for v in km.weights}
