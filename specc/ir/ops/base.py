@@ -114,6 +114,11 @@ def mul_known(*factors) -> int | None:
     return n
 
 
+def spatial_what(spatial: int) -> str:
+    """How a rank error names the input a layer over ``spatial`` axes (plus channels) wants."""
+    return "a sequence (time, channels)" if spatial == 1 else "an image (height, width, channels)"
+
+
 def require_rank(op: str, t: TensorType, ranks: tuple[int, ...], what: str) -> None:
     """Raise unless ``t`` (without batch) has one of ``ranks``."""
     if t.rank not in ranks:

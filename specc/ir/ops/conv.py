@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from specc.ir.activations import LINEAR, Activation
 from specc.ir.initializers import GLOROT_UNIFORM, ZEROS, Initializer
-from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, require_rank
+from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, require_rank, spatial_what
 from specc.ir.ops.padding import Padding, conv_out, normalize_padding
 from specc.ir.regularizers import Regularizer
 from specc.ir.spec import positive_int_tuple
@@ -66,7 +66,7 @@ class _Conv(ConvBase):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        what = "a sequence (time, channels)" if self.spatial == 1 else "an image (height, width, channels)"
+        what = spatial_what(self.spatial)
         require_rank(self.kind, x, (self.spatial + 1,), what)
         c = known(self.kind, "number of input channels", x.shape[-1])
         if c % self.groups:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from specc.ir.initializers import GLOROT_UNIFORM, Initializer
-from specc.ir.ops.base import LAYERS, WeightSpec, float_dtype, known, mul_known, require_rank
+from specc.ir.ops.base import LAYERS, WeightSpec, float_dtype, known, mul_known, require_rank, spatial_what
 from specc.ir.ops.conv import ConvBase
 from specc.ir.ops.padding import transpose_out
 from specc.ir.regularizers import Regularizer
@@ -59,7 +59,7 @@ class Conv2DTranspose(ConvBase):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        require_rank(self.kind, x, (3,), "an image (height, width, channels)")
+        require_rank(self.kind, x, (3,), spatial_what(2))
         known(self.kind, "number of input channels", x.shape[-1])
         out = [
             transpose_out(

@@ -17,7 +17,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from specc.ir.initializers import GLOROT_UNIFORM, Initializer
-from specc.ir.ops.base import LAYERS, WeightSpec, float_dtype, known, require_rank
+from specc.ir.ops.base import LAYERS, WeightSpec, float_dtype, known, require_rank, spatial_what
 from specc.ir.ops.conv import ConvBase
 from specc.ir.regularizers import Regularizer
 from specc.ir.types import TensorType
@@ -36,7 +36,7 @@ class DepthwiseConv2D(ConvBase):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        require_rank(self.kind, x, (3,), "an image (height, width, channels)")
+        require_rank(self.kind, x, (3,), spatial_what(2))
         c = known(self.kind, "number of input channels", x.shape[-1])
         return [TensorType(dtype=float_dtype(ins), shape=(*self.out_spatial(self.kind, x.shape), c * self.depth_multiplier))]
 
@@ -64,7 +64,7 @@ class SeparableConv2D(ConvBase):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        require_rank(self.kind, x, (3,), "an image (height, width, channels)")
+        require_rank(self.kind, x, (3,), spatial_what(2))
         known(self.kind, "number of input channels", x.shape[-1])
         return [TensorType(dtype=float_dtype(ins), shape=(*self.out_spatial(self.kind, x.shape), self.filters))]
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from specc.ir.ops.base import LAYERS, Op, known, require_rank
+from specc.ir.ops.base import LAYERS, Op, known, require_rank, spatial_what
 from specc.ir.ops.padding import Padding, conv_out, normalize_padding
 from specc.ir.spec import positive_int_tuple
 from specc.ir.types import TensorType
@@ -56,7 +56,7 @@ class PoolBase(Op):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        what = "a sequence (time, channels)" if self.spatial == 1 else "an image (height, width, channels)"
+        what = spatial_what(self.spatial)
         require_rank(self.kind, x, (self.spatial + 1,), what)
         out = [
             conv_out(self.kind, x.shape[i], self.pool[i], self.strides[i], 1, self.padding, i)
@@ -108,7 +108,7 @@ class GlobalPoolBase(Op):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        what = "a sequence (time, channels)" if self.spatial == 1 else "an image (height, width, channels)"
+        what = spatial_what(self.spatial)
         require_rank(self.kind, x, (self.spatial + 1,), what)
         known(self.kind, "number of channels", x.shape[-1])
         return [x.with_shape(x.shape[-1])]

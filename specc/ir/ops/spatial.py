@@ -22,13 +22,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from specc.ir.ops.base import LAYERS, Op, ShapeError, require_rank
+from specc.ir.ops.base import LAYERS, Op, ShapeError, require_rank, spatial_what
 from specc.ir.spec import positive_int_tuple
 from specc.ir.types import TensorType
-
-
-def _what(spatial: int) -> str:
-    return "a sequence (time, channels)" if spatial == 1 else "an image (height, width, channels)"
 
 
 def _pairs(v: Any, n: int) -> tuple[tuple[int, int], ...]:
@@ -65,7 +61,7 @@ class _Spatial(Op):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         (x,) = ins
-        require_rank(self.kind, x, (self.spatial + 1,), _what(self.spatial))
+        require_rank(self.kind, x, (self.spatial + 1,), spatial_what(self.spatial))
         return [x.with_shape(*(self.out_size(i, x.shape[i]) for i in range(self.spatial)), x.shape[-1])]
 
     def out_size(self, axis: int, size):  # pragma: no cover - abstract
