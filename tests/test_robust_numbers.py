@@ -75,14 +75,18 @@ def test_growing_schedules_give_inf_not_overflow_error():
     assert Step(step_size=2, gamma=0.5).factor(4) == 0.25
 
 
-def test_train_with_an_lr_that_overflows_is_a_clean_error(tmp_path, capsys):
-    pytest.importorskip("torch")
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_train_with_an_lr_that_overflows_is_a_clean_error(backend, tmp_path, capsys):
+    """Both backends stop at the same step with the same message (Keras trained to NaN and
+    exited 0 before; torch failed inside the step)."""
+    pytest.importorskip("torch" if backend == "torch" else "tensorflow")
     from specc.cli import main
 
     p = tmp_path / "m.spec"
     p.write_text(
         spec().replace("    seed 0\n", "    seed 0\n    schedule step(1, 1e6)\n    batch 64\n    epochs 2\n")
     )
-    rc = main(["train", str(p), "--backend", "torch", "--out", str(tmp_path / "run"), "--quiet"])
+    rc = main(["train", str(p), "--backend", backend, "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 1 and "overflowed the float range" in err and "internal error" not in err, err
+    assert "step " in err and "learning rate" in err, err

@@ -13,7 +13,7 @@ from specc.ir.graph import TrainConfig
 
 from .errors import fail
 
-__all__ = ["Tracker", "Callbacks", "learning_rate"]
+__all__ = ["Tracker", "Callbacks", "learning_rate", "check_learning_rates"]
 
 
 def learning_rate(cfg: TrainConfig, t: int) -> float:
@@ -23,6 +23,22 @@ def learning_rate(cfg: TrainConfig, t: int) -> float:
     lr = cfg.schedule.lr_at(opt.lr, t) if cfg.schedule is not None else opt.lr
     decay = getattr(opt, "lr_decay", 0.0) or 0.0
     return lr / (1.0 + t * decay)
+
+
+_LR_MAX = 3.4028234663852886e38  # float32's largest: what both frameworks keep a learning rate in
+
+
+def check_learning_rates(cfg: TrainConfig, first: int, steps: int) -> None:
+    """Refuse, before an epoch starts, a step whose learning rate (the schedule's formula) is
+    not a finite float32 number: torch cannot convert it and Keras would train to NaN, so
+    both backends stop here, alike, with the step named."""
+    for t in range(first, first + steps):
+        lr = learning_rate(cfg, t)
+        if not (abs(lr) <= _LR_MAX):
+            raise fail(
+                f"step {t + 1}: the learning rate ({lr:.3g}, from the schedule) overflowed the float range",
+                hint="use a smaller lr or a schedule that does not grow without bound (gamma / decay_rate ≤ 1)",
+            )
 
 
 @dataclass

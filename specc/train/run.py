@@ -20,7 +20,7 @@ from specc.ir.graph import Model
 from specc.weights import CheckpointError, init_weights
 from specc.weights import load as load_weights
 
-from .callbacks import Callbacks, learning_rate
+from .callbacks import Callbacks, check_learning_rates, learning_rate
 from .checkpoint import clean_partial, existing_epochs, latest_checkpoint, model_signature, read_checkpoint, write_checkpoint
 from .lock import RunLock
 from .data import Dataset, load_data
@@ -107,6 +107,7 @@ class _EpochHooks:
         self.stop = False  # set by the callbacks after an epoch: the trainers end the run
 
     def epoch_begin(self, epoch: int, batches: int) -> None:
+        check_learning_rates(self.run.model.train, self.run.trainer.step, batches)
         self.t0 = time.perf_counter()
         self.step0 = self.run.trainer.step if self.bar.enabled else 0
         self.bar.begin(epoch, self.run.epochs, batches, self.run.batch, len(self.run.data.train))
