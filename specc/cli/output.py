@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich is imported where a console is made: `specc check` prints none
+    from rich.console import Console
 
 __all__ = ["stdout_console", "file_result", "dumps", "NO_WRAP_WIDTH"]
 
@@ -34,6 +36,8 @@ NO_WRAP_WIDTH = 100_000  # rich needs a width; this one never wraps a line
 def stdout_console(min_width: int = 100, **kw) -> Console:
     """A console for stdout: the terminal's width (at least ``min_width``) on a terminal,
     no wrapping anywhere else."""
+    from rich.console import Console
+
     if sys.stdout.isatty():
         width = max(Console().width, min_width)
         return Console(highlight=False, width=width, **kw)

@@ -66,7 +66,10 @@ class Node(_Frozen):
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return tuple(self.name if i == 0 else f"{self.name}:{i}" for i in range(len(self.types)))
+        n = len(self.types)
+        if n == 1:  # almost every layer
+            return (self.name,)
+        return tuple(self.name if i == 0 else f"{self.name}:{i}" for i in range(n))
 
     @property
     def local_name(self) -> str:
@@ -235,7 +238,16 @@ class Model(_Frozen):
         applies the weights of the node it shares)."""
         if node.shares is not None:
             return []
-        return node.op.weights(self.input_types(node))
+        if self._by_name.get(node.name) is not node:  # a node of another model
+            return node.op.weights(self.input_types(node))
+        known = self._weights.get(node.name)
+        if known is None:  # computed once a node (the summary's costs and counts both ask)
+            known = self._weights[node.name] = tuple(node.op.weights(self.input_types(node)))
+        return list(known)
+
+    @cached_property
+    def _weights(self) -> dict[str, tuple[WeightSpec, ...]]:
+        return {}
 
     def owner(self, node: Node) -> Node:
         """The node whose layer ``node`` applies: itself, or the first use of a shared layer."""

@@ -13,6 +13,7 @@ instance path (``encoder.0.dense``).
 
 from __future__ import annotations
 
+import copy
 import keyword
 from collections import ChainMap
 from collections.abc import Mapping
@@ -167,7 +168,11 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         self.check_training(m, outputs)
         if self.diags:
             return None
-        return Model(
+        # every part is already validated (ops and sections by build_spec, types by the
+        # shape rules): the model is assembled without a second validation pass, and only
+        # its own invariants are checked (see _trusted)
+        model = _trusted(
+            Model,
             name=m.name,
             inputs=tuple(self.inputs),
             nodes=tuple(self.nodes),
@@ -177,6 +182,8 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             verify=self.verify or VerifyConfig(),
             source=self.spec.path,
         )
+        model._check()
+        return model
 
     # ------------------------------------------------------------------ statements
     def run_body(self, body: ast.Body, scope: _Scope, in_model: bool) -> None:
@@ -236,7 +243,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
                 self.error(stmt.span, f"'{stmt.name}' is already the name of a layer or input")
                 return
             self.names[stmt.name] = stmt.span
-            self.inputs.append(Input(name=stmt.name, type=declared, span=stmt.span))
+            self.inputs.append(_trusted(Input, name=stmt.name, type=declared, span=stmt.span))
             self.types[stmt.name] = declared
             scope.tensors[stmt.name] = (stmt.name, stmt.span)
             scope.current = [stmt.name]
@@ -561,7 +568,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         if not self.within_size_budgets(full, call.span, 0 if shares else sum(w.size for w in weights), out_types):
             return None
         trainable = shares.trainable if shares else trainable and scope.trainable
-        node = Node(name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
+        node = _trusted(Node, name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
         self.nodes.append(node)
         self.node_index[full] = node
         self.note_mask(node)
@@ -648,7 +655,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         if outputs is None:
             self.error(call.span, f"block '{block.name}' computes nothing")
             return None
-        self.scopes.append(Scope(path=path, block=block.name, args={k: _jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs), shares=shares))
+        self.scopes.append(_trusted(Scope, path=path, block=block.name, args={k: _jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs), shares=shares))
         return outputs
 
     def bind_params(self, block: ast.BlockDef, call: ast.Call, args: list[tuple[str | None, ArgValue]]) -> dict[str, ArgValue] | None:
@@ -743,7 +750,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
                 start = cur
                 cur = inner.outputs if inner.outputs is not None else inner.current
                 if cur is not None:
-                    self.scopes.append(Scope(path=path, block=None, args={stmt.var: i} if stmt.var else {}, inputs=tuple(start), outputs=tuple(cur)))
+                    self.scopes.append(_trusted(Scope, path=path, block=None, args={stmt.var: i} if stmt.var else {}, inputs=tuple(start), outputs=tuple(cur)))
             if cur is None:
                 return None
         return cur
@@ -877,6 +884,39 @@ def _single_block_call(body: ast.Body, blocks: dict[str, ast.BlockDef]) -> ast.C
     if isinstance(link, ast.Call) and link.name in blocks:
         return link
     return None
+
+
+#: per IR class: (field, required, default) in declaration order (see _trusted)
+_FIELDS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
+
+
+def _trusted(cls, **given: Any):
+    """An IR object (``Model``, ``Node``, ``Input``, ``Scope``) made of parts the elaborator
+    has validated already — ops and sections by :func:`~specc.ir.spec.build_spec` (strict),
+    tensor types by the shape rules, names by :meth:`_Elaborator.check_identifier` — so it
+    is not validated a second time.  What pydantic's ``model_construct`` does (the given
+    values, the defaults of the others, the fields set), without its per-call overhead:
+    validating a ``Node`` again would cost more than the rest of its elaboration, and
+    building the validator of the union of every layer is a large part of ``specc check``'s
+    start-up.  No field here is coerced by validation, so the object equals the validated
+    one (tests/test_frontend_fast.py)."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(
+            (name, f.is_required(), None if f.is_required() else f.get_default(call_default_factory=True)) for name, f in cls.model_fields.items()
+        )
+    values: dict[str, Any] = {}
+    for name, required, default in fields:
+        if name in given:
+            values[name] = given[name]
+        elif not required:
+            values[name] = copy.copy(default) if isinstance(default, (dict, list, set)) else default
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(given))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _jsonable(v: Any) -> Any:

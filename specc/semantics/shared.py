@@ -53,20 +53,36 @@ def _shapes(types: list[TensorType]) -> str:
     return ", ".join(f"{t.dtype}{fmt_shape(t.shape, batch=True)}" for t in types)
 
 
+#: per AST class: the fields _named walks (those that may hold calls); () for leaves
+_WALKED: dict[type, tuple[str, ...]] = {}
+
+
+def _walked(cls: type) -> tuple[str, ...]:
+    names = _WALKED.get(cls)
+    if names is None:
+        names = () if not dataclasses.is_dataclass(cls) or issubclass(cls, Span) else tuple(f.name for f in dataclasses.fields(cls))
+        _WALKED[cls] = names
+    return names
+
+
 def _named(tree: Any, out: dict[str, list[Span]]) -> None:
-    """Every ``name=`` a call of ``tree`` gives: name → where (in the order written)."""
+    """Every ``name=`` a call of ``tree`` gives: name → where (in the order written).
+    Depth first, a call's own ``name=`` before those of the calls inside it."""
+    if isinstance(tree, list):
+        for item in tree:
+            _named(item, out)
+        return
+    names = _walked(type(tree))
+    if not names:
+        return
     if isinstance(tree, ast.Call):
         for a in tree.args:
             if a.name == "name" and isinstance(a.value, (ast.Sym, ast.Str)):
                 out.setdefault(str(getattr(a.value, "name", None) or getattr(a.value, "value", "")), []).append(a.value.span)
-    if isinstance(tree, list):
-        for item in tree:
-            _named(item, out)
-    elif dataclasses.is_dataclass(tree) and not isinstance(tree, Span):
-        for f in dataclasses.fields(tree):
-            v = getattr(tree, f.name)
-            if isinstance(v, (list, ast.Expr, ast.Node, ast.Body, ast.Arg, ast.Chain, ast.Repeat)) or dataclasses.is_dataclass(v):
-                _named(v, out)
+    for fname in names:
+        v = getattr(tree, fname)
+        if isinstance(v, list) or _walked(type(v)):
+            _named(v, out)
 
 
 def _before(a: Span, b: Span) -> bool:

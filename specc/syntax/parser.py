@@ -24,6 +24,7 @@ from lark.exceptions import (
 from specc.errors import Diagnostic, SpecError, Span, source_lines, suggest
 from specc.syntax import ast
 from specc.syntax import hints as _hints
+from specc.syntax import positions
 
 __all__ = ["parse", "grammar_path", "MAX_NESTING", "MAX_BRACES"]
 
@@ -119,6 +120,7 @@ def _lark() -> Lark:
     if parser is None:
         parser = Lark(grammar, **_OPTIONS, **runtime)
         table_cache.save(key, parser)
+    positions.install(parser)  # Lark's positions, computed faster (see specc.syntax.positions)
     return parser
 
 
