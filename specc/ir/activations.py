@@ -136,4 +136,4 @@ class HardSigmoid(_Act):
 
 
 Activation = ACTIVATIONS.field_type()
-LINEAR = Linear()
+LINEAR = Linear.model_construct()

@@ -97,7 +97,7 @@ class TrainConfig(Spec):
 
     kind: Literal["train"] = "train"
     loss: Loss = Field(..., description="the loss to minimise")
-    optimizer: Optimizer = Field(Adam(), description="the optimizer, e.g. adam(lr=1e-3)")
+    optimizer: Optimizer = Field(Adam.model_construct(), description="the optimizer, e.g. adam(lr=1e-3)")
     schedule: Schedule | None = Field(None, description="learning-rate schedule over optimizer steps")
     metrics: tuple[Metric, ...] = Field((), description="metrics to report, e.g. [accuracy, f1]")
     batch: int = Field(32, gt=0, description="examples per optimizer step")
@@ -156,7 +156,7 @@ class Model(_Frozen):
     outputs: tuple[str, ...]
     scopes: tuple[Scope, ...] = ()
     train: TrainConfig | None = None
-    verify: VerifyConfig = VerifyConfig()
+    verify: VerifyConfig = VerifyConfig.model_construct()  # (defaults: no validator built at import)
     source: str | None = Field(None, exclude=True)  # file the model came from
 
     @model_validator(mode="after")

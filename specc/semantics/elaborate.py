@@ -179,7 +179,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             outputs=tuple(outputs),
             scopes=tuple(self.scopes),
             train=self.train,
-            verify=self.verify or VerifyConfig(),
+            verify=self.verify or VerifyConfig.model_construct(),
             source=self.spec.path,
         )
         model._check()

@@ -22,7 +22,7 @@ class Embedding(Op):
     summary: ClassVar[str] = "lookup table of learned vectors"
     vocab: int = Field(..., gt=0, description="number of distinct ids")
     dim: int = Field(..., gt=0, description="size of each vector")
-    init: Initializer = Field(RandomUniform(), description="initialiser of the table")
+    init: Initializer = Field(RandomUniform.model_construct(), description="initialiser of the table")
     reg: Regularizer | None = Field(None, description="penalty on the table")
     mask_zero: bool = Field(False, description="id 0 is padding: a recurrence reading the vectors skips those steps (Keras' mask_zero)")
     positional = ("vocab", "dim")

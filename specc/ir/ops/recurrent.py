@@ -49,7 +49,7 @@ class RecurrentBase(Op):
     state_names: ClassVar[tuple[str, ...]] = ("h",)
 
     units: int = Field(..., gt=0, description="size of the hidden state")
-    activation: Activation = Field(Tanh(), description="activation of the candidate/output")
+    activation: Activation = Field(Tanh.model_construct(), description="activation of the candidate/output")
     use_bias: bool = Field(True, description="add learned biases")
     return_sequences: bool = Field(False, description="output every time step, not only the last")
     return_state: bool = Field(False, description="also output the final state(s)")
@@ -146,7 +146,7 @@ class LSTM(RecurrentBase):
     summary: ClassVar[str] = "long short-term memory"
     gates: ClassVar[int] = 4
     state_names: ClassVar[tuple[str, ...]] = ("h", "c")
-    recurrent_activation: Activation = Field(Sigmoid(), description="activation of the gates")
+    recurrent_activation: Activation = Field(Sigmoid.model_construct(), description="activation of the gates")
     unit_forget_bias: bool = Field(True, description="start the forget-gate bias at 1")
 
     def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
@@ -163,7 +163,7 @@ class GRU(RecurrentBase):
     kind: Literal["gru"] = "gru"
     summary: ClassVar[str] = "gated recurrent unit"
     gates: ClassVar[int] = 3
-    recurrent_activation: Activation = Field(Sigmoid(), description="activation of the gates")
+    recurrent_activation: Activation = Field(Sigmoid.model_construct(), description="activation of the gates")
     reset_after: bool = Field(True, description="apply the reset gate after the recurrent matmul (PyTorch/cuDNN form)")
 
     def bias_shape(self) -> tuple[int, ...]:
