@@ -1,7 +1,7 @@
 """The front end's fast paths compute exactly what the plain paths did.
 
 The elaborator assembles ``Node``/``Model``/``Input``/``Scope`` from parts it has already
-validated, without a second pydantic validation pass (specc.semantics.elaborate._trusted):
+validated, without a second pydantic validation pass (specc.semantics.context.trusted):
 each such object must equal — field by field, fields-set and JSON included — the object
 pydantic's validation makes from the same values, and the model's own invariants must
 still be checked."""
@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import specc
-from specc.errors import SpecError
 from specc.ir.graph import Input, Model, Node, Scope
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.spec"))

@@ -9,15 +9,17 @@ depends on it, so one mistake does not cascade into a page of errors.
 Naming: layers are named like Keras names them (``dense``, ``dense_1``, …) unless given
 ``name=``; inside a block instance or a repetition the names are prefixed with the
 instance path (``encoder.0.dense``).
+
+This module elaborates statements, chains and layers; its mixins the rest: blocks and
+``repeat`` (:mod:`~specc.semantics.expand`), the train/verify sections and the whole-model
+checks (:mod:`~specc.semantics.sections`), tensor expressions, shared layers and masks;
+:mod:`~specc.semantics.context` holds what they share (the scope of a body, how IR objects
+are assembled).
 """
 
 from __future__ import annotations
 
-import copy
 import keyword
-from collections import ChainMap
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from specc.errors import Diagnostic, SpecError, Span, did_you_mean
@@ -25,12 +27,15 @@ from specc.ir.activations import ACTIVATIONS
 from specc.ir.graph import IDENTIFIER, Input, Model, Node, Scope, TrainConfig, VerifyConfig
 from specc.ir.ops import LAYERS, Op
 from specc.ir.ops.activation import ActivationLayer
-from specc.ir.spec import ArgValue, CallValue, build_spec
+from specc.ir.spec import ArgValue, build_spec
 from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
 from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
+from specc.semantics.context import BUDGET_HINT, Abort, BodyScope, Tensors, join_path, trusted
 from specc.semantics.evaluate import evaluate
-from specc.semantics.hints import dim_problem, dtype_hint, metric_problems
+from specc.semantics.expand import ExpansionMixin
+from specc.semantics.hints import dim_problem, dtype_hint
 from specc.semantics.masking import MaskingMixin
+from specc.semantics.sections import SectionsMixin
 from specc.semantics.shared import Shareable, SharedLayersMixin
 from specc.semantics.tensor_expr import TensorExprMixin
 from specc.syntax import ast
@@ -42,42 +47,10 @@ DTYPES = tuple(DType.__args__)  # type: ignore[attr-defined]
 #: names a spec may not give to tensors or layers (keywords of the language and of Python)
 RESERVED_NAMES = frozenset(keyword.kwlist) | {"model", "block", "input", "output", "repeat", "train", "verify", "as", "true", "false", "none", "self"}
 
-_Tensors = list[str]  # tensor ids a statement produced
 _HINTS_UNTIL = 100  # diagnostics after which no "did you mean" is computed (they are not shown)
-_BUDGET_HINT = "if this is intended, raise the budget: specc check {flag} N, or the environment variable {var}"
 
 
-class _Abort(Exception):
-    """Stop elaborating (a budget is exceeded)."""
-
-
-@dataclass
-class _Scope:
-    path: str  # "" for the model, "encoder.0" inside an instance
-    values: dict[str, ArgValue]  # parameters and loop variables
-    tensors: dict[str, tuple[str, Span]]  # user names → tensor id
-    # visible from outside: a view of the enclosing scopes (a copy per repetition was
-    # quadratic: 10,000 repetitions × 50,000 names)
-    parent_tensors: Mapping[str, tuple[str, Span]] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-    blocks: tuple[str, ...] = ()  # block call stack, for recursion errors
-    trainable: bool = True
-    is_block: bool = False
-    block_inputs: list[str] | None = None
-    n_inputs_bound: int = 0
-    current: _Tensors | None = None
-    outputs: _Tensors | None = None
-    output_span: Span | None = None
-
-    def lookup(self, name: str) -> tuple[str, Span] | None:
-        return self.tensors.get(name) or self.parent_tensors.get(name)
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
+class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMixin, MaskingMixin):
     def __init__(self, spec: ast.SpecFile, limits: Limits | None = None):
         self.spec = spec
         self.limits = limits or Limits()
@@ -145,17 +118,17 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             self.error(extra.name_span, "a file holds one model", notes=[f"the first is '{models[0].name}' at {models[0].name_span}"])
         m = models[0]
         self.check_identifier(m.name, m.name_span, "model")
-        scope = _Scope(path="", values={}, tensors={})
+        scope = BodyScope(path="", values={}, tensors={})
         # the size of the whole expansion, before expanding anything
         budget = self.limits.max_nodes
         size, culprit = expansion_size(m.body, self.blocks, budget)
         if size > budget:
             span, message = describe_culprit(culprit, budget) if culprit else (m.name_span, f"model '{m.name}' expands to {size:,} layers and repetitions, more than the budget of {budget:,}")
-            self.error(span, message, hint=_BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
+            self.error(span, message, hint=BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
             return None
         try:
             self.run_body(m.body, scope, in_model=True)
-        except _Abort:
+        except Abort:
             return None
         outputs = scope.outputs if scope.outputs is not None else scope.current
         if not self.inputs and not self.diags:
@@ -170,8 +143,8 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             return None
         # every part is already validated (ops and sections by build_spec, types by the
         # shape rules): the model is assembled without a second validation pass, and only
-        # its own invariants are checked (see _trusted)
-        model = _trusted(
+        # its own invariants are checked (see trusted)
+        model = trusted(
             Model,
             name=m.name,
             inputs=tuple(self.inputs),
@@ -186,7 +159,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         return model
 
     # ------------------------------------------------------------------ statements
-    def run_body(self, body: ast.Body, scope: _Scope, in_model: bool) -> None:
+    def run_body(self, body: ast.Body, scope: BodyScope, in_model: bool) -> None:
         for stmt in body.stmts:
             outer, self.stmt_span = self.stmt_span, stmt.span
             try:
@@ -197,7 +170,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             finally:
                 self.stmt_span = outer
 
-    def run_stmt(self, stmt: ast.Node, scope: _Scope, in_model: bool) -> None:
+    def run_stmt(self, stmt: ast.Node, scope: BodyScope, in_model: bool) -> None:
         if isinstance(stmt, ast.InputDecl):
             self.declare_input(stmt, scope, in_model)
         elif isinstance(stmt, ast.OutputDecl):
@@ -213,7 +186,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         else:  # pragma: no cover
             self.error(stmt.span, "unsupported statement")
 
-    def declare_input(self, stmt: ast.InputDecl, scope: _Scope, in_model: bool) -> None:
+    def declare_input(self, stmt: ast.InputDecl, scope: BodyScope, in_model: bool) -> None:
         if not in_model and scope.block_inputs is None:
             self.error(stmt.span, "an input is declared in the model or in a block, not inside repeat", hint="declare it before the repeat")
             scope.current = None
@@ -237,13 +210,13 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
                 return
             size = declared.size()
             if size is not None and size > self.limits.max_activation:
-                self.error(stmt.span, f"input '{stmt.name}' has {size:,} elements per example, more than the budget of {self.limits.max_activation:,}", hint=_BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
+                self.error(stmt.span, f"input '{stmt.name}' has {size:,} elements per example, more than the budget of {self.limits.max_activation:,}", hint=BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
                 return
             if stmt.name in self.names:
                 self.error(stmt.span, f"'{stmt.name}' is already the name of a layer or input")
                 return
             self.names[stmt.name] = stmt.span
-            self.inputs.append(_trusted(Input, name=stmt.name, type=declared, span=stmt.span))
+            self.inputs.append(trusted(Input, name=stmt.name, type=declared, span=stmt.span))
             self.types[stmt.name] = declared
             scope.tensors[stmt.name] = (stmt.name, stmt.span)
             scope.current = [stmt.name]
@@ -279,7 +252,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             dims.append(d.value)
         return TensorType(dtype=t.dtype, shape=tuple(dims)) if ok else None
 
-    def declare_output(self, stmt: ast.OutputDecl, scope: _Scope) -> None:
+    def declare_output(self, stmt: ast.OutputDecl, scope: BodyScope) -> None:
         if scope.outputs is not None:
             self.error(stmt.span, "outputs are already declared", notes=[f"at {scope.output_span}"])
             return
@@ -294,7 +267,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             scope.outputs = out
             scope.output_span = stmt.span
 
-    def bind(self, targets: list[tuple[str, Span]], result: _Tensors | None, scope: _Scope) -> None:
+    def bind(self, targets: list[tuple[str, Span]], result: Tensors | None, scope: BodyScope) -> None:
         for name, span in targets:
             if not self.check_identifier(name, span, "tensor"):
                 continue
@@ -316,10 +289,10 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             scope.tensors.setdefault(name, (tid, span))
 
     # ------------------------------------------------------------------ chains
-    def run_chain(self, chain: ast.Chain, scope: _Scope) -> _Tensors | None:
+    def run_chain(self, chain: ast.Chain, scope: BodyScope) -> Tensors | None:
         links = list(chain.links)
         first = links[0]
-        cur: _Tensors | None
+        cur: Tensors | None
         if isinstance(first, ast.TupleRef):
             cur = []
             for name, span in first.names:
@@ -375,11 +348,11 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             cur = self.apply(link, cur, scope)
         return cur
 
-    def tensor_hint(self, name: str, scope: _Scope) -> str | None:
+    def tensor_hint(self, name: str, scope: BodyScope) -> str | None:
         # a hint costs a pass over the names in scope: past the diagnostics shown, none
         return _tensor_hint(name, scope) if len(self.diags) < _HINTS_UNTIL else None
 
-    def unknown_source(self, ref: ast.Ref, scope: _Scope, feeds: bool) -> None:
+    def unknown_source(self, ref: ast.Ref, scope: BodyScope, feeds: bool) -> None:
         if len(self.diags) >= _HINTS_UNTIL:
             self.error(ref.span, f"unknown tensor '{ref.name}'" if feeds else f"unknown layer or tensor '{ref.name}'")
             return
@@ -398,7 +371,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
                 hint=did_you_mean(ref.name, tensors) or did_you_mean(ref.name, layers),
             )
 
-    def make_op(self, call: ast.Call, scope: _Scope) -> tuple[Op, str, dict[str, ArgValue]] | None:
+    def make_op(self, call: ast.Call, scope: BodyScope) -> tuple[Op, str, dict[str, ArgValue]] | None:
         """The layer a call denotes (not a block): (op, base name, options), or None after reporting why."""
         name = call.name
         cls = LAYERS.lookup(name)
@@ -434,7 +407,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
             return None
         return op, base, opts
 
-    def check_call(self, call: ast.Call, scope: _Scope) -> None:
+    def check_call(self, call: ast.Call, scope: BodyScope) -> None:
         """Report what is wrong with a call whose input is unknown (names, arguments)."""
         if call.name in self.blocks:
             args, _ = self.eval_args(call, scope)
@@ -447,7 +420,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         if made is not None:
             self.node_options(made[2])
 
-    def apply(self, call: ast.Call, ins: _Tensors, scope: _Scope) -> _Tensors | None:
+    def apply(self, call: ast.Call, ins: Tensors, scope: BodyScope) -> Tensors | None:
         if call.name in self.blocks:
             return self.call_block(self.blocks[call.name], call, ins, scope)
         if not _is_layer_name(call.name, self.blocks):
@@ -462,7 +435,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         op, base, opts = made
         return self.add_node(op, ins, call, scope, base, opts)
 
-    def eval_args(self, call: ast.Call, scope: _Scope) -> tuple[list[tuple[str | None, ArgValue]] | None, dict[str, ArgValue]]:
+    def eval_args(self, call: ast.Call, scope: BodyScope) -> tuple[list[tuple[str | None, ArgValue]] | None, dict[str, ArgValue]]:
         """Evaluate a call's arguments; split off the options every layer takes (name, trainable)."""
         args: list[tuple[str | None, ArgValue]] = []
         opts: dict[str, ArgValue] = {}
@@ -497,9 +470,9 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
                 self.error(av.span, "trainable must be true or false")
         return name, trainable
 
-    def allocate(self, scope: _Scope, base: str, explicit: str | None, span: Span) -> str | None:
+    def allocate(self, scope: BodyScope, base: str, explicit: str | None, span: Span) -> str | None:
         if explicit is not None:
-            full = _join(scope.path, explicit)
+            full = join_path(scope.path, explicit)
             if full in self.names:
                 prev = self.names[full]
                 self.error(span, f"the name '{explicit}' is already used", notes=[f"first used at {prev}"] if prev else [])
@@ -510,13 +483,13 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         while True:
             local = base if n == 0 else f"{base}_{n}"
             n += 1
-            full = _join(scope.path, local)
+            full = join_path(scope.path, local)
             if full not in self.names:
                 scope.counters[base] = n
                 self.names[full] = span
                 return full
 
-    def add_node(self, op: Op, ins: _Tensors, call: ast.Call, scope: _Scope, base: str, opts: dict[str, ArgValue], shares: Node | None = None) -> _Tensors | None:
+    def add_node(self, op: Op, ins: Tensors, call: ast.Call, scope: BodyScope, base: str, opts: dict[str, ArgValue], shares: Node | None = None) -> Tensors | None:
         """A node applying ``op`` to ``ins``; ``shares``: the first use of the shared layer
         it applies again (see :mod:`specc.semantics.shared`)."""
         lo, hi = op.arity
@@ -568,7 +541,7 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         if not self.within_size_budgets(full, call.span, 0 if shares else sum(w.size for w in weights), out_types):
             return None
         trainable = shares.trainable if shares else trainable and scope.trainable
-        node = _trusted(Node, name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
+        node = trusted(Node, name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
         self.nodes.append(node)
         self.node_index[full] = node
         self.note_mask(node)
@@ -583,8 +556,8 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         computed before expanding makes this a safety net only)."""
         self.units += 1
         if self.units > self.limits.max_nodes:
-            self.error(span, f"the model expands to more than {self.limits.max_nodes:,} layers and repetitions", hint=_BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
-            raise _Abort
+            self.error(span, f"the model expands to more than {self.limits.max_nodes:,} layers and repetitions", hint=BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
+            raise Abort
 
     def within_size_budgets(self, name: str, span: Span, count: int, out_types: list[TensorType]) -> bool:
         """A layer whose weights or outputs no machine could hold is an error now, not a
@@ -592,270 +565,21 @@ class _Elaborator(TensorExprMixin, SharedLayersMixin, MaskingMixin):
         limit = self.limits.max_params
         if self.params <= limit < self.params + count:
             whole = f" (the model's total reaches {self.params + count:,} here)" if self.params else ""
-            self.error(span, f"layer '{name}' has {count:,} parameters{whole}, more than the budget of {limit:,}", hint=_BUDGET_HINT.format(flag="--max-params", var="SPECC_MAX_PARAMS"))
+            self.error(span, f"layer '{name}' has {count:,} parameters{whole}, more than the budget of {limit:,}", hint=BUDGET_HINT.format(flag="--max-params", var="SPECC_MAX_PARAMS"))
             self.params += count
             return False
         self.params += count
         for t in out_types:
             size = t.size()
             if size is not None and size > self.limits.max_activation:
-                self.error(span, f"the output of layer '{name}' has {size:,} elements per example ({fmt_shape(t.shape, batch=True)}), more than the budget of {self.limits.max_activation:,}", hint=_BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
+                self.error(span, f"the output of layer '{name}' has {size:,} elements per example ({fmt_shape(t.shape, batch=True)}), more than the budget of {self.limits.max_activation:,}", hint=BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
                 return False
         return True
-
-    # ------------------------------------------------------------------ blocks
-    def call_block(self, block: ast.BlockDef, call: ast.Call, ins: _Tensors, scope: _Scope, path: str | None = None) -> _Tensors | None:
-        if block.name in scope.blocks:
-            cycle = " → ".join([*scope.blocks[scope.blocks.index(block.name):], block.name])
-            self.error(call.name_span, f"block '{block.name}' calls itself ({cycle})", hint="blocks cannot be recursive; use repeat N { ... } to stack layers")
-            return None
-        args, opts = self.eval_args(call, scope)
-        if args is None:
-            return None
-        values = self.bind_params(block, call, args)
-        if values is None or ins is None:  # no input: an earlier error, already reported
-            return None
-        name, trainable = self.node_options(opts)
-        if path is None:
-            path = self.allocate(scope, block.name, name, call.span)
-            if path is None:
-                return None
-        out = self.instantiate_block(block, values, ins, scope, path, trainable, call)
-        if out is not None and name is not None:
-            self.register_shareable(Shareable(path, call.span, [self.types[t] for t in ins], block=block, values=values, trainable=scope.trainable and trainable))
-        return out
-
-    def instantiate_block(self, block: ast.BlockDef, values: dict[str, ArgValue], ins: _Tensors, scope: _Scope, path: str, trainable: bool, call: ast.Call, shares: str | None = None) -> _Tensors | None:
-        """Expand ``block``'s body at ``path`` on ``ins`` (``shares``: the instance whose
-        layers it applies again)."""
-        n_inputs = sum(1 for s in block.body.stmts if isinstance(s, ast.InputDecl))
-        if n_inputs != len(ins):
-            self.error(
-                call.span,
-                f"block '{block.name}' takes {n_inputs} input{'s' if n_inputs != 1 else ''}, got {len(ins)}",
-                notes=[f"'{block.name}' is defined at {block.name_span}"],
-            )
-            return None
-        inner = _Scope(
-            path=path,
-            values=values,
-            tensors={},
-            blocks=(*scope.blocks, block.name),
-            trainable=scope.trainable and trainable,
-            is_block=True,
-            block_inputs=list(ins),
-        )
-        self.count_unit(call.span)
-        n_before = len(self.diags)
-        self.run_body(block.body, inner, in_model=False)
-        if len(self.diags) > n_before:
-            self.diags[n_before].notes.append(f"in block '{block.name}' called at {call.span}")
-            return None
-        outputs = inner.outputs if inner.outputs is not None else inner.current
-        if outputs is None:
-            self.error(call.span, f"block '{block.name}' computes nothing")
-            return None
-        self.scopes.append(_trusted(Scope, path=path, block=block.name, args={k: _jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs), shares=shares))
-        return outputs
-
-    def bind_params(self, block: ast.BlockDef, call: ast.Call, args: list[tuple[str | None, ArgValue]]) -> dict[str, ArgValue] | None:
-        names = [p.name for p in block.params]
-        given: dict[str, ArgValue] = {}
-        ok = True
-        pos = 0
-        for key, av in args:
-            if key is None:
-                if pos >= len(names):
-                    self.error(av.span, f"block '{block.name}' takes {len(names)} parameter{'s' if len(names) != 1 else ''}", hint=f"parameters: {', '.join(names)}" if names else None)
-                    ok = False
-                    continue
-                key = names[pos]
-                pos += 1
-            if key not in names:
-                self.error(av.whole_span, f"block '{block.name}' has no parameter '{key}'", expected=f"one of: {', '.join(names)}" if names else "no parameters", hint=did_you_mean(key, names))
-                ok = False
-                continue
-            if key in given:
-                self.error(av.whole_span, f"block '{block.name}': parameter '{key}' is given twice")
-                ok = False
-                continue
-            given[key] = av
-        values: dict[str, ArgValue] = {}
-        for p in block.params:
-            if p.name in given:
-                values[p.name] = given[p.name]
-            elif p.default is not None:
-                try:
-                    values[p.name] = ArgValue(evaluate(p.default, values), p.default.span)
-                except SpecError as e:
-                    self.absorb(e)
-                    ok = False
-            else:
-                self.error(call.span, f"block '{block.name}' needs parameter '{p.name}'", hint=f"usage: {block.name}({', '.join(names)})")
-                ok = False
-        return values if ok else None
-
-    # ------------------------------------------------------------------ repeat
-    def run_repeat(self, stmt: ast.Repeat, scope: _Scope, cur: _Tensors | None) -> _Tensors | None:
-        try:
-            count = evaluate(stmt.count, scope.values)
-        except SpecError as e:
-            self.absorb(e)
-            return None
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            self.error(stmt.count.span, f"repeat needs a positive integer count, got {count!r}")
-            return None
-        if count > self.limits.max_nodes:
-            self.error(stmt.count.span, f"repeat count {count:,} is more than the budget of {self.limits.max_nodes:,} layers and repetitions", hint=_BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
-            return None
-        if stmt.var is not None and not self.check_identifier(stmt.var, stmt.span, "loop variable"):
-            return None
-        if cur is None:  # no input (an earlier error): still report what is wrong inside, once
-            values = dict(scope.values)
-            if stmt.var is not None:
-                values[stmt.var] = ArgValue(0, stmt.span)
-            inner = _Scope(path=scope.path, values=values, tensors={}, parent_tensors=ChainMap(scope.tensors, scope.parent_tensors), blocks=scope.blocks, trainable=scope.trainable)
-            self.run_body(stmt.body, inner, in_model=False)
-            return None
-        single = _single_block_call(stmt.body, self.blocks)
-        base = self.allocate(scope, single.name if single else "repeat", None, stmt.span)
-        if base is None:
-            return None
-        for i in range(count):
-            self.count_unit(stmt.span)
-            path = f"{base}.{i}"
-            values = dict(scope.values)
-            if stmt.var is not None:
-                values[stmt.var] = ArgValue(i, stmt.span)
-            if single is not None:
-                inner_scope = _Scope(path=scope.path, values=values, tensors=scope.tensors, parent_tensors=scope.parent_tensors, blocks=scope.blocks, trainable=scope.trainable)
-                cur = self.call_block(self.blocks[single.name], single, cur, inner_scope, path=path)
-                self.names[path] = stmt.span
-            else:
-                inner = _Scope(
-                    path=path,
-                    values=values,
-                    tensors={},
-                    parent_tensors=ChainMap(scope.tensors, scope.parent_tensors),
-                    blocks=scope.blocks,
-                    trainable=scope.trainable,
-                    current=cur,
-                )
-                n_before = len(self.diags)
-                self.run_body(stmt.body, inner, in_model=False)
-                if len(self.diags) > n_before:
-                    if count > 1:
-                        self.diags[n_before].notes.append(f"in repetition {i} of the repeat at {stmt.span}")
-                    return None
-                start = cur
-                cur = inner.outputs if inner.outputs is not None else inner.current
-                if cur is not None:
-                    self.scopes.append(_trusted(Scope, path=path, block=None, args={stmt.var: i} if stmt.var else {}, inputs=tuple(start), outputs=tuple(cur)))
-            if cur is None:
-                return None
-        return cur
-
-    # ------------------------------------------------------------------ sections
-    def run_section(self, stmt: ast.Section, scope: _Scope, in_model: bool) -> None:
-        if not in_model:
-            self.error(stmt.span, f"a {stmt.kind} section belongs in the model, not in a block or repeat")
-            return
-        cls = TrainConfig if stmt.kind == "train" else VerifyConfig
-        if (self.train if stmt.kind == "train" else self.verify) is not None:
-            self.error(stmt.span, f"the model has two {stmt.kind} sections")
-            return
-        args: list[tuple[str | None, ArgValue]] = []
-        keys: set[str] = set()
-        for s in stmt.settings:
-            if s.key in keys:
-                self.error(s.key_span, f"{stmt.kind}: '{s.key}' is set twice")
-                continue
-            keys.add(s.key)
-            try:
-                args.append((s.key, ArgValue(evaluate(s.value, scope.values), s.value.span, s.key_span)))
-            except SpecError as e:
-                self.absorb(e)
-        try:
-            cfg = build_spec(cls, args, stmt.span, noun="section")
-        except SpecError as e:
-            cb = next((st for st in stmt.settings if st.key == "callbacks"), None)
-            for d in e.diagnostics:
-                if cb is not None and ("cannot monitor" in d.message or "callbacks:" in d.message):
-                    d.span = cb.value.span  # a callback's monitor, or a callback given twice
-                    d.hint = "monitor loss or one of the spec's metrics, prefixed val_ for the validation data" if "cannot monitor" in d.message else None
-                    continue
-                d.message = d.message.replace(f"{stmt.kind} has no parameter", f"{stmt.kind} has no setting").replace(f"{stmt.kind} needs parameter", f"{stmt.kind} needs setting")
-                if d.hint and d.hint.startswith("usage:"):
-                    d.hint = f"e.g. {stmt.kind} {{ loss categorical_crossentropy; optimizer adam(lr=1e-3) }}" if stmt.kind == "train" else None
-            self.absorb(e)
-            return
-        if stmt.kind == "train":
-            self.train = cfg  # type: ignore[assignment]
-            loss = next((st for st in stmt.settings if st.key == "loss"), None)
-            self.train_span = loss.value.span if loss is not None else stmt.span
-            metrics = next((st for st in stmt.settings if st.key == "metrics"), None)
-            self.metrics_span = metrics.value.span if metrics is not None else stmt.span
-            self.diags.extend(metric_problems(cfg, self.metrics_span))
-        else:
-            self.verify = cfg  # type: ignore[assignment]
-
-    def check_unused(self, outputs: _Tensors) -> None:
-        """A layer no output depends on is a mistake (and Keras would silently drop it, so
-        the backends would disagree on the model's weights): report the last layer of each
-        unused branch."""
-        producer = {t: n for n in self.nodes for t in n.outputs}
-        used: set[str] = set()
-        stack = [producer[t] for t in outputs if t in producer]
-        while stack:
-            n = stack.pop()
-            if n.name in used:
-                continue
-            used.add(n.name)
-            stack.extend(producer[t] for t in n.inputs if t in producer)
-        feeds_unused = {producer[t].name for n in self.nodes if n.name not in used for t in n.inputs if t in producer}
-        for n in self.nodes:
-            if n.name not in used and n.name not in feeds_unused:
-                self.error(
-                    n.span,
-                    f"the result of '{n.name}' is not used by any output",
-                    hint="use it, list it in the outputs (output a, b), or remove it",
-                )
-
-    def check_training(self, m: ast.ModelDef, outputs: _Tensors) -> None:
-        if self.train is None:
-            return
-        loss = self.train.loss
-        span = getattr(self, "train_span", m.name_span)
-        if loss.target == "class_index" and any(mt.kind == "mae" for mt in self.train.metrics):
-            self.error(
-                getattr(self, "metrics_span", span),
-                f"metric mae compares outputs with targets of the same shape, but {loss.kind}'s targets are class indices",
-                hint="use accuracy / precision / recall / f1, or categorical_crossentropy with one-hot targets",
-            )
-        producers = {t: n for n in self.nodes for t in n.outputs}
-        for o in outputs:
-            t = self.types[o]
-            producer = producers.get(o)
-            act = producer.op.activation_spec() if producer is not None else None
-            if getattr(loss, "from_logits", False) and act is not None and act.kind in ("softmax", "sigmoid"):
-                self.error(
-                    span,
-                    f"{loss.kind}(from_logits=true), but the output '{o}' is already a probability (it ends in {act.kind})",
-                    hint=f"either remove from_logits=true (the loss then uses the logits before {act.kind}, exactly), "
-                    f"or remove the {act.kind} activation",
-                )
-                continue
-            if not t.is_float:
-                self.error(span, f"the loss needs a float output, but '{o}' is {t.dtype}")
-                continue
-            if loss.target in ("class_index", "one_hot") and (t.rank < 1 or not isinstance(t.shape[-1], int)):
-                self.error(span, f"{loss.kind} needs an output with a known number of classes on its last axis, got {fmt_shape(t.shape, batch=True)}")
-
 
 _EXPRESSIONS = (ast.TensorExpr, ast.Chain, ast.Num)
 
 
-def _tensor_hint(name: str, scope: _Scope) -> str | None:
+def _tensor_hint(name: str, scope: BodyScope) -> str | None:
     tensors = [t for t, (tid, _) in {**scope.parent_tensors, **scope.tensors}.items() if tid]
     if not tensors:
         return None
@@ -869,66 +593,6 @@ def _compatible(a: TensorType, b: TensorType) -> bool:
 
 def _is_layer_name(name: str, blocks: dict) -> bool:
     return name in LAYERS or name in ACTIVATIONS or name in blocks
-
-
-def _single_block_call(body: ast.Body, blocks: dict[str, ast.BlockDef]) -> ast.Call | None:
-    """The call when a repeat body is exactly one block call (``repeat 4 { encoder(64) }``)."""
-    if len(body.stmts) != 1 or not isinstance(body.stmts[0], ast.Chain):
-        return None
-    links = body.stmts[0].links
-    if len(links) != 1:
-        return None
-    link = links[0]
-    if isinstance(link, ast.Ref):
-        link = ast.Call(link.span, link.name, [], link.span)
-    if isinstance(link, ast.Call) and link.name in blocks:
-        return link
-    return None
-
-
-#: per IR class: (field, required, default) in declaration order (see _trusted)
-_FIELDS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
-
-
-def _trusted(cls, **given: Any):
-    """An IR object (``Model``, ``Node``, ``Input``, ``Scope``) made of parts the elaborator
-    has validated already — ops and sections by :func:`~specc.ir.spec.build_spec` (strict),
-    tensor types by the shape rules, names by :meth:`_Elaborator.check_identifier` — so it
-    is not validated a second time.  What pydantic's ``model_construct`` does (the given
-    values, the defaults of the others, the fields set), without its per-call overhead:
-    validating a ``Node`` again would cost more than the rest of its elaboration, and
-    building the validator of the union of every layer is a large part of ``specc check``'s
-    start-up.  No field here is coerced by validation, so the object equals the validated
-    one (tests/test_frontend_fast.py)."""
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = tuple(
-            (name, f.is_required(), None if f.is_required() else f.get_default(call_default_factory=True)) for name, f in cls.model_fields.items()
-        )
-    values: dict[str, Any] = {}
-    for name, required, default in fields:
-        if name in given:
-            values[name] = given[name]
-        elif not required:
-            values[name] = copy.copy(default) if isinstance(default, (dict, list, set)) else default
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(given))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, int, float)) or v is None:
-        return v
-    if isinstance(v, str):
-        return str(v)
-    if isinstance(v, list):
-        return [_jsonable(i) for i in v]
-    if isinstance(v, CallValue):
-        return f"{v.name}(…)"
-    return str(v)
 
 
 def elaborate(spec: ast.SpecFile, sources: dict[str, str] | None = None, limits: Limits | None = None) -> Model:

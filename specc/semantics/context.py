@@ -1,0 +1,94 @@
+"""What the elaborator's parts share: the scope a body is elaborated in, how IR objects are
+assembled from validated parts, and small helpers."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from specc.errors import Span
+from specc.ir.spec import ArgValue, CallValue
+
+__all__ = ["BodyScope", "Tensors", "Abort", "BUDGET_HINT", "join_path", "trusted", "jsonable"]
+
+Tensors = list[str]  # tensor ids a statement produced
+BUDGET_HINT = "if this is intended, raise the budget: specc check {flag} N, or the environment variable {var}"
+
+
+class Abort(Exception):
+    """Stop elaborating (a budget is exceeded)."""
+
+
+@dataclass
+class BodyScope:
+    """Where a body (the model's, a block instance's, a repetition's) is elaborated."""
+
+    path: str  # "" for the model, "encoder.0" inside an instance
+    values: dict[str, ArgValue]  # parameters and loop variables
+    tensors: dict[str, tuple[str, Span]]  # user names → tensor id
+    # visible from outside: a view of the enclosing scopes (a copy per repetition was
+    # quadratic: 10,000 repetitions × 50,000 names)
+    parent_tensors: Mapping[str, tuple[str, Span]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    blocks: tuple[str, ...] = ()  # block call stack, for recursion errors
+    trainable: bool = True
+    is_block: bool = False
+    block_inputs: list[str] | None = None
+    n_inputs_bound: int = 0
+    current: Tensors | None = None
+    outputs: Tensors | None = None
+    output_span: Span | None = None
+
+    def lookup(self, name: str) -> tuple[str, Span] | None:
+        return self.tensors.get(name) or self.parent_tensors.get(name)
+
+
+def join_path(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+#: per IR class: (field, required, default) in declaration order (see trusted)
+_FIELDS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
+
+
+def trusted(cls, **given: Any):
+    """An IR object (``Model``, ``Node``, ``Input``, ``Scope``) made of parts the elaborator
+    has validated already — ops and sections by :func:`~specc.ir.spec.build_spec` (strict),
+    tensor types by the shape rules, names by :meth:`~specc.semantics.elaborate._Elaborator.check_identifier` — so it
+    is not validated a second time.  What pydantic's ``model_construct`` does (the given
+    values, the defaults of the others, the fields set), without its per-call overhead:
+    validating a ``Node`` again would cost more than the rest of its elaboration, and
+    building the validator of the union of every layer is a large part of ``specc check``'s
+    start-up.  No field here is coerced by validation, so the object equals the validated
+    one (tests/test_frontend_fast.py)."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(
+            (name, f.is_required(), None if f.is_required() else f.get_default(call_default_factory=True)) for name, f in cls.model_fields.items()
+        )
+    values: dict[str, Any] = {}
+    for name, required, default in fields:
+        if name in given:
+            values[name] = given[name]
+        elif not required:
+            values[name] = copy.copy(default) if isinstance(default, (dict, list, set)) else default
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(given))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def jsonable(v: Any) -> Any:
+    if isinstance(v, (bool, int, float)) or v is None:
+        return v
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, list):
+        return [jsonable(i) for i in v]
+    if isinstance(v, CallValue):
+        return f"{v.name}(…)"
+    return str(v)
