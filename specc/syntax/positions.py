@@ -12,12 +12,15 @@ child's positions for each — a no-op it pays in full, with an attribute lookup
 :func:`install` replaces that wrapper, rule by rule, with :class:`_Positions`: the same
 computation (same fields, same values: ``tests/test_frontend_fast.py`` compares every
 tree's positions with stock Lark's over the example specs and the fuzz corpus), skipping
-the pass-through case and reading tokens' positions directly.  Where Lark's internals
+the pass-through case and reading tokens' positions directly; a rule that can only pass
+its child through (``?expr: sum``) gets no wrapper at all.  Where Lark's internals
 are not as expected (another Lark version), nothing is replaced: parsing stays correct,
 only slower.
 """
 
 from __future__ import annotations
+
+from operator import itemgetter
 
 from lark import Token, Tree
 from lark.parse_tree_builder import PropagatePositions
@@ -82,6 +85,23 @@ class _Positions:
         return res
 
 
+_ONLY_CHILD = itemgetter(0)
+
+
+def _passes_through(rule) -> bool:
+    """Whether ``rule``'s callback always returns its only child unchanged: an inlined rule
+    (``?rule``, no alias) whose expansion is one rule that is kept (not ``_inlined``) —
+    ``?expr: sum``.  Lark builds nothing there and its positions are a no-op."""
+    exp = rule.expansion
+    return (
+        len(exp) == 1
+        and not exp[0].is_term
+        and not exp[0].name.startswith("_")
+        and bool(rule.options.expand1)
+        and not rule.alias
+    )
+
+
 def install(parser) -> bool:
     """Swap Lark's position wrapper for :class:`_Positions` in ``parser`` (a ``Lark`` built
     with ``propagate_positions=True`` and no node filter).  True when it was swapped."""
@@ -96,5 +116,5 @@ def install(parser) -> bool:
     if any(cb.node_filter is not None for cb in wrapped.values()):
         return False
     for rule, cb in wrapped.items():
-        callbacks[rule] = _Positions(cb.node_builder)
+        callbacks[rule] = _ONLY_CHILD if _passes_through(rule) else _Positions(cb.node_builder)
     return True
