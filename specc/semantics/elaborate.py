@@ -138,6 +138,7 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
         if self.diags or outputs is None:
             return None
         self.check_unused(outputs)
+        self.check_output_masks(outputs)
         self.check_training(m, outputs)
         if self.diags:
             return None
@@ -520,7 +521,7 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
                         hint=f"declare the input as float32[...]{' — or, for token ids, start with embedding(vocab, dim)' if tt.is_int else ''}",
                     )
                     return None
-        masked = self.masked_inputs(op, ins, call)  # a recurrence after embedding(mask_zero=true) reads the ids too
+        masked = self.masked_inputs(op, ins, call)  # a layer using the mask of embedding(mask_zero=true) reads the ids too
         if masked is None:
             return None
         op, ins, in_types = masked[0], masked[1], [self.types[t] for t in masked[1]]
@@ -544,7 +545,8 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
         node = trusted(Node, name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
         self.nodes.append(node)
         self.node_index[full] = node
-        self.note_mask(node)
+        if not self.note_mask(node, call):  # a mask carried on, or refused (see semantics/masking.py)
+            return None
         if name is not None:
             self.register_shareable(Shareable(full, call.span, in_types, node=node))
         for tid, t in zip(node.outputs, out_types, strict=True):

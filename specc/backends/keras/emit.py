@@ -152,8 +152,9 @@ class _Emitter:
         args = [self.v(i) for i in step.inputs]
         if step.call == "list":
             out = "[" + ", ".join(args) + "]"
-        elif step.call == "masked":  # a recurrence after embedding(mask_zero=true)
-            out = f"{args[0]}, mask=keras.ops.not_equal({args[1]}, 0)"
+        elif step.call == "masked":  # after embedding(mask_zero=true): the trailing ids give the masks
+            n = len(args) - len(step.masks)
+            out = ", ".join([*args[:n], *(f"{k}=keras.ops.not_equal({ids}, 0)" for k, ids in zip(step.masks, args[n:], strict=True))])
         else:
             out = ", ".join(args)
         return out + "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())

@@ -64,8 +64,10 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
             out = layer(args, **step.call_kwargs)
         elif step.call == "args":
             out = layer(*args, **step.call_kwargs)
-        elif step.call == "masked":  # a recurrence after embedding(mask_zero=true): the ids give the mask
-            out = layer(args[0], mask=keras.ops.not_equal(args[1], 0), **step.call_kwargs)
+        elif step.call == "masked":  # after embedding(mask_zero=true): the trailing ids give the masks
+            n = len(args) - len(step.masks)
+            masks = {k: keras.ops.not_equal(ids, 0) for k, ids in zip(step.masks, args[n:], strict=True)}
+            out = layer(*args[:n], **masks, **step.call_kwargs)
         else:
             out = layer(args[0], **step.call_kwargs)
         if len(step.outputs) == 1:

@@ -35,10 +35,11 @@ class LayerStep:
     construct: Construct | None  # None for call="operator"
     inputs: list[str]
     outputs: list[str]
-    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...); "masked": layer(x, mask=ids != 0); "operator": a + b (no layer)
+    call: str = "one"  # "one": layer(x); "list": layer([a, b]); "args": layer(a, b, ...); "masked": layer(x, …, mask=ids != 0) — the trailing inputs are ids, one per name in ``masks``; "operator": a + b (no layer)
     call_kwargs: dict[str, Any] = field(default_factory=dict)
     node: str | None = None
     scope: str = ""
+    masks: tuple[str, ...] = ()  # call="masked": the keyword of each trailing ids input (mask, query_mask, …)
 
 
 @dataclass
@@ -103,7 +104,7 @@ class KCtx(NodeContext):
     plan: KPlan
     info: KNodeInfo
 
-    def layer(self, construct: Construct, ins: list[str], *, call: str = "one", n_out: int = 1, suffix: str | None = None, **call_kwargs) -> list[str]:
+    def layer(self, construct: Construct, ins: list[str], *, call: str = "one", n_out: int = 1, suffix: str | None = None, masks: tuple[str, ...] = (), **call_kwargs) -> list[str]:
         """Call a layer named after the node (``<node>__<suffix>`` for a helper); a shared
         layer's later use names its first use's layer, which is called again."""
         owner = self.node.shares or self.node.name
@@ -117,7 +118,7 @@ class KCtx(NodeContext):
             extra = initializer_kwargs(self.node.op, {f: k for f, k in init_args.items() if hasattr(self.node.op, f)}, fans)
             construct = Construct(construct.cls, construct.args, {**construct.kwargs, **extra})
         outs = [self.plan.new_var(self.node.local_name) for _ in range(n_out)]
-        self.plan.steps.append(LayerStep(name, construct, list(ins), outs, call, call_kwargs, self.node.name, self.node.scope))
+        self.plan.steps.append(LayerStep(name, construct, list(ins), outs, call, call_kwargs, self.node.name, self.node.scope, tuple(masks)))
         self.info.layers.append(name)
         return outs
 

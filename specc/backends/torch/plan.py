@@ -84,6 +84,7 @@ FUNCTIONS: dict[str, Callable] = {
     "hard_sigmoid": L.hard_sigmoid,
     "torch.mean": torch.mean,
     "torch.amax": torch.amax,
+    "masked_mean": L.masked_mean,
     "to_channels_first": L.to_channels_first,
     "to_channels_last": L.to_channels_last,
     "flatten": L.flatten,

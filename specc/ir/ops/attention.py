@@ -13,6 +13,16 @@ Canonical weights (Keras' einsum layout): ``query_kernel`` ``(Eq, heads, key_dim
 ``output_kernel`` ``(heads, value_dim, output_dim)``, ``output_bias`` ``(output_dim,)``.
 Initialiser fans are those of the equivalent dense layer: (E, heads·key_dim) for the
 projections, (heads·value_dim, output_dim) for the output.
+
+``masks`` (set by specc where an input carries the padding mask of
+``embedding(mask_zero=true)``, see :mod:`specc.semantics.masking`): the roles
+(``query``, ``value``, ``key``) whose ids follow the data inputs, one ids input each.
+Keras' ``MultiHeadAttention`` rule: query ``t`` may attend to key ``s`` when the query
+id at ``t``, the value id at ``s`` and the key id at ``s`` are not 0 (those given), and
+``s ≤ t`` when causal.  Allowed scores keep their value, the others get weight 0.  A
+query row with no allowed key (a padded query) attends uniformly to every key when
+``dropout`` is 0 (Keras' fused ``dot_product_attention`` path) and has weights 0 when
+``dropout`` > 0 (Keras' softmax-layer path).  The output carries the query's mask.
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ class MultiHeadAttention(Op):
     bias_init: Initializer = Field(ZEROS, description="initialiser of the biases")
     reg: Regularizer | None = Field(None, description="penalty on the kernels")
     bias_reg: Regularizer | None = Field(None, description="penalty on the biases")
+    masks: tuple[Literal["query", "value", "key"], ...] = Field((), description="roles whose padding ids follow the inputs (set by specc, not written)")
     positional = ("heads", "key_dim")
 
     @property
@@ -63,8 +74,19 @@ class MultiHeadAttention(Op):
         k = ins[2] if len(ins) > 2 else v
         return q, v, k
 
+    def data(self, ins: list):
+        """The data inputs (query[, value[, key]]): ``ins`` without the trailing ids."""
+        return list(ins[: len(ins) - len(self.masks)])
+
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
-        q, v, k = self.qvk(ins)
+        data = self.data(ins)
+        q, v, k = self.qvk(data)
+        roles = {"query": q, "value": v, "key": k}
+        if len(set(self.masks)) != len(self.masks) or not data or len(data) > 3:
+            raise ShapeError("multi_head_attention: masks name each role (query, value, key) at most once", hint="masks is set where an input carries a padding mask; do not write it")
+        for role, ids in zip(self.masks, ins[len(data) :], strict=True):
+            if not ids.is_int or len(ids.shape) != 1 or dims_equal(ids.shape[0], roles[role].shape[0]) is False:
+                raise ShapeError(f"multi_head_attention: the {role}'s padding mask must be its ids (one per step)", hint="masks is set where an input carries a padding mask; do not write it")
         for name, t in (("query", q), ("value", v), ("key", k)):
             require_rank(self.kind, t, (2,), f"{name} sequences (time, features)")
             known(self.kind, f"{name} feature size", t.shape[-1])
@@ -77,7 +99,7 @@ class MultiHeadAttention(Op):
         return [TensorType(dtype=float_dtype(ins), shape=(q.shape[0], out))]
 
     def weights(self, ins: list[TensorType]) -> list[WeightSpec]:
-        q, v, k = self.qvk(ins)
+        q, v, k = self.qvk(self.data(ins))
         h, kd, vd = self.heads, self.key_dim, self.vdim
         out = self.output_dim or q.shape[-1]
         ws = []
@@ -95,7 +117,7 @@ class MultiHeadAttention(Op):
         """Projections (query and output once per query position, key and value once per
         key position) plus the two products: scores h·Tq·Tk·key_dim, weighted values
         h·Tq·Tk·value_dim (torchinfo counts neither product)."""
-        q, v, k = self.qvk(ins)
+        q, v, k = self.qvk(self.data(ins))
         tq, tk = q.shape[0], k.shape[0]
         ws = {w.name: w.size for w in self.weights(ins)}
         at = {"query": tq, "output": tq, "key": tk, "value": tk}

@@ -14,10 +14,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from specc.ir.ops.base import LAYERS, Op, known, require_rank, spatial_what
+from specc.ir.ops.base import LAYERS, Op, ShapeError, known, require_rank, spatial_what
 from specc.ir.ops.padding import Padding, conv_out, normalize_padding
 from specc.ir.spec import positive_int_tuple
-from specc.ir.types import TensorType
+from specc.ir.types import TensorType, dims_equal
 
 
 class PoolBase(Op):
@@ -116,12 +116,23 @@ class GlobalPoolBase(Op):
 
 @LAYERS.register
 class GlobalAvgPool1D(GlobalPoolBase):
-    """Mean over time: (t, c) → (c)."""
+    """Mean over time: (t, c) → (c).  With ``masked`` (set by specc where the input carries
+    the padding mask of ``embedding(mask_zero=true)``) the ids are a second input and the
+    mean is over the real steps only: ``Σ_t where(id_t ≠ 0, x_t, 0) / #{t: id_t ≠ 0}``
+    (Keras' ``GlobalAveragePooling1D`` with a mask; an all-padding example gives 0/0)."""
 
     kind: Literal["global_avgpool1d"] = "global_avgpool1d"
     summary: ClassVar[str] = "mean over time"
     spatial: ClassVar[int] = 1
     reduce: ClassVar[str] = "avg"
+    masked: bool = Field(False, description="reads the ids of an embedding(mask_zero=true) as a second input and averages the real steps only (set by specc, not written)")
+
+    def infer(self, ins: list[TensorType]) -> list[TensorType]:
+        if self.masked:
+            if len(ins) != 2 or not ins[1].is_int or len(ins[1].shape) != 1 or dims_equal(ins[1].shape[0], ins[0].shape[0]) is False:
+                raise ShapeError("global_avgpool1d with masked=true reads a sequence and its ids", hint="masked is set where the input carries a padding mask; do not write it")
+            ins = ins[:1]
+        return super().infer(ins)
 
 
 @LAYERS.register

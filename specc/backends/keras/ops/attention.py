@@ -37,6 +37,11 @@ class MultiHeadAttentionOp(KerasOp):
         if op.output_dim is not None:
             kw["output_shape"] = op.output_dim
         kw.update(regularizers(op, {"reg": "kernel_regularizer", "bias_reg": "bias_regularizer"}))
-        args = list(ins) if len(ins) > 1 else [ins[0], ins[0]]  # Keras wants (query, value[, key])
+        data, ids = op.data(ins), list(ins[len(op.data(ins)) :])
+        args = data if len(data) > 1 else [data[0], data[0]]  # Keras wants (query, value[, key])
         call_kw = {"use_causal_mask": True} if op.causal else {}
+        if op.masks:  # layer(query, value, query_mask=ids != 0, value_mask=…): Keras derives the attention mask
+            masks = tuple(f"{role}_mask" for role in op.masks)
+            ctx.done(ctx.layer(Construct(KL.MultiHeadAttention, (op.heads, op.key_dim), kw), [*args, *ids], call="masked", masks=masks, **call_kw))
+            return
         ctx.done(ctx.layer(Construct(KL.MultiHeadAttention, (op.heads, op.key_dim), kw), args, call="args", **call_kw))

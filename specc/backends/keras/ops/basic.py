@@ -167,7 +167,10 @@ class GlobalPoolOp(KerasOp):
             "global_maxpool1d": layers.GlobalMaxPooling1D,
             "global_maxpool2d": layers.GlobalMaxPooling2D,
         }[node.op.kind]
-        ctx.done(ctx.layer(Construct(cls), ins))
+        if getattr(node.op, "masked", False):  # (x, ids): the mean over the real steps
+            ctx.done(ctx.layer(Construct(cls), ins, call="masked", masks=("mask",)))
+        else:
+            ctx.done(ctx.layer(Construct(cls), ins))
 
 
 @keras_op

@@ -70,7 +70,7 @@ class RecurrentOp(KerasOp):
         else:
             construct = rnn_construct(op)
         masked = (op.layer if op.kind == "bidirectional" else op).masked  # (x, ids): layer(x, mask=ids != 0)
-        ctx.done(ctx.layer(construct, ins, n_out=op.n_outputs(), call="masked" if masked else "one"))
+        ctx.done(ctx.layer(construct, ins, n_out=op.n_outputs(), call="masked" if masked else "one", masks=("mask",) if masked else ()))
 
     def var_path(self, info: KNodeInfo, name: str) -> str:
         op = info.node.op

@@ -6,7 +6,14 @@ The projections are ``nn.Linear`` layers holding the canonical einsum kernels re
 query/key/value kernel ``(E, heads, d)`` → weight ``(heads·d, E)``, output kernel
 ``(heads, vd, Eo)`` → weight ``(Eo, heads·vd)``; head ``h`` owns features
 ``h·d … h·d + d − 1``.  Scores are scaled by ``1/√key_dim``; the causal mask is
-top-left aligned (query ``i`` sees keys ``0 … i``), as Keras' ``use_causal_mask``."""
+top-left aligned (query ``i`` sees keys ``0 … i``), as Keras' ``use_causal_mask``.
+
+With ``masks`` (the roles, of "query", "value", "key", whose padding ids follow the
+inputs) query ``t`` may attend to key ``s`` when the ids given are not 0 at ``t`` (query)
+and ``s`` (value, key), and ``s ≤ t`` when causal — Keras' attention mask.  As Keras: with
+``dropout`` 0 (its fused ``dot_product_attention``) other scores are replaced by a large
+negative number before the softmax, so a row with no allowed key attends uniformly to
+every key; with ``dropout`` > 0 (its softmax layer) such a row's weights are 0."""
 
 from __future__ import annotations
 
@@ -33,8 +40,10 @@ class MultiHeadAttention(nn.Module):
         dropout: float = 0.0,
         causal: bool = False,
         bias: bool = True,
+        masks: tuple = (),
     ):
         super().__init__()
+        self.masks = tuple(masks)
         self.heads = heads
         self.key_dim = key_dim
         self.value_dim = value_dim
@@ -60,7 +69,21 @@ class MultiHeadAttention(nn.Module):
             scale=1.0 / math.sqrt(self.key_dim),
         )
 
-    def forward(self, query: torch.Tensor, value: torch.Tensor | None = None, key: torch.Tensor | None = None) -> torch.Tensor:
+    def _attend_masked(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """Attention where ``allowed`` (batch, Tq, Tk) says which keys each query sees."""
+        s = (q * (1.0 / math.sqrt(self.key_dim))) @ k.transpose(-2, -1)
+        allowed = allowed.unsqueeze(1)  # the same for every head
+        if self.causal:
+            allowed = allowed & torch.ones(s.shape[-2], s.shape[-1], dtype=torch.bool, device=s.device).tril()
+        if self.dropout == 0.0:  # Keras' dot_product_attention: a fully masked row is uniform
+            a = torch.softmax(s.masked_fill(~allowed, torch.finfo(s.dtype).min), dim=-1)
+        else:  # Keras' softmax layer: a fully masked row is 0
+            a = torch.softmax(s.masked_fill(~allowed, -1e9), dim=-1).masked_fill(~allowed, 0.0)
+            a = F.dropout(a, self.dropout, self.training)
+        return a @ v
+
+    def forward(self, query: torch.Tensor, value: torch.Tensor | None = None, key: torch.Tensor | None = None, *ids: torch.Tensor) -> torch.Tensor:
+        """``ids``: one per role in ``masks``; with masks all of query, value, key are given."""
         if value is None:
             value = query
         if key is None:
@@ -68,6 +91,13 @@ class MultiHeadAttention(nn.Module):
         q = self._split(self.query(query), self.key_dim)
         k = self._split(self.key(key), self.key_dim)
         v = self._split(self.value(value), self.value_dim)
-        o = self._attend(q, k, v)
+        if self.masks:
+            allowed = torch.ones(query.shape[0], query.shape[1], key.shape[1], dtype=torch.bool, device=query.device)
+            for role, i in zip(self.masks, ids):
+                keep = i != 0
+                allowed = allowed & (keep.unsqueeze(-1) if role == "query" else keep.unsqueeze(-2))
+            o = self._attend_masked(q, k, v, allowed)
+        else:
+            o = self._attend(q, k, v)
         o = o.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.heads * self.value_dim)
         return self.output(o)

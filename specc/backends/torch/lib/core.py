@@ -265,6 +265,13 @@ class FeatureOrder(nn.Module):
 # --------------------------------------------------------------------------- positions
 
 
+def masked_mean(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """The mean of (batch, time, features) over the steps whose id is not 0 (padding):
+    Keras' GlobalAveragePooling1D with the mask of embedding(mask_zero=true)."""
+    keep = (ids != 0).unsqueeze(-1)
+    return torch.where(keep, x, 0.0).sum(1) / keep.to(x.dtype).sum(1)
+
+
 def positions(x: torch.Tensor) -> torch.Tensor:
     """The positions 0 … T−1 along axis 1 of every example: (batch, T) integers."""
     return torch.arange(x.shape[1], device=x.device).expand(x.shape[0], -1)

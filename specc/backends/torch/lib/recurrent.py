@@ -281,10 +281,12 @@ class RecurrentLoop(nn.Module):
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         masked: bool = False,
+        zero_masked_outputs: bool = False,
     ):
         super().__init__()
         gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cell]
         self.masked = bool(masked)
+        self.zero_masked_outputs = bool(zero_masked_outputs)
         self.cell = cell
         self.gates = gates
         self.units = units
@@ -314,7 +316,9 @@ class RecurrentLoop(nn.Module):
 
     def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None):
         """``ids`` (masked): a step whose id is 0 keeps the state and output of the step
-        before (Keras' RNN with the mask of embedding(mask_zero=true))."""
+        before (Keras' RNN with the mask of embedding(mask_zero=true)); with
+        ``zero_masked_outputs`` (under a bidirectional with return_sequences) its output
+        in the sequence is 0 instead."""
         n, g = self.units, self.gates
         keep = None if ids is None else (ids != 0).unsqueeze(-1)
         if self.go_backwards:
@@ -350,8 +354,8 @@ class RecurrentLoop(nn.Module):
                 h, c = h2, c2
             else:
                 h, c = torch.where(keep[:, t], h2, h), torch.where(keep[:, t], c2, c)
-            if self.return_sequences:
-                outs.append(h)
+            if self.return_sequences:  # a padded step outputs the last real output, or 0 (Keras' zero_output_for_mask)
+                outs.append(torch.where(keep[:, t], h, 0.0) if keep is not None and self.zero_masked_outputs else h)
         y = torch.stack(outs, dim=1) if self.return_sequences else h
         if not self.return_state:
             return y

@@ -21,7 +21,7 @@ class MultiHeadAttentionOp(TorchOp):
 
     def lower(self, node, ins, ctx):
         op = node.op
-        q, v, k = op.qvk(ctx.in_types)
+        q, v, k = op.qvk(op.data(ctx.in_types))
         out = ctx.out_types[0].shape[-1]
         args = (q.shape[-1], k.shape[-1], v.shape[-1], op.heads, op.key_dim, op.vdim, out)
         kw: dict = {}
@@ -31,6 +31,10 @@ class MultiHeadAttentionOp(TorchOp):
             kw["causal"] = True
         if not op.use_bias:
             kw["bias"] = False
+        if op.masks:  # (query, value, key, *ids): every data input given, then the ids
+            kw["masks"] = tuple(op.masks)
+            data = op.data(ins)
+            ins = [*op.qvk(data), *ins[len(data) :]]
         (y,) = ctx.module(Construct(L.MultiHeadAttention, args, kw), ins)
         ctx.done([y], [CANON])
 

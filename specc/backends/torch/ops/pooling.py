@@ -54,6 +54,8 @@ class GlobalPoolOp(TorchOp):
     kinds = ("global_avgpool1d", "global_avgpool2d", "global_maxpool1d", "global_maxpool2d")
 
     def accepts(self, node, layouts, types):
+        if getattr(node.op, "masked", False):
+            return [CANON, CANON]
         return [CF if layouts[0] == CF else CANON]
 
     def lower(self, node, ins, ctx):
@@ -61,6 +63,9 @@ class GlobalPoolOp(TorchOp):
         n = op.spatial
         lay = ctx.in_layouts[0]
         dims = tuple(range(2, 2 + n)) if lay == CF else tuple(range(1, 1 + n))
+        if getattr(op, "masked", False):  # (x, ids): the mean over the real steps (Keras' masked mean)
+            ctx.done([ctx.fn("masked_mean", ins)], [CANON])
+            return
         fn = "torch.mean" if op.reduce == "avg" else "torch.amax"
         y = ctx.fn(fn, ins, dim=dims)
         ctx.done([y], [CANON])

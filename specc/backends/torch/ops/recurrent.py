@@ -68,8 +68,8 @@ def activation_tuple(spec, node, what: str) -> tuple:
     return (k,)
 
 
-def _cell_construct(op: RecurrentBase, node, n_in: int, go_backwards: bool) -> Construct:
-    """The module running ``op`` in one direction."""
+def _cell_construct(op: RecurrentBase, node, n_in: int, go_backwards: bool, zero_masked: bool = False) -> Construct:
+    """The module running ``op`` in one direction (``zero_masked``: padded steps output 0)."""
     kw: dict = {}
     if not op.use_bias:
         kw["bias"] = False
@@ -81,6 +81,8 @@ def _cell_construct(op: RecurrentBase, node, n_in: int, go_backwards: bool) -> C
         kw["go_backwards"] = True
     if op.masked:
         kw["masked"] = True
+    if zero_masked:
+        kw["zero_masked_outputs"] = True
     if fused_ok(op):
         if op.dropout:
             kw["input_dropout"] = op.dropout
@@ -120,8 +122,10 @@ def recurrent_construct(node, n_in: int) -> Construct:
         return _cell_construct(op, node, n_in, op.go_backwards)
     if bidirectional_fused(op):
         return _fused_bidirectional_construct(op, node, n_in)
-    fwd = _cell_construct(op.layer, node, n_in, False)
-    bwd = _cell_construct(op.layer, node, n_in, True)
+    # Keras' Bidirectional sets zero_output_for_mask = return_sequences on both layers
+    zero = op.layer.masked and op.layer.return_sequences
+    fwd = _cell_construct(op.layer, node, n_in, False, zero)
+    bwd = _cell_construct(op.layer, node, n_in, True, zero)
     return Construct(L.BiRecurrent, (fwd, bwd), {} if op.merge == "concat" else {"merge": op.merge})
 
 
