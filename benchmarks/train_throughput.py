@@ -12,8 +12,10 @@ CNN (``specs/digits_cnn.spec``, scikit-learn digits) it times, on the same batch
 Each measurement runs in a fresh process (peak memory = its max RSS): one warm-up epoch,
 then ``--epochs`` individually timed ones; specc and hand-written runs alternate
 ``--repeats`` times so that load changes on a shared machine hit both.  Prints examples/s
-of the fastest epoch (the median epoch in brackets), peak RSS, and the ratio specc time /
-hand time (target ≤ 1.05).  ``--threads N`` fixes both frameworks' intra-op threads (less
+of the fastest epoch (the median epoch in brackets), peak RSS, and the ratios specc time /
+hand time (target ≤ 1.05) of wall time and of process CPU time per epoch — on a shared,
+loaded machine wall time mostly measures the neighbours; with ``--threads 1`` the CPU
+time is the work itself.  ``--threads N`` fixes both frameworks' intra-op threads (less
 noise on a busy machine).
 
     PYTHONPATH=. python benchmarks/train_throughput.py [--epochs 4] [--repeats 2] [--threads 1]
@@ -108,12 +110,13 @@ def run_torch(name: str, impl: str, epochs: int) -> dict:
             step(rows)
 
     epoch(0)  # warm-up
-    times = []
+    times, cpu = [], []
     for e in range(1, epochs + 1):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         epoch(e)
         times.append(time.perf_counter() - t)
-    return {"epoch_seconds": times, "examples": len(data)}
+        cpu.append(time.process_time() - c)
+    return {"epoch_seconds": times, "epoch_cpu_seconds": cpu, "examples": len(data)}
 
 
 # ----------------------------------------------------------------------------- keras
@@ -146,13 +149,15 @@ class _Timer:
 
     def __init__(self):
         self.times: list[float] = []
-        self.t = 0.0
+        self.cpu: list[float] = []
+        self.t = self.c = 0.0
 
     def epoch_begin(self, *a):
-        self.t = time.perf_counter()
+        self.t, self.c = time.perf_counter(), time.process_time()
 
     def epoch_end(self, *a):
         self.times.append(time.perf_counter() - self.t)
+        self.cpu.append(time.process_time() - self.c)
 
     def callback(self):
         import keras
@@ -186,7 +191,7 @@ def run_keras(name: str, impl: str, epochs: int) -> dict:
         nb = num_batches(len(data), batch)
         net.fit(make_dataset(data, 0, 0, 1, batch), epochs=1, steps_per_epoch=nb, shuffle=False, verbose=0)
         net.fit(make_dataset(data, 0, 1, 1 + epochs, batch), epochs=1 + epochs, initial_epoch=1, steps_per_epoch=nb, shuffle=False, verbose=0, callbacks=[timer.callback()])
-    return {"epoch_seconds": timer.times, "examples": len(data)}
+    return {"epoch_seconds": timer.times, "epoch_cpu_seconds": timer.cpu, "examples": len(data)}
 
 
 # ----------------------------------------------------------------------------- driver
@@ -238,24 +243,29 @@ def main() -> None:
         return
     threads = a.threads or "default"
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, threads {threads}; {a.repeats} runs × {a.epochs} timed epochs per cell")
-    print("examples/s from the fastest epoch (median epoch in brackets); ratio = specc time / hand time")
-    print(f"{'model':12} {'backend':8} {'specc ex/s':>18} {'hand ex/s':>18} {'ratio':>6} {'(median)':>8} {'specc MB':>9} {'hand MB':>8}")
+    print("examples/s from the fastest epoch (median epoch in brackets); ratios = specc time / hand time (target ≤ 1.05),")
+    print("of wall time (fastest, median epoch) and of process CPU time (fastest, median): on a loaded machine only the CPU ratios mean much")
+    print(f"{'model':12} {'backend':8} {'specc ex/s':>18} {'hand ex/s':>18} {'wall':>6} {'(med)':>6} {'cpu':>6} {'(med)':>6} {'specc MB':>9} {'hand MB':>8}")
     for name in a.models:
         for backend in a.backends:
             epochs: dict[str, list[float]] = {"specc": [], "hand": []}
+            cpu: dict[str, list[float]] = {"specc": [], "hand": []}
             rss: dict[str, float] = {}
             n = 0
             for _ in range(a.repeats):
                 for impl in ("specc", "hand"):  # interleaved, so load changes hit both
                     r = measure(backend, name, impl, a.epochs, a.threads)
                     epochs[impl] += r["epoch_seconds"]
+                    cpu[impl] += r["epoch_cpu_seconds"]
                     rss[impl] = max(rss.get(impl, 0.0), r["peak_rss_mb"])
                     n = r["examples"]
             best = {k: min(v) for k, v in epochs.items()}
             med = {k: float(np.median(v)) for k, v in epochs.items()}
+            cbest = {k: min(v) for k, v in cpu.items()}
+            cmed = {k: float(np.median(v)) for k, v in cpu.items()}
             cells = {k: f"{n / best[k]:8.0f} ({n / med[k]:6.0f})" for k in epochs}
-            print(f"{name:12} {backend:8} {cells['specc']:>18} {cells['hand']:>18} {best['specc'] / best['hand']:6.3f} {med['specc'] / med['hand']:8.3f} {rss['specc']:9.0f} {rss['hand']:8.0f}", flush=True)
-
+            ratios = f"{best['specc'] / best['hand']:6.3f} {med['specc'] / med['hand']:6.3f} {cbest['specc'] / cbest['hand']:6.3f} {cmed['specc'] / cmed['hand']:6.3f}"
+            print(f"{name:12} {backend:8} {cells['specc']:>18} {cells['hand']:>18} {ratios} {rss['specc']:9.0f} {rss['hand']:8.0f}", flush=True)
 
 if __name__ == "__main__":
     np.set_printoptions(precision=4)

@@ -14,7 +14,7 @@ import numpy as np
 from specc.backends.common import metric_setup
 from specc.ir.graph import Model
 
-__all__ = ["loss_value", "metric_values", "penalty_value", "evaluate_outputs", "metric_names"]
+__all__ = ["loss_value", "metric_values", "metric_function", "penalty_value", "evaluate_outputs", "metric_names"]
 
 EPS = 1e-7
 
@@ -100,41 +100,56 @@ def _scores(tp, fp, fn, which: str) -> np.ndarray:
 
 def metric_values(model: Model, output: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """The spec's metrics of the first output against its targets."""
+    return metric_function(model)(output, target)
+
+
+def metric_function(model: Model):
+    """``metric_values`` for ``model`` with its metric list and setup worked out once:
+    ``f(output, target) -> {name: value}`` (per training step, for the progress bar)."""
     setup = metric_setup(model)
     mode, thr, classes = setup["mode"], setup["threshold"], setup["classes"]
-    p = np.asarray(output, np.float64)
-    y = np.asarray(target)
-    out: dict[str, float] = {}
-    for m, name in zip(_unique(model), metric_names(model), strict=True):
-        if m.kind == "accuracy":
-            if mode == "sparse":
-                v = np.mean(p.argmax(-1) == y)
-            elif mode == "categorical":
-                v = np.mean(p.argmax(-1) == y.argmax(-1))
-            elif mode == "binary":
-                v = np.mean((p > thr) == (y > 0.5))
-            else:
-                v = np.mean(p == y)
-        elif m.kind == "mae":
-            v = np.mean(np.abs(p - y))
+    metrics = list(zip(_unique(model), metric_names(model), strict=True))
+
+    def values(output: np.ndarray, target: np.ndarray) -> dict[str, float]:
+        p = np.asarray(output, np.float64)
+        y = np.asarray(target)
+        out: dict[str, float] = {}
+        for m, name in metrics:
+            out[name] = _metric(m, mode, thr, classes, p, y)
+        return out
+
+    return values
+
+
+def _metric(m, mode: str, thr: float, classes: int, p: np.ndarray, y: np.ndarray) -> float:
+    if m.kind == "accuracy":
+        if mode == "sparse":
+            v = np.mean(p.argmax(-1) == y)
+        elif mode == "categorical":
+            v = np.mean(p.argmax(-1) == y.argmax(-1))
+        elif mode == "binary":
+            v = np.mean((p > thr) == (y > 0.5))
         else:
-            binary = mode in ("binary", "exact") or classes == 1
-            if binary:
-                t = 0.0 if thr == 0.0 else m.threshold
-                pred, true = (p > t).reshape(-1), (y > 0.5).reshape(-1)
-                tp, fp, fn = np.sum(pred & true), np.sum(pred & ~true), np.sum(~pred & true)
-                v = _scores(np.float64(tp), np.float64(fp), np.float64(fn), m.kind)
-            else:
-                pred = p.argmax(-1).reshape(-1)
-                true = (y if mode == "sparse" else y.argmax(-1)).reshape(-1)
-                cls = np.arange(classes)[:, None]
-                pc, tc = pred[None, :] == cls, true[None, :] == cls
-                tp, fp, fn = (pc & tc).sum(1).astype(float), (pc & ~tc).sum(1).astype(float), (~pc & tc).sum(1).astype(float)
-                if m.average == "micro":
-                    tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
-                v = np.mean(_scores(tp, fp, fn, m.kind))
-        out[name] = float(v)
-    return out
+            v = np.mean(p == y)
+    elif m.kind == "mae":
+        v = np.mean(np.abs(p - y))
+    else:
+        binary = mode in ("binary", "exact") or classes == 1
+        if binary:
+            t = 0.0 if thr == 0.0 else m.threshold
+            pred, true = (p > t).reshape(-1), (y > 0.5).reshape(-1)
+            tp, fp, fn = np.sum(pred & true), np.sum(pred & ~true), np.sum(~pred & true)
+            v = _scores(np.float64(tp), np.float64(fp), np.float64(fn), m.kind)
+        else:
+            pred = p.argmax(-1).reshape(-1)
+            true = (y if mode == "sparse" else y.argmax(-1)).reshape(-1)
+            cls = np.arange(classes)[:, None]
+            pc, tc = pred[None, :] == cls, true[None, :] == cls
+            tp, fp, fn = (pc & tc).sum(1).astype(float), (pc & ~tc).sum(1).astype(float), (~pc & tc).sum(1).astype(float)
+            if m.average == "micro":
+                tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+            v = np.mean(_scores(tp, fp, fn, m.kind))
+    return float(v)
 
 
 def _unique(model: Model):

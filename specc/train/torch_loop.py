@@ -25,7 +25,7 @@ from .batches import epoch_batches, shard
 from .data import Split
 from .distributed import DistInfo
 from .errors import fail
-from .metrics import metric_values
+from .metrics import metric_function
 from .state_io import pack, unpack
 
 __all__ = ["TorchTrainer"]
@@ -94,8 +94,11 @@ class TorchTrainer:
         return torch.autocast(self.device.type, dtype=torch.float16 if self.cuda else torch.bfloat16)
 
     def _batch(self, data: Split, rows: np.ndarray) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        xs = [torch.from_numpy(x[rows]).to(self.device, non_blocking=True) for x in data.xs]
-        ys = [torch.from_numpy(y[rows]).to(self.device, non_blocking=True) for y in data.ys]
+        xs = [torch.from_numpy(x[rows]) for x in data.xs]
+        ys = [torch.from_numpy(y[rows]) for y in data.ys]
+        if self.device.type != "cpu":
+            xs = [x.to(self.device, non_blocking=True) for x in xs]
+            ys = [y.to(self.device, non_blocking=True) for y in ys]
         return xs, ys
 
     def train_batch(self, data: Split, rows: np.ndarray, with_outputs: bool = False):
@@ -139,6 +142,7 @@ class TorchTrainer:
             hooks.epoch_begin(epoch, len(batches))
             self.bundle.model.train()
             report = getattr(hooks, "batch_mode", None)
+            metrics = metric_function(self.spec) if report else None
             sums: dict[str, float] = {}
             seen = 0
             for i, rows in enumerate(batches):
@@ -148,7 +152,7 @@ class TorchTrainer:
                 # shown: running loss and metrics of the batches so far (weighted by size)
                 loss, out, part = self.train_batch(data, rows, with_outputs=True)
                 n = len(part)
-                values = {"loss": float(loss), **metric_values(self.spec, out.float().cpu().numpy(), data.ys[0][part])}
+                values = {"loss": float(loss), **metrics(out.float().cpu().numpy(), data.ys[0][part])}
                 seen += n
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v * n

@@ -71,9 +71,9 @@ class TorchBundle:
     # ---- data
     def _tensor(self, x, *, is_float: bool) -> torch.Tensor:
         t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-        if is_float:
+        if is_float and t.dtype != self.dtype:  # (a no-op .to costs a dispatch per step)
             t = t.to(self.dtype)
-        return t.to(self.device)
+        return t if t.device == self.device else t.to(self.device)
 
     def to_inputs(self, inputs) -> list[torch.Tensor]:
         """Accept one array, a sequence in declared order, or a mapping by input name."""

@@ -159,6 +159,13 @@ class SpeccOptimizer:
         lr = self.lr
         for g in self.inner.param_groups:
             g["lr"] = lr
+        if self.clip_value is not None or self.clip_norm is not None or self.manual_decay:
+            self._clip_and_decay(lr)
+        out = self.inner.step(closure)
+        self.steps += 1
+        return out
+
+    def _clip_and_decay(self, lr: float) -> None:
         params = [p for g in self.inner.param_groups for p in g["params"] if p.grad is not None]
         if self.clip_value is not None and params:
             torch.nn.utils.clip_grad_value_(params, self.clip_value)
@@ -168,9 +175,6 @@ class SpeccOptimizer:
             keep = 1.0 - lr * self.weight_decay
             for p in params:
                 p.mul_(keep)
-        out = self.inner.step(closure)
-        self.steps += 1
-        return out
 
     def state_dict(self) -> dict:
         return {"inner": self.inner.state_dict(), "steps": self.steps}
