@@ -175,3 +175,21 @@ def test_generated_code_uses_operators(tmp_path):
         v.assign(values[v.path])
     x = random_inputs(model, 2, np.random.default_rng(0), "float64")
     np.testing.assert_array_equal(np.asarray(km(x, training=False)), np.asarray(g(x, training=False)))
+
+
+def test_operators_beside_merge_layers_build_again_and_again():
+    """Keras names an operator's op automatically (add, add_1, …, counted across the
+    process): a second build's ``add_1`` clashed with the layer named add_1 (an internal
+    error in verify).  The ops are named after their nodes now."""
+    from specc.backends.keras.model import build_functional
+    from specc.backends.keras.plan import make_plan
+
+    text = "model n {\n  input a: float32[3, 4]\n  input b: float32[4]\n  x = a + b\n  y = x * 2.0\n  (y, a) -> add -> dense(2)\n}\n"
+    model = specc.loads(text)
+    names = None
+    for _ in range(3):
+        km, _ = build_functional(make_plan(model))
+        got = [op.name for op in km.operations]
+        assert len(set(got)) == len(got) and (names is None or got == names)
+        names = got
+    assert {"add", "multiply", "add_1"} <= set(names)
