@@ -359,7 +359,7 @@ OPTIMIZER_CASES = [
 
 def _run_keras_optimizer(kind, kw, w0, grads):
     from specc.backends.common import optimizer_args
-    from specc.backends.keras.lib.training import SpeccOptimizer as KerasOpt
+    from specc.backends.keras.lib.optimizers import specc_optimizer as KerasOpt
     from specc.ir.graph import TrainConfig
     from specc.ir.losses import MeanSquaredError
     from specc.ir.optimizers import OPTIMIZERS
@@ -420,7 +420,7 @@ def test_decoupled_decay_clipping_and_schedule_in_both(rng):
         buf = g if buf is None else 0.9 * buf + g
         w = w - lr * buf
     close(p.detach().numpy(), w)
-    from specc.backends.keras.lib.training import SpeccOptimizer as KerasOpt
+    from specc.backends.keras.lib.optimizers import specc_optimizer as KerasOpt
 
     kopt = KerasOpt(kind="sgd", lr=0.05, schedule={"kind": "step", "step_size": 1, "gamma": 0.5}, clip_norm=0.8, clip_value=0.5, weight_decay=0.1, hparams={"momentum": 0.9})
     v = keras.Variable(w0.copy(), dtype=F64)
@@ -432,7 +432,7 @@ def test_decoupled_decay_clipping_and_schedule_in_both(rng):
 @pytest.mark.parametrize("sched", ["step(3, 0.5)", "exponential(4, 0.3)", "exponential(4, 0.3, staircase=true)", "cosine(10, alpha=0.1, warmup_steps=3)"])
 def test_schedules_agree_in_both_backends(sched):
     from specc.backends.common import schedule_args
-    from specc.backends.keras.lib.training import schedule_factor as keras_factor
+    from specc.backends.keras.lib.optimizers import schedule_factor as keras_factor
     from specc.backends.torch.lib.training import schedule_factor as torch_factor
 
     model = specc.loads(f"model m {{ input x: float32[2]\n dense(1)\n train {{ loss mse; schedule {sched} }} }}")

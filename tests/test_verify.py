@@ -105,9 +105,9 @@ def test_planted_adam_epsilon_inside_root(monkeypatch):
     """Keras' Adam formula (ε added to √v̂ differently) instead of the IR's."""
     from keras import ops
 
-    from specc.backends.keras.lib import training
+    from specc.backends.keras.lib import optimizers
 
-    real_update = training.SpeccOptimizer.update_step
+    real_update = optimizers.TorchAdam.update_step
 
     def update_step(self, gradient, variable, learning_rate):
         if self.kind != "adam":
@@ -122,7 +122,7 @@ def test_planted_adam_epsilon_inside_root(monkeypatch):
         lr_hat = lr * ops.sqrt(1 - ops.power(0.999, t)) / (1 - ops.power(0.9, t))
         self.assign(variable, variable - lr_hat * m / (ops.sqrt(v) + 1e-8))  # ε-hat: Keras' placement
 
-    monkeypatch.setattr(training.SpeccOptimizer, "update_step", update_step)
+    monkeypatch.setattr(optimizers.TorchAdam, "update_step", update_step)
     f = _first_failure(CNN)
     assert f.phase == "step 1"
 

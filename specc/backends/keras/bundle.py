@@ -12,7 +12,8 @@ import numpy as np
 from specc.backends.common import loss_uses_logits, metric_setup, optimizer_args
 from specc.ir.graph import Model
 
-from .lib.training import ProbabilityLoss, SparseCategoricalCrossentropySmoothed, SpeccAccuracy, SpeccClassificationScore, SpeccOptimizer
+from .lib.optimizers import OPTIMIZER_CLASSES, SpeccOptimizer, TorchSchedule
+from .lib.training import ProbabilityLoss, SparseCategoricalCrossentropySmoothed, SpeccAccuracy, SpeccClassificationScore
 from .model import build_functional, get_canonical, set_canonical
 from .plan import Construct, KPlan, make_plan
 
@@ -68,13 +69,24 @@ def loss_construct(model: Model, dtype) -> Construct:
     return base
 
 
-def metric_constructs(model: Model) -> list[Construct]:
+#: Keras' argmax accuracies compare class indices as floats of the output's dtype: exact for
+#: indices below 2⁸ in any float (bfloat16 has 8 significant bits), below 2²⁴ in float32/64
+_EXACT_INDICES = {False: 2**24, True: 2**8}
+_ARGMAX_ACCURACY = {"sparse": keras.metrics.SparseCategoricalAccuracy, "categorical": keras.metrics.CategoricalAccuracy}
+
+
+def metric_constructs(model: Model, half_outputs: bool = False) -> list[Construct]:
+    """The spec's metrics; ``half_outputs``: the model may compute in float16/bfloat16."""
     if model.train is None:
         return []
     setup = metric_setup(model)
+    classes = model.type_of(model.outputs[0]).shape[-1] if model.type_of(model.outputs[0]).rank else None
     out = []
     for m in model.train.metrics:
-        if m.kind == "accuracy":
+        if m.kind == "accuracy" and setup["mode"] in _ARGMAX_ACCURACY and isinstance(classes, int) and classes <= _EXACT_INDICES[half_outputs]:
+            # argmax vs the target index / the target's argmax: Keras' own metric is the IR's
+            out.append(Construct(_ARGMAX_ACCURACY[setup["mode"]], (), {"name": "accuracy"}))
+        elif m.kind == "accuracy":
             out.append(Construct(SpeccAccuracy, (), {"mode": setup["mode"], "threshold": setup["threshold"]}))
         elif m.kind in ("precision", "recall", "f1"):
             mode = "binary" if setup["mode"] in ("binary", "exact") or setup["classes"] == 1 else setup["mode"]
@@ -86,15 +98,33 @@ def metric_constructs(model: Model) -> list[Construct]:
 
 
 def optimizer_construct(model: Model) -> Construct:
-    return Construct(SpeccOptimizer, (), optimizer_args(model.train))
+    """The kind's optimizer class with the spec's arguments; its defaults (``kind``, the
+    hyper-parameters in ``defaults``, no schedule, clipping or decay) left out."""
+    args = optimizer_args(model.train)
+    cls = OPTIMIZER_CLASSES[args.pop("kind")]
+    kind = model.train.optimizer.kind
+    kw: dict = {} if kind == cls.__init__.__defaults__[0] else {"kind": kind}
+    kw["lr"] = args["lr"]
+    for key, default in (("weight_decay", 0.0), ("clip_norm", None), ("clip_value", None)):
+        if args[key] != default:
+            kw[key] = args[key]
+    if args["schedule"]:
+        kw["schedule"] = Construct(TorchSchedule, (), args["schedule"])
+    hparams = {k: v for k, v in args["hparams"].items() if cls.defaults.get(k, object()) != v}
+    if hparams:
+        kw["hparams"] = hparams
+    return Construct(cls, (), kw)
 
 
 def keras_loss(model: Model, dtype: str):
     return loss_construct(model, dtype).build()
 
 
-def keras_metrics(model: Model) -> list:
-    return [c.build() for c in metric_constructs(model)]
+def keras_metrics(model: Model, half_outputs: bool = False) -> list:
+    """The metrics as ``compile`` takes them: on the first output (the IR's rule), none on
+    the others (Keras refuses one flat list for several outputs)."""
+    metrics = [c.build() for c in metric_constructs(model, half_outputs)]
+    return metrics if len(model.outputs) == 1 else [metrics, *([] for _ in model.outputs[1:])]
 
 
 def keras_optimizer(model: Model) -> SpeccOptimizer:
@@ -111,5 +141,5 @@ def build_keras(model: Model, weights: dict[str, np.ndarray] | None, *, device=N
     if weights is not None:
         info.set_weights(km, weights)
     if compile and model.train is not None:
-        km.compile(optimizer=keras_optimizer(model), loss=keras_loss(model, dtype), metrics=keras_metrics(model))
+        km.compile(optimizer=keras_optimizer(model), loss=keras_loss(model, dtype), metrics=keras_metrics(model, mixed_precision is not None))
     return km

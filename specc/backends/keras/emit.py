@@ -359,7 +359,9 @@ class _Emitter:
                 "",
                 "",
                 'def compile_model(model, dtype="float32"):',
-                "    model.compile(optimizer=make_optimizer(), loss=make_loss(dtype), metrics=make_metrics())",
+                *(["    # the metrics are the first output's"] if len(self.model.outputs) > 1 else []),
+                "    model.compile(optimizer=make_optimizer(), loss=make_loss(dtype), metrics="
+                + ("make_metrics())" if len(self.model.outputs) == 1 else "[make_metrics()" + ", []" * (len(self.model.outputs) - 1) + "])"),
                 "    return model",
                 "",
             ]

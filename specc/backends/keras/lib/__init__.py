@@ -9,5 +9,6 @@ from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .conv_transpose import *  # noqa: F403
 from .core import *  # noqa: F403
+from .optimizers import *  # noqa: F403
 from .training import *  # noqa: F403
 from .recurrent import *  # noqa: F403
