@@ -68,6 +68,10 @@ class TorchSchedule:
     def get_config(self):
         return dict(self.schedule)
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 @keras.saving.register_keras_serializable(package="specc")
 class SpeccOptimizer(keras.optimizers.Optimizer):
