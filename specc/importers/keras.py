@@ -1,17 +1,20 @@
 """Keras 3 models → an import :class:`~specc.importers.graph.Builder`.
 
 Sequential and functional models, nested models (their layers keep the nested model's
-name as a scope: ``encoder.dense``), built-in layers only: a custom ``Layer`` subclass is
-an error naming it (its ``call`` is Python specc does not read).  Keras is channels-last
+name as a scope: ``encoder.dense``), and custom ``Layer`` subclasses, whose ``call`` is
+traced on symbolic tensors into the built-in layers and ``keras.ops`` it applies
+(:mod:`specc.importers.keras_trace`; scoped by the custom layer's name).  Keras is channels-last
 and its weight layouts are the canonical ones, so weights are read through the Keras
 backend's own variable paths (``specc/backends/keras/ops``) after the spec is elaborated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from specc.importers.graph import Builder, ImportFailure
+from specc.importers.keras_trace import POSITIONS_OP, is_custom_layer, trace_call
 
 __all__ = ["import_keras", "keras_weights"]
 
@@ -134,6 +137,11 @@ def _pool(cfg, layer, kind: str, n: int) -> dict:
     return p
 
 
+def _query_rank(layer) -> int | None:
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    return len(nodes[0].input_tensors[0].shape) if nodes and nodes[0].input_tensors else None
+
+
 def layer_params(layer, n_inputs: int) -> dict | None:
     """The IR op (as a dict for pydantic) of one built-in Keras layer; None = identity."""
     from keras import layers as L
@@ -253,6 +261,8 @@ def layer_params(layer, n_inputs: int) -> dict | None:
     if cls == "Concatenate":
         return {"kind": "concat", "axis": cfg.get("axis", -1)}
     if cls == "MultiHeadAttention":
+        if cfg.get("attention_axes") is not None and tuple(cfg["attention_axes"]) == (1,) and _query_rank(layer) == 3:
+            cfg = {**cfg, "attention_axes": None}  # what a built layer reports for its default: attention over time
         _refuse(cfg, layer, {"attention_axes": (None,), **_COMMON})
         out = cfg.get("output_shape")
         if isinstance(out, (list, tuple)):
@@ -295,6 +305,9 @@ class _KerasImporter:
     def __init__(self, model):
         self.b = Builder(model.name, "keras")
         self.sources: dict[str, Any] = {}  # builder layer name → keras layer (weights)
+        #: layers' outputs are tensors of the source model (verify --against probes them);
+        #: not inside a traced custom layer, whose last layer gets the custom layer's output
+        self.probes = True
 
     def run(self, model) -> Builder:
         inputs = list(getattr(model, "inputs", None) or [])
@@ -313,7 +326,20 @@ class _KerasImporter:
             ids.append(self.b.add_input(name, _dtype(t), shape))
         outs = self.graph(model, ids, "")
         self.b.outputs = outs
+        self._ids_as_integers()
         return self.b
+
+    def _ids_as_integers(self) -> None:
+        """A float input read only by embeddings (and positions) holds ids: Keras' Embedding
+        casts them to int32 (truncating), so the spec declares the input int32 — the same
+        function on the integer values ids have.  keras.io's transformer classifier has
+        ``layers.Input(shape=(maxlen,))`` (float32) before its embeddings."""
+        for i, decl in enumerate(self.b.inputs):
+            if not decl.dtype.startswith(("float", "bfloat")):
+                continue
+            readers = [la for la in self.b.layers if decl.name in la.inputs]
+            if readers and any(la.op.kind == "embedding" for la in readers) and all(la.op.kind in ("embedding", "positions") for la in readers):
+                self.b.inputs[i] = dataclasses.replace(decl, dtype="int32", note=f"{decl.dtype} in the source, read only as ids by embeddings (Keras casts them to int32)")
 
     def graph(self, model, in_ids: list[str], prefix: str) -> list[str]:
         import keras
@@ -323,8 +349,14 @@ class _KerasImporter:
             cur = list(in_ids)
             for layer in model.layers:
                 before = len(self.b.layers)
+                if is_custom_layer(layer):
+                    nodes = getattr(layer, "_inbound_nodes", [])
+                    if len(nodes) != 1:
+                        raise ImportFailure("a custom layer in a Sequential model must be built (called once) to be traced", _where(layer), f"custom layer {type(layer).__name__}")
+                    cur = self.custom(layer, nodes[0], cur, prefix)
+                    continue
                 cur = self.apply(layer, cur, prefix, None)
-                if len(self.b.layers) > before and not isinstance(layer, keras.Model):
+                if len(self.b.layers) > before and self.probes and not isinstance(layer, keras.Model):
                     try:
                         out = layer.output
                         self.b.layers[-1].value = list(out) if isinstance(out, (list, tuple)) else [out]
@@ -333,38 +365,68 @@ class _KerasImporter:
             return cur
         if not hasattr(model, "_inbound_nodes") or not getattr(model, "outputs", None):
             raise ImportFailure("a subclassed keras.Model (its call() is Python) cannot be imported; build it as a functional or Sequential model", _where(model), "subclassed Keras models")
-        known: dict[int, str] = {id(t): i for t, i in zip(model.inputs, in_ids, strict=True)}
+        return self.walk(model.inputs, in_ids, model.outputs, prefix)
+
+    def walk(self, inputs, in_ids: list[str], outputs, prefix: str) -> list[str]:
+        """The ids of ``outputs``, a functional graph's symbolic tensors computed from
+        ``inputs`` (whose ids are ``in_ids``), each layer added on the way."""
+        import keras
+
+        probes = self.probes
+
+        known: dict[int, str] = {id(t): i for t, i in zip(inputs, in_ids, strict=True)}
 
         def value(t) -> str:
             if id(t) in known:
                 return known[id(t)]
             op, ni, ti = t._keras_history
             node = op._inbound_nodes[ni]
-            args = node.arguments
             ins = [value(x) for x in node.input_tensors]
             before = len(self.b.layers)
-            outs = self.apply(op, ins, prefix, args)
-            if len(self.b.layers) > before and not isinstance(op, keras.Model):
-                self.b.layers[-1].value = list(node.outputs)
+            if is_custom_layer(op):
+                outs = self.custom(op, node, ins, prefix)
+            else:
+                outs = self.apply(op, ins, prefix, node.arguments, node)
+            if len(self.b.layers) > before and (probes or is_custom_layer(op) or isinstance(op, keras.Model)):
+                # a nested model's or custom layer's last layer yields its call's outputs
+                self.b.layers[-1].value = list(node.outputs) if probes else None
             for o, oid in zip(node.outputs, outs, strict=False):
                 known[id(o)] = oid
             if id(t) not in known:
                 raise ImportFailure(f"output {ti} of this layer is not expressible", _where(op))
             return known[id(t)]
 
-        return [value(t) for t in model.outputs]
+        return [value(t) for t in outputs]
 
-    def apply(self, layer, ins: list[str], prefix: str, args) -> list[str]:
+    def custom(self, layer, node, ins: list[str], prefix: str) -> list[str]:
+        """A custom layer: its call() traced (:mod:`specc.importers.keras_trace`), its
+        layers under its name as a scope."""
+        fresh, outs = trace_call(layer, node, _where(layer))
+        probes, self.probes = self.probes, False  # the traced tensors are not the source model's
+        try:
+            return self.walk(fresh, ins, outs, f"{prefix}{layer.name}.")
+        finally:
+            self.probes = probes
+
+    def apply(self, layer, ins: list[str], prefix: str, args, node=None) -> list[str]:
         import keras
 
         from specc.ir.ops import LAYERS
 
         if isinstance(layer, keras.Model):
-            return self.graph(layer, ins, f"{prefix}{layer.name}.")
+            probes, self.probes = self.probes, False  # its layers' tensors are not the outer model's
+            try:
+                return self.graph(layer, ins, f"{prefix}{layer.name}.")
+            finally:
+                self.probes = probes
         if args is not None:
             extra = {k: v for k, v in args.kwargs.items() if v is not None and k not in ("training",)}
             if extra:
                 raise ImportFailure(f"call arguments {sorted(extra)} are not expressible", _where(layer), "layer call options")
+        if type(layer).__name__ == POSITIONS_OP:
+            return self.b.add(f"{prefix}positions", LAYERS.classes["positions"](), ins, f"ops.arange over the time axis of {prefix.rstrip('.') or 'the model'}")
+        if type(layer).__module__.startswith("keras.src.ops") and type(layer).__name__ in _TENSOR_OPS and node is not None:
+            return self.tensor_op(layer, ins, prefix, node)
         if type(layer).__module__.startswith("keras.src.ops"):
             raise ImportFailure(
                 f"the tensor operation {type(layer).__name__} (keras.ops on symbolic tensors) is not expressible in a spec",
@@ -390,6 +452,24 @@ class _KerasImporter:
         outs = self.b.add(f"{prefix}{layer.name}", op, ins, _where(layer), trainable=bool(layer.trainable))
         self.b.layers[-1].src = layer
         return outs
+
+
+    def tensor_op(self, op, ins: list[str], prefix: str, node) -> list[str]:
+        """``a + b`` / ``a * b`` of two symbolic tensors of one shape (keras.ops, or the
+        operators on KerasTensors) → the add / multiply layer."""
+        from specc.ir.ops import LAYERS
+
+        kind = _TENSOR_OPS[type(op).__name__]
+        shapes = [tuple(t.shape)[1:] for t in node.input_tensors]
+        if len(ins) != 2 or len(node.arguments.args) != 2:
+            raise ImportFailure(f"{type(op).__name__} with a constant operand is not expressible in a spec", f"operation '{op.name}'", "tensor-constant arithmetic")
+        if shapes[0] != shapes[1]:
+            raise ImportFailure(f"{type(op).__name__} broadcasting {shapes[0]} with {shapes[1]} is not expressible by import (the shapes must be equal)", f"operation '{op.name}'", "broadcasting arithmetic")
+        return self.b.add(f"{prefix}{op.name}", LAYERS.classes[kind](), ins, f"operation '{op.name}' ({type(op).__name__})")
+
+
+#: keras.ops operations on two tensors → the IR's merge layer
+_TENSOR_OPS = {"Add": "add", "Multiply": "multiply"}
 
 
 def import_keras(model) -> tuple[Builder, dict[str, Any]]:

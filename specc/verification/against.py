@@ -18,6 +18,7 @@ user's own model (a hand-written port) against a spec.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 
@@ -30,7 +31,7 @@ from .data import random_inputs, random_targets, verification_weights
 from .harness import VerifyError, _compare, _depths, _one_framework_at_a_time
 from .probes import make_probe
 from .report import Report
-from .tolerance import forward_tolerance, gradient_tolerance, step_tolerance
+from .tolerance import distance, forward_tolerance, gradient_tolerance, perturb, step_tolerance
 
 __all__ = ["verify_against", "match_layers"]
 
@@ -170,6 +171,39 @@ def verify_against(
         return _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol, port_weights)
 
 
+class _SpecSpread:
+    """The spec's model run a second time, float64, on weights, inputs and batches perturbed
+    by PERTURB64: ``of(phase, name, reference)`` is how far that run's value of a result
+    moved (its sensitivity to round-off), computed once, lazily, for all results."""
+
+    def __init__(self, backend, model, weights, x, y, batches, dtype):
+        self.args = (backend, model, weights, x, y, batches, dtype)
+        self.values: dict[tuple[str, str], np.ndarray] | None = None
+
+    def _run(self) -> dict:
+        backend, model, weights, x, y, batches, dtype = self.args
+        rng = np.random.default_rng(4099)
+        wp = {k: perturb(v, rng) for k, v in weights.items()}
+        xp = [perturb(v, rng) for v in x]
+        probe = make_probe(backend, model, wp, dtype, None)
+        out = {("trace", k): v for k, v in probe.trace(xp).items()}
+        if y is not None:
+            loss, grads = probe.loss_and_grads(xp, y)
+            out[("loss", "loss")] = np.array(loss)
+            out.update({("grads", k): v for k, v in grads.items()})
+            probe.set_weights(wp)
+            for s, (xs, ys) in enumerate(batches, start=1):
+                probe.step([perturb(v, rng) for v in xs], ys)
+                out.update({(f"step {s}", k): np.array(v, copy=True) for k, v in probe.weights().items()})
+        return out
+
+    def of(self, phase: str, name: str, reference) -> float | None:
+        if self.values is None:
+            self.values = self._run()
+        v = self.values.get((phase, name))
+        return None if v is None else distance(reference, v)
+
+
 def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, backend, rtol, atol, port_weights="spec") -> Report:
     started = time.perf_counter()
     model = as_model(spec)
@@ -246,32 +280,43 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
                 f"float): {', '.join(map(repr, inexact))} become float32 numbers, so a float64 port's penalties (and their "
                 "gradients) differ from the spec's by ~1e-8 relative — a framework limit, invisible in float32"
             )
+        rounded = sorted({n.op.key_dim for n in vmodel.nodes if n.op.kind == "multi_head_attention" and float(np.float32(1.0 / math.sqrt(n.op.key_dim))) != 1.0 / math.sqrt(n.op.key_dim)})
+        if rounded:
+            notes.append(
+                "keras.layers.MultiHeadAttention (TensorFlow backend) scales the logits by tf.cast(1/√key_dim) of a Python float, "
+                f"i.e. a float32 number: for key_dim {', '.join(map(str, rounded))} a float64 port's attention differs from the "
+                "spec's by ~3e-8 relative (gradients and steps first) — a framework limit, invisible in float32; key_dim a power of 4 "
+                "is exact"
+            )
     depth = _depths(vmodel)
     rng = np.random.default_rng([seed, 31337])
     x = random_inputs(vmodel, batch, rng, dtype)
+    trains = vmodel.train is not None
+    y = random_targets(vmodel, batch, rng, dtype) if trains else None
+    batches = [(random_inputs(vmodel, batch, rng, dtype), random_targets(vmodel, batch, rng, dtype)) for _ in range(steps)] if trains else []
+    # float64: the spec's model once more on round-off-perturbed weights and inputs; how far
+    # each result moves is its sensitivity to round-off (the harness' float64 policy)
+    sp = _SpecSpread(spec_backend, vmodel, w, x, y, batches, dtype) if dtype == "float64" else None
     ta, tb = a.trace(x), b.trace(x)
     for s, st, u, ut in pairs:
         node = vmodel.node(s)
         tol = forward_tolerance(node.op.family, depth[st], dtype, rtol, atol)
         if ut not in tb:  # the port computes this value inside a fused call: nothing to read
             continue
-        report.rows.append(_compare("forward", s, ta[st], tb[ut], tol, f"{node.op.kind} ↔ {imported.mapping[u]}"))
-    if vmodel.train is not None:
-        y = random_targets(vmodel, batch, rng, dtype)
+        report.rows.append(_compare("forward", s, ta[st], tb[ut], tol, f"{node.op.kind} ↔ {imported.mapping[u]}", sp and sp.of("trace", st, ta[st])))
+    if trains:
         la, ga = a.loss_and_grads(x, y)
         lb, gb = b.loss_and_grads(x, y)
         out_depth = max(depth[o] for o in vmodel.outputs)
-        report.rows.append(_compare("loss", "loss", np.array(la), np.array(lb), forward_tolerance("dense", out_depth, dtype, rtol, atol)))
+        report.rows.append(_compare("loss", "loss", np.array(la), np.array(lb), forward_tolerance("dense", out_depth, dtype, rtol, atol), "", sp and sp.of("loss", "loss", la)))
         gtol = gradient_tolerance(out_depth, dtype)
         for name in ga:
             if name in gb:
-                report.rows.append(_compare("gradient", name, ga[name], gb[name], gtol))
+                report.rows.append(_compare("gradient", name, ga[name], gb[name], gtol, "", sp and sp.of("grads", name, ga[name])))
         a.set_weights(w)
         b.set_weights(own)
         prev_a, prev_b = _copied(a.weights()), _copied(b.weights())  # a probe may hand out views of live tensors
-        for s in range(1, steps + 1):
-            xs = random_inputs(vmodel, batch, rng, dtype)
-            ys = random_targets(vmodel, batch, rng, dtype)
+        for s, (xs, ys) in enumerate(batches, start=1):
             a.step(xs, ys)
             b.step(xs, ys)
             wa, wb = a.weights(), b.weights()
@@ -279,14 +324,15 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
             for name in wa:
                 if name not in wb:
                     continue
+                spread = sp and sp.of(f"step {s}", name, wa[name])
                 node, _, wname = name.rpartition(".")
                 if wname == "moving_variance" and node in unbiased:
                     # torch's rule applied to the spec's batch variance: v' = m·v + (1−m)·σ²·n/(n−1)
                     m, n = unbiased[node]
                     expected = m * prev_b[name] + (wa[name] - m * prev_a[name]) * (n / (n - 1))
-                    report.rows.append(_compare(f"step {s}", name, expected, wb[name], stol, "batch_norm (torch's unbiased running_var)"))
+                    report.rows.append(_compare(f"step {s}", name, expected, wb[name], stol, "batch_norm (torch's unbiased running_var)", spread))
                 else:
-                    report.rows.append(_compare(f"step {s}", name, wa[name], wb[name], stol))
+                    report.rows.append(_compare(f"step {s}", name, wa[name], wb[name], stol, "", spread))
             prev_a, prev_b = _copied(wa), _copied(wb)
     else:
         notes.append("the spec has no train section: loss, gradients and optimizer steps not compared")

@@ -71,6 +71,7 @@ __all__ = [
     "step_tolerance",
     "FAMILY_RTOL32",
     "PERTURB64",
+    "perturb",
     "SPREAD_FACTOR",
     "ROUNDOFF_RATIO",
     "Judgement",
@@ -161,6 +162,15 @@ def distance(a, b) -> float:
         return float("inf")
     d, same = _diff(a, b)
     return _maxabs(d) if same else float("inf")
+
+
+def perturb(v, rng: np.random.Generator):
+    """``v`` (float arrays only) times ``1 + PERTURB64·u``, ``u`` uniform in [−1, 1]: a
+    round-off-sized change, for measuring the spread of the float64 policy."""
+    v = np.asarray(v)
+    if not np.issubdtype(v.dtype, np.floating):
+        return v
+    return v.astype(np.float64) * (1.0 + PERTURB64 * rng.uniform(-1.0, 1.0, v.shape))
 
 
 def judge(a, b, prior: Tolerance, dtype: str, *, spread: float | None = None, roundoff: tuple[float, float] | None = None, names=("a", "b"), amplified: bool = False) -> Judgement:
