@@ -3,7 +3,9 @@
 #
 #   make demo   train specs/digits_cnn.spec on scikit-learn's digits in PyTorch and in Keras,
 #               then prove the two backends compute the same function
-#   make test   the test suite, then `specc selftest --quick` (what CI runs)
+#   make test   the test suite, then `specc selftest --quick` (what CI runs); the sweeps marked
+#               slow (every hostile name in every role in Keras) are left to make test-slow
+#   make test-slow  the tests marked slow
 #   make fuzz   10,000 generated and mutated specs through check, fmt and compile (not in
 #               make test; FUZZ_COUNT / FUZZ_SEED change the run)
 #   make selftest     the full selftest (float32 and float64 runs of the whole corpus)
@@ -25,7 +27,7 @@ FUZZ_SEED ?= 0
 VFUZZ_COUNT ?= 500
 VFUZZ_SEED ?= 0
 
-.PHONY: demo test fuzz install clean bench bench-gpu selftest verify-fuzz mutants
+.PHONY: demo test test-slow fuzz install clean bench bench-gpu selftest verify-fuzz mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +45,11 @@ demo: $(STAMP)
 	$(BIN)/specc verify specs/digits_cnn.spec
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=15 -m "not slow" $(PYTEST_ARGS)
 	$(BIN)/specc selftest --quick
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=15 -m slow $(PYTEST_ARGS)
 
 selftest: $(STAMP)
 	$(BIN)/specc selftest
