@@ -145,3 +145,25 @@ def test_nested_sequential_inside_a_functional_model_verifies_against():
     spec = specc.loads(text.rstrip()[:-1] + "  train {\n    loss mse\n    optimizer sgd(lr=0.1)\n  }\n}\n")
     report = specc.verify(spec, against=make, dtype="float64", steps=1)
     assert report.ok, report.render_text(compact=True)
+
+
+def test_float64_keras_momentum_rounding_is_explained():
+    """keras.optimizers.SGD casts its momentum with ops.cast of a Python float (float32 first
+    in TensorFlow): momentum 0.9 makes a float64 port's second step differ by ~1e-9 relative
+    — named, with why; 0.5 (a float32 number) is exact."""
+
+    def make():
+        inp = layers.Input(shape=(5,))
+        return keras.Model(inp, layers.Dense(2)(layers.Dense(4, activation="tanh")(inp)))
+
+    with keras_dtype("float64"):
+        text = import_model(make()).text
+
+    def spec(momentum):
+        return specc.loads(text.rstrip()[:-1] + f"  train {{\n    loss mse\n    optimizer sgd(lr=0.25, momentum={momentum})\n  }}\n}}\n")
+
+    bad = specc.verify(spec(0.9), against=make, dtype="float64", steps=2)
+    assert not bad.ok and bad.first_failure.phase == "step 2", bad.render_text(compact=True)
+    assert any("momentum 0.9 are rounded to float32" in n for n in bad.notes), bad.notes
+    good = specc.verify(spec(0.5), against=make, dtype="float64", steps=2)
+    assert good.ok and not any("rounded to float32" in n for n in good.notes), good.render_text(compact=True)

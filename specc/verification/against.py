@@ -280,6 +280,17 @@ def _verify_against(spec, against, dtype, steps, seed, batch, weights, inputs, b
                 f"float): {', '.join(map(repr, inexact))} become float32 numbers, so a float64 port's penalties (and their "
                 "gradients) differ from the spec's by ~1e-8 relative — a framework limit, invisible in float32"
             )
+        if model.train is not None:
+            opt = model.train.optimizer
+            hp = {f: getattr(opt, f) for f in ("momentum", "beta1", "beta2", "rho", "epsilon") if isinstance(getattr(opt, f, None), float)}
+            off = {f: v for f, v in hp.items() if v and float(np.float32(v)) != v}
+            if off:
+                notes.append(
+                    "keras.optimizers cast Python-float hyper-parameters with ops.cast, which in TensorFlow makes a float32 "
+                    f"number first: {', '.join(f'{f} {v!r}' for f, v in off.items())} are rounded to float32, so a float64 "
+                    "port's steps differ from the spec's by ~1e-9–1e-8 relative after the first — a framework limit, "
+                    "invisible in float32"
+                )
         rounded = sorted({n.op.key_dim for n in vmodel.nodes if n.op.kind == "multi_head_attention" and float(np.float32(1.0 / math.sqrt(n.op.key_dim))) != 1.0 / math.sqrt(n.op.key_dim)})
         if rounded:
             notes.append(
