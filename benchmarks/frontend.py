@@ -137,6 +137,17 @@ def cold_start(pairs: int) -> dict:
     }
 
 
+def _child_cpu(cmd: list[str], env: dict) -> float:
+    """CPU seconds (user + system) of one run of a command (a child process: this
+    process' own clock does not see them)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def best(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -190,7 +201,7 @@ def measure(layers: int, runs: int, cli: bool, shape: str = "written") -> dict:
         if cli:  # the command itself, interpreter start and imports included
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             cmd = [sys.executable, "-m", "specc", "check", str(path)]
-            out["cli_s"] = best(lambda: subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL), runs)
+            out["cli_s"] = min(_child_cpu(cmd, env) for _ in range(runs))
     return out
 
 
@@ -258,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     results = next(iter(all_results.values()))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     clock = "wall-clock" if args.wall else "CPU"
-    print(f"specc front end — Python {platform.python_version()}, {platform.machine()}, best of {args.runs} runs ({clock} time; the CLI by the wall clock), load average {load:.1f}")
+    print(f"specc front end — Python {platform.python_version()}, {platform.machine()}, best of {args.runs} runs ({clock} time; the CLI: CPU time of its process), load average {load:.1f}")
     print(f"layer kinds: {', '.join(results[0]['layer_kinds'])}")
     print()
     print(table(all_results, grammar_s, cached_s))
