@@ -56,7 +56,11 @@ def _complete(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
-    if argv is None:
+    if argv is None:  # the program itself (not a call from Python)
+        # pydantic looks for plugins (an entry-point scan of every installed distribution,
+        # ~60 ms of each command's start) when it builds its first validator; specc's
+        # commands use none.  A user's own setting of the variable wins.
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
         _complete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,13 +20,16 @@ from specc.errors import Span
 from specc.ir.callbacks import Callback, EarlyStopping, monitor_mode
 from specc.ir.losses import Loss
 from specc.ir.metrics import Metric
-from specc.ir.ops import AnyOp, Op, WeightSpec
+from specc.ir.ops import LAYERS, Op, WeightSpec
 from specc.ir.optimizers import Adam, Optimizer
 from specc.ir.schedules import Schedule
 from specc.ir.spec import Spec
 from specc.ir.types import TensorType
 
 __all__ = ["Model", "Node", "Input", "Scope", "TrainConfig", "VerifyConfig", "IDENTIFIER", "IR_VERSION"]
+
+if TYPE_CHECKING:
+    from specc.ir.ops import AnyOp
 
 IR_VERSION = 1
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -43,6 +46,17 @@ class _Frozen(BaseModel):
 
     def __hash__(self) -> int:
         return hash(self.model_dump_json())
+
+    # ``Node.op`` is any layer: a discriminated union of every layer class, which exists
+    # only once every layer module is imported (specc.ir.ops imports them on first use).
+    # pydantic builds these classes' validators and serializers on first use (defer_build)
+    # through ``model_rebuild``: the vocabulary is completed first.  Assembling the IR
+    # (``model_construct``) and reading it need neither.
+    @classmethod
+    def model_rebuild(cls, *args: Any, **kwargs: Any):
+        if "AnyOp" not in globals():
+            globals()["AnyOp"] = LAYERS.union
+        return super().model_rebuild(*args, **kwargs)
 
 
 class Input(_Frozen):

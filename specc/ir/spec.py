@@ -14,6 +14,7 @@ Conversion is type directed: a field annotated with a family (``Activation``,
 
 from __future__ import annotations
 
+import importlib
 import math
 import types
 import typing
@@ -184,39 +185,82 @@ class _FamilyMarker:
 
 
 class Family:
-    """A named collection of Spec classes: ``Family("activation")``."""
+    """A named collection of Spec classes: ``Family("activation")``.
+
+    A family may be given a manifest (:meth:`set_manifest`): which module of a package
+    defines which member.  Its members are then imported on first lookup, and only
+    :attr:`classes` and :attr:`union` (which need every member) import them all."""
 
     def __init__(self, name: str, noun: str | None = None):
         self.name = name
         self.noun = noun or name
-        self.classes: dict[str, type[Spec]] = {}
+        self._classes: dict[str, type[Spec]] = {}
         self.aliases: dict[str, str] = {}
         self._union = None
+        self._package: str | None = None  # while members are still to be imported on demand
+        self._manifest: dict[str, str] = {}  # kind → module
+        self._manifest_aliases: dict[str, str] = {}  # alias → kind
+
+    def set_manifest(self, package: str, manifest: dict[str, str], aliases: dict[str, str]) -> None:
+        """Members are defined in modules of ``package``: ``manifest`` maps each kind to its
+        module, ``aliases`` each alias to its kind; a module is imported when one of its
+        members is first looked up."""
+        self._package, self._manifest, self._manifest_aliases = package, dict(manifest), dict(aliases)
+
+    def load_all(self) -> None:
+        """Import every module of the manifest (once)."""
+        package, self._package = self._package, None
+        if package is not None:
+            for module in sorted(set(self._manifest.values())):
+                importlib.import_module(f"{package}.{module}")
+
+    @property
+    def classes(self) -> dict[str, type[Spec]]:
+        """Every member by kind (imports them all)."""
+        self.load_all()
+        return self._classes
 
     def register(self, cls: type[Spec]) -> type[Spec]:
         kind = typing.get_args(cls.model_fields["kind"].annotation)[0]
-        if kind in self.classes:
+        if kind in self._classes:
             raise RuntimeError(f"{self.name} '{kind}' registered twice")
-        self.classes[kind] = cls
+        self._classes[kind] = cls
         for alias in cls.aliases:
             self.aliases[alias] = kind
         self._union = None
         return cls
 
+    def kinds(self) -> list[str]:
+        """Every member's kind, sorted (imports nothing)."""
+        if self._package is not None:
+            return sorted(self._manifest)
+        return sorted(self._classes)
+
     def names(self) -> list[str]:
-        return sorted(self.classes) + sorted(self.aliases)
+        if self._package is not None:
+            return sorted(self._manifest) + sorted(self._manifest_aliases)
+        return sorted(self._classes) + sorted(self.aliases)
 
     def lookup(self, name: str) -> type[Spec] | None:
-        return self.classes.get(self.aliases.get(name, name))
+        cls = self._classes.get(self.aliases.get(name, name))
+        if cls is None and self._package is not None:
+            module = self._manifest.get(self._manifest_aliases.get(name, name))
+            if module is not None:
+                importlib.import_module(f"{self._package}.{module}")
+                cls = self._classes.get(self.aliases.get(name, name))
+        return cls
 
     def __contains__(self, name: str) -> bool:
+        if self._package is not None and (name in self._manifest or name in self._manifest_aliases):
+            return True
         return self.lookup(name) is not None
 
     @property
     def union(self):
         """The pydantic type accepting any member (discriminated on ``kind``)."""
         if self._union is None:
-            members = tuple(self.classes[k] for k in sorted(self.classes))
+            classes = self.classes
+            members = tuple(classes[k] for k in sorted(classes))
             inner = members[0] if len(members) == 1 else Annotated[Union[members], Field(discriminator="kind")]  # noqa: UP007
             self._union = inner
         return self._union
@@ -234,7 +278,7 @@ class Family:
         """Build a member from a symbol (``relu``), a call (``leaky_relu(0.2)``) or a Spec."""
         v = value.value
         if isinstance(v, Spec):
-            if type(v) in self.classes.values():
+            if self.lookup(getattr(v, "kind", "")) is type(v):
                 return v
             raise SpecError.single(value.span, f"expected {_article(self.noun)} here, got {v.kind}")
         if isinstance(v, Symbol) or (isinstance(v, str) and not isinstance(v, Symbol)):
@@ -244,7 +288,7 @@ class Family:
         raise SpecError.single(
             value.span,
             f"expected {_article(self.noun)}{' for ' + what if what else ''}, got {render_value(v)}",
-            expected=f"one of: {', '.join(sorted(self.classes))}",
+            expected=f"one of: {', '.join(self.kinds())}",
         )
 
     def build(
@@ -260,7 +304,7 @@ class Family:
             raise SpecError.single(
                 name_span or span,
                 f"unknown {self.noun} '{name}'{' for ' + what if what else ''}",
-                expected=f"one of: {', '.join(sorted(self.classes))}",
+                expected=f"one of: {', '.join(self.kinds())}",
                 hint=did_you_mean(name, self.names()),
             )
         return build_spec(cls, args, span, self.noun)
@@ -493,7 +537,7 @@ def _field_expectation(cls: type[Spec], fname: str) -> str:
     info = cls.model_fields[fname]
     fam = next((m.family for m in info.metadata if isinstance(m, _FamilyMarker)), None)
     if fam is not None:  # pydantic keeps a family's marker in the metadata, not the annotation
-        text = f"{fname}: {_article(fam.noun)} (one of: {', '.join(sorted(fam.classes))})"
+        text = f"{fname}: {_article(fam.noun)} (one of: {', '.join(fam.kinds())})"
     else:
         text = f"{fname}: {describe_type(info.annotation)}"
     bounds = []
