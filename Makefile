@@ -6,7 +6,7 @@
 #   make test   the test suite, then `specc selftest --quick` (what CI runs); the sweeps marked
 #               slow (every hostile name in every role in Keras) are left to make test-slow
 #   make test-slow  the tests marked slow
-#   make fuzz   10,000 generated and mutated specs through check, fmt and compile (not in
+#   make fuzz   10,000 generated and mutated specs through check, fmt, compile and both parsers (not in
 #               make test; FUZZ_COUNT / FUZZ_SEED change the run)
 #   make selftest     the full selftest (float32 and float64 runs of the whole corpus)
 #   make verify-fuzz  `specc fuzz --count 500` in float64 and in float32 (VFUZZ_COUNT, VFUZZ_SEED)

@@ -2,7 +2,7 @@
 
 Used by ``tests/test_fuzz.py`` (a few hundred inputs in the test suite) and by ``make fuzz``
 (``python tests/fuzzing.py --count 10000``: at least ten thousand inputs through ``check``,
-``fmt`` and ``compile``).  The oracle: every input ends in a valid model or a
+``fmt`` and ``compile``, and each through both parsers: tests/parse_diff.py).  The oracle: every input ends in a valid model or a
 :class:`~specc.errors.SpecError` whose diagnostics are all located — never another exception
 (what the CLI reports as exit 3, "internal error") — and no input takes more than a few
 seconds.  The generator is seeded, so a run is reproducible and a failure is reported with
@@ -448,12 +448,22 @@ def main(argv: list[str] | None = None) -> int:
 
         for seed in SEEDS:  # and warm them up (first layer builds, lazy imports inside them)
             run_one(seed, emit=True, limit_s=600)
+    from parse_diff import compare_parsers
+
     failures = []
-    n = valid = 0
+    n = valid = fast_used = lark_valid = 0
     slowest = (0.0, "")
     t0 = time.perf_counter()
     for kind, text in corpus(args.count, args.seed):
         out = run_one(text, emit=args.emit, limit_s=args.limit)
+        # and the differential check of the parsers: the fast path's AST is Lark's, or it gave up
+        compared = compare_parsers(text, FILE)
+        fast_used += compared.fast_used
+        lark_valid += compared.lark_valid
+        if compared.problem:
+            out.failure = (out.failure or "") + f"parsers differ: {compared.problem}\n"
+        elif compared.lark_valid and not compared.fast_used:
+            out.failure = (out.failure or "") + "parsers: Lark accepts it, the fast path gave up\n"
         n += 1
         valid += out.valid
         if out.seconds > slowest[0]:
@@ -469,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     print(f"fuzz: {n} inputs (seed {args.seed}), {valid} valid, {len(failures)} failures, {total:.1f} s")
     print(f"slowest input: {slowest[0] * 1000:.1f} ms of CPU time ({len(slowest[1])} characters)")
+    print(f"parsers: Lark accepted {lark_valid} inputs, the fast path answered {fast_used} of them, same ASTs")
     return 1 if failures else 0
 
 

@@ -201,7 +201,8 @@ def test_check_works_over_a_planted_pickle(tmp_path):
     planted = cache / f"grammar-{_key()}.json"
     planted.write_bytes(_signed(pickle.dumps(_Boom())))
     planted.chmod(0o600)
-    env = {**os.environ, "SPECC_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    # Lark parses (a valid spec would take the fast path, which needs no tables)
+    env = {**os.environ, "SPECC_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), "SPECC_PARSER": "lark"}
     r = subprocess.run(
         [sys.executable, "-m", "specc", "check", str(ROOT / "specs" / "digits_cnn.spec")],
         env=env,
@@ -228,7 +229,8 @@ def test_loading_the_cache_adds_no_comment_to_the_first_file(tmp_path):
     """The canary parse runs specc's comment callback: the first file a fresh process parses
     must keep exactly its own comments (`fmt --check` of a canonical file with comments)."""
     cache = tmp_path / "cache"
-    env = {**os.environ, "SPECC_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    # Lark parses (a valid spec would take the fast path, which needs no tables)
+    env = {**os.environ, "SPECC_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), "SPECC_PARSER": "lark"}
     spec = tmp_path / "c.spec"
     spec.write_text("# top\nmodel m {\n  input x: float32[4]  # why\n\n  dense(3)\n}\n")
     for _ in range(2):  # built (and saved), then loaded from the cache

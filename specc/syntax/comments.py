@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import bisect
 
-from lark import Token
-
 from specc.errors import source_lines
 from specc.syntax import ast
 
 __all__ = ["attach_comments"]
 
-def attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> None:
+
+def attach_comments(tree: ast.SpecFile, comments: list[tuple[int, str]], source: str) -> None:
     """Give each comment to the statement it belongs to, so `fmt` keeps it in place.
+    ``comments``: each comment's line and text (from ``#``), in source order.
 
     Linear in the size of the file: statements and bodies are indexed by line first."""
     lines = source_lines(source)
@@ -59,8 +59,8 @@ def attach_comments(tree: ast.SpecFile, comments: list[Token], source: str) -> N
     leading: dict[int, tuple[ast.Node, list[tuple[int, str]]]] = {}
     starts: dict[int, list[int]] = {}  # id(statements) → their first lines (sorted: source order)
 
-    for tok in comments:
-        line, text = tok.line, str(tok)[1:].rstrip()
+    for line, raw in comments:
+        text = raw[1:].rstrip()
         text = text[1:] if text.startswith(" ") else text
         # the last statement on that line: `a; b  # c` comments b
         leaf = leaf_at.get(line)

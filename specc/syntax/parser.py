@@ -10,24 +10,29 @@ errors are worded in :mod:`specc.syntax.syntax_errors`.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedInput, VisitError
+from typing import TYPE_CHECKING
 
 from specc.errors import Diagnostic, SpecError, Span
-from specc.syntax import ast, positions
+from specc.syntax import ast
 from specc.syntax.comments import attach_comments
-from specc.syntax.syntax_errors import syntax_diagnostic
-from specc.syntax.to_ast import MAX_INT, ToAst, tok_span, unescape
+from specc.syntax.fast_parse import parse_fast
+from specc.syntax.literals import MAX_INT, unescape
 
-__all__ = ["parse", "grammar_path", "unescape", "MAX_NESTING", "MAX_BRACES", "MAX_INT"]
+if TYPE_CHECKING:  # Lark is imported where it is used: the fast path does without it
+    from lark import Lark, Token
+
+__all__ = ["parse", "parse_lark", "checked_text", "grammar_path", "unescape", "MAX_NESTING", "MAX_BRACES", "MAX_INT", "PARSER_ENV"]
 
 MAX_NESTING = 64  # brackets nested deeper than this are rejected (no recursion blow-ups)
 MAX_BRACES = 32  # so are bodies ({ ... }: repeat in repeat in ...)
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
+#: ``SPECC_PARSER=lark`` in the environment: every spec goes through Lark (the reference
+#: path), never through the fast path of :mod:`specc.syntax.fast_parse`
+PARSER_ENV = "SPECC_PARSER"
 
 
 def grammar_path() -> Path:
@@ -107,7 +112,9 @@ _OPTIONS = {"parser": "lalr", "lexer": "basic", "propagate_positions": True, "ma
 def _lark() -> Lark:
     """The parser: its tables loaded from the user's cache when the grammar is unchanged
     (see :mod:`specc.syntax.table_cache`), else built from the grammar and cached."""
-    from specc.syntax import table_cache
+    from lark import Lark
+
+    from specc.syntax import positions, table_cache
 
     grammar = grammar_path().read_text(encoding="utf-8")
     runtime = {"postlex": _PostLex(), "lexer_callbacks": {"COMMENT": _on_comment}}
@@ -124,7 +131,24 @@ def _lark() -> Lark:
 
 
 def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
-    """Parse spec text into its surface AST; raise :class:`SpecError` on a syntax error."""
+    """Parse spec text into its surface AST; raise :class:`SpecError` on a syntax error.
+
+    The fast path (:mod:`specc.syntax.fast_parse`) answers when it can; Lark, the language's
+    definition, parses everything else and reports every error (``SPECC_PARSER=lark``: Lark
+    parses everything)."""
+    source = checked_text(source, file)
+    if os.environ.get(PARSER_ENV, "").strip().lower() != "lark":
+        fast = parse_fast(source, file, MAX_NESTING, MAX_BRACES)
+        if fast is not None:  # else: an error, or a construct the fast path leaves to Lark
+            spec, comments = fast
+            attach_comments(spec, comments, source)
+            return spec
+    return parse_lark(source, file)
+
+
+def checked_text(source: str | bytes, file: str) -> str:
+    """The text of a spec file, or a located error when it cannot be one: not UTF-8, a lone
+    surrogate, larger than the bound, a NUL byte.  A byte-order mark is dropped."""
     if isinstance(source, bytes):
         if len(source) > MAX_SOURCE_BYTES + 3:  # (a byte-order mark aside)
             raise SpecError.single(Span(file, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB")
@@ -151,12 +175,23 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
         raise SpecError.single(
             Span(file, line, col), "the file contains a NUL byte: this is not a spec file", expected="UTF-8 text"
         )
+    return source
+
+
+def parse_lark(source: str, file: str) -> ast.SpecFile:
+    """The reference path, for text :func:`checked_text` has read: Lark's parser and
+    :class:`~specc.syntax.to_ast.ToAst`; every syntax and literal error is reported here."""
+    from lark.exceptions import UnexpectedInput, VisitError
+
+    from specc.syntax.syntax_errors import syntax_diagnostic
+    from specc.syntax.to_ast import ToAst, tok_span
+
     sources = {file: source}
     lark = _lark()  # first: building or loading it must not feed this file's comments
     comments: list[Token] = []
     _comment_sink.items = comments
     try:
-        tree: Tree = lark.parse(source)
+        tree = lark.parse(source)
     except UnexpectedInput as e:
         raise SpecError([syntax_diagnostic(file, source, e, lark)], sources) from None
     except _TooDeep as e:
@@ -178,5 +213,5 @@ def parse(source: str | bytes, file: str = "<string>") -> ast.SpecFile:
     except RecursionError:
         raise SpecError.single(Span(file, 1, 1), "the spec is nested too deeply") from None
     spec = ast.SpecFile(file, definitions)
-    attach_comments(spec, comments, source)
+    attach_comments(spec, [(t.line, str(t)) for t in comments], source)
     return spec
