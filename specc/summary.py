@@ -65,11 +65,20 @@ def summary_rows(model: Model, cost: ModelCost | None = None) -> tuple[list[str]
     rows: list[list[str]] = []
     for i in model.inputs:
         rows.append([_clip(i.name), "input", _clip(f"{i.type.dtype}{fmt_shape(i.type.shape, batch=True)}"), "0", "0", *([""] if show_inputs else [])])
+    # the layers of a repeat or of a block called again share their op (and often their
+    # shapes): each is rendered once
+    described: dict[int, str] = {}  # id(op) → its text (the ops are the model's: ids are their own)
+    shaped: dict[tuple, str] = {}  # output shapes → their cell
     for n, c in zip(model.nodes, cost.layers, strict=True):
         count = c.params
-        shapes = "\n".join(_clip(fmt_shape(t.shape, batch=True)) for t in n.types)
+        shapes = shaped.get(key := tuple(t.shape for t in n.types))
+        if shapes is None:
+            shapes = shaped[key] = "\n".join(_clip(fmt_shape(t.shape, batch=True)) for t in n.types)
         name = _clip(n.name) + ("" if n.trainable or count == 0 else " (frozen)")
-        op = n.op.describe() if n.shares is None else f"{n.op.describe()} (shares {n.shares})"
+        text = described.get(id(n.op))
+        if text is None:
+            text = described[id(n.op)] = n.op.describe()
+        op = text if n.shares is None else f"{text} (shares {n.shares})"
         row = [name, _clip(op, 4 * MAX_CELL), shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
         if show_inputs:
             row.append(", ".join(_clip(i) for i in n.inputs))
@@ -85,23 +94,22 @@ def summary_text(model: Model, cost: ModelCost | None = None) -> str:
     """The summary as text: column widths from the longest cell, three spaces between
     columns, Params and MACs right-aligned.  Plain string work, linear in the size of the model."""
     header, rows = summary_rows(model, cost)
-    split = [[cell.split("\n") for cell in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in split:
-        for k, lines in enumerate(row):
-            for line in lines:
-                if len(line) > widths[k]:
-                    widths[k] = len(line)
-    right = [h in _RIGHT for h in header]
-
-    def fmt(cells: list[str]) -> str:
-        return GAP.join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
-
-    out = [fmt(header), "─" * (sum(widths) + len(GAP) * (len(widths) - 1))]
-    for row in split:
-        height = max(len(lines) for lines in row)
-        for j in range(height):
-            out.append(fmt([lines[j] if j < len(lines) else "" for lines in row]))
+    columns = range(len(header))
+    multi = [k for k in columns if any("\n" in row[k] for row in rows)]  # cells of several lines (outputs)
+    widths = [
+        max(len(header[k]), max((len(line) for row in rows for line in row[k].split("\n")) if k in multi else (len(row[k]) for row in rows), default=0))
+        for k in columns
+    ]
+    # one format per line (as str.ljust / str.rjust pad); the cells are its arguments, never its text
+    line = GAP.join(f"{{:{'>' if h in _RIGHT else '<'}{w}}}" for h, w in zip(header, widths, strict=True)).format
+    out = [line(*header).rstrip(), "─" * (sum(widths) + len(GAP) * (len(widths) - 1))]
+    for row in rows:
+        if multi and any("\n" in row[k] for k in multi):
+            cells = [cell.split("\n") for cell in row]
+            for j in range(max(len(lines) for lines in cells)):
+                out.append(line(*(lines[j] if j < len(lines) else "" for lines in cells)).rstrip())
+        else:
+            out.append(line(*row).rstrip())
     return "\n".join(out)
 
 

@@ -61,18 +61,25 @@ class ModelCost:
         }
 
 
-def _node_cost(model: Model, node: Node) -> LayerCost:
+def _node_cost(model: Model, node: Node, memo: dict) -> LayerCost:
     ins = model.input_types(node)
-    macs = node.op.macs(ins, list(node.types))
-    sizes = [t.size() for t in node.types]
-    values = None if None in sizes else sum(sizes)
-    nbytes = None if None in sizes else sum(s * DTYPE_BYTES[t.dtype] for s, t in zip(sizes, node.types, strict=True))
-    params = sum(w.size for w in model.node_weights(node))  # a shared layer counts once
-    return LayerCost(node.name, macs, values, nbytes, params)
+    # a function of the op, its input and output types and whether it owns weights: the
+    # same layer on the same types (a repeat, a block called again) is counted once
+    key = (id(node.op), node.shares is None, tuple((t.dtype, t.shape) for t in ins), tuple((t.dtype, t.shape) for t in node.types))
+    known = memo.get(key)
+    if known is None or known[0] is not node.op:
+        macs = node.op.macs(ins, list(node.types))
+        sizes = [t.size() for t in node.types]
+        values = None if None in sizes else sum(sizes)
+        nbytes = None if None in sizes else sum(s * DTYPE_BYTES[t.dtype] for s, t in zip(sizes, node.types, strict=True))
+        params = sum(w.size for w in model.node_weights(node))  # a shared layer counts once
+        known = memo[key] = (node.op, macs, values, nbytes, params)  # (the op is kept: its id stays its own)
+    return LayerCost(node.name, *known[1:])
 
 
 def model_cost(model: Model) -> ModelCost:
-    layers = tuple(_node_cost(model, n) for n in model.nodes)
+    memo: dict = {}
+    layers = tuple(_node_cost(model, n, memo) for n in model.nodes)
     input_sizes = [(i.type.size(), i.type.dtype) for i in model.inputs]
     return ModelCost(
         layers=layers,

@@ -252,15 +252,19 @@ class Model(_Frozen):
         applies the weights of the node it shares)."""
         if node.shares is not None:
             return []
+        ins = self.input_types(node)
         if self._by_name.get(node.name) is not node:  # a node of another model
-            return node.op.weights(self.input_types(node))
-        known = self._weights.get(node.name)
-        if known is None:  # computed once a node (the summary's costs and counts both ask)
-            known = self._weights[node.name] = tuple(node.op.weights(self.input_types(node)))
+            return node.op.weights(ins)
+        # computed once per layer and input types (the summary's costs and counts both ask;
+        # the layers of a repeat or of a block called again are one op on the same types)
+        key = (id(node.op), tuple((t.dtype, t.shape) for t in ins))
+        known = self._weights.get(key)
+        if known is None:  # (the key's op is one of this model's: its id is its own)
+            known = self._weights[key] = tuple(node.op.weights(ins))
         return list(known)
 
     @cached_property
-    def _weights(self) -> dict[str, tuple[WeightSpec, ...]]:
+    def _weights(self) -> dict[tuple, tuple[WeightSpec, ...]]:
         return {}
 
     def owner(self, node: Node) -> Node:

@@ -117,8 +117,8 @@ class Sizer:
         return got
 
     def body(self, body: ast.Body, env: dict[str, ArgValue]) -> int:
-        free = self.free(body)
-        key = ("body", id(body), _env_key(env, free))
+        # no values in scope (the model's body): the key needs no walk of what it reads
+        key = ("body", id(body), _env_key(env, self.free(body)) if env else ())
         got = self._memo.get(key) if key[2] is not None else None
         if got is not None:
             return got

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from specc.errors import Span
-from specc.ir.spec import ArgValue, CallValue
+from specc.ir.spec import ArgValue, CallValue, Symbol
 
-__all__ = ["BodyScope", "Tensors", "Abort", "BUDGET_HINT", "join_path", "trusted", "jsonable"]
+__all__ = ["BodyScope", "Tensors", "Abort", "BUDGET_HINT", "HINTS_UNTIL", "join_path", "trusted", "jsonable", "op_key"]
 
 Tensors = list[str]  # tensor ids a statement produced
+HINTS_UNTIL = 100  # diagnostics after which no "did you mean" is computed (they are not shown)
 BUDGET_HINT = "if this is intended, raise the budget: specc check {flag} N, or the environment variable {var}"
 
 
@@ -80,6 +81,38 @@ def trusted(cls, **given: Any):
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
+
+
+class _Unkeyed(Exception):
+    """A value op_key does not key (an already built Spec): the call is built every time."""
+
+
+def _frozen(v: Any) -> Any:
+    t = type(v)
+    if t is int or t is bool or t is str or t is Symbol:
+        return (t, v)
+    if t is float:
+        return (t, v.hex())  # -0.0 is not 0.0
+    if v is None:
+        return None
+    if isinstance(v, list):  # a list literal (its items' spans only locate errors)
+        return (list, tuple(_frozen(i) for i in v))
+    if t is CallValue:
+        return (t, v.name, tuple((k, _frozen(a.value)) for k, a in v.args))
+    raise _Unkeyed
+
+
+def op_key(name: str, args: list[tuple[str | None, ArgValue]]) -> tuple | None:
+    """What a layer call's op depends on: its name and its arguments' values, each with its
+    exact type (``1``, ``1.0``, ``true``; ``relu`` and ``"relu"``; ``0.0`` and ``-0.0`` all
+    differ) and how it was passed (position or keyword) — not where it was written, which
+    only locates errors.  Ops are frozen and hold no positions, so the elaborator builds one
+    per key and every layer with that key shares it (a cache of successes: a call that
+    fails is built, and reported, at each place).  None: not keyed (a Spec value)."""
+    try:
+        return (name, tuple((k, _frozen(a.value)) for k, a in args))
+    except _Unkeyed:
+        return None
 
 
 def jsonable(v: Any) -> Any:

@@ -10,7 +10,8 @@ Naming: layers are named like Keras names them (``dense``, ``dense_1``, …) unl
 ``name=``; inside a block instance or a repetition the names are prefixed with the
 instance path (``encoder.0.dense``).
 
-This module elaborates statements, chains and layers; its mixins the rest: blocks and
+This module elaborates statements and chains; its mixins the rest: one layer application
+(:mod:`~specc.semantics.layers`: op, shape rule, name, budgets), blocks and
 ``repeat`` (:mod:`~specc.semantics.expand`), the train/verify sections and the whole-model
 checks (:mod:`~specc.semantics.sections`), tensor expressions, shared layers and masks;
 :mod:`~specc.semantics.context` holds what they share (the scope of a body, how IR objects
@@ -26,17 +27,15 @@ from specc.errors import Diagnostic, SpecError, Span, did_you_mean
 from specc.ir.activations import ACTIVATIONS
 from specc.ir.graph import IDENTIFIER, Input, Model, Node, Scope, TrainConfig, VerifyConfig
 from specc.ir.ops import LAYERS, Op
-from specc.ir.ops.activation import ActivationLayer
-from specc.ir.spec import ArgValue, build_spec
-from specc.ir.types import DType, ShapeError, TensorType, dims_equal, fmt_shape
+from specc.ir.types import DType, TensorType, dims_equal
 from specc.semantics.budget import DEFAULT_MAX_NODES, Limits, describe_culprit, expansion_size
-from specc.semantics.context import BUDGET_HINT, Abort, BodyScope, Tensors, join_path, trusted
-from specc.semantics.evaluate import evaluate
+from specc.semantics.context import BUDGET_HINT, HINTS_UNTIL, Abort, BodyScope, Tensors, trusted
 from specc.semantics.expand import ExpansionMixin
 from specc.semantics.hints import dim_problem, dtype_hint
+from specc.semantics.layers import LayersMixin
 from specc.semantics.masking import MaskingMixin
 from specc.semantics.sections import SectionsMixin
-from specc.semantics.shared import Shareable, SharedLayersMixin
+from specc.semantics.shared import SharedLayersMixin
 from specc.semantics.tensor_expr import TensorExprMixin
 from specc.syntax import ast
 
@@ -47,15 +46,10 @@ DTYPES = tuple(DType.__args__)  # type: ignore[attr-defined]
 #: names a spec may not give to tensors or layers (keywords of the language and of Python)
 RESERVED_NAMES = frozenset(keyword.kwlist) | {"model", "block", "input", "output", "repeat", "train", "verify", "as", "true", "false", "none", "self"}
 
-_HINTS_UNTIL = 100  # diagnostics after which no "did you mean" is computed (they are not shown)
-
-
-class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMixin, MaskingMixin):
+class _Elaborator(LayersMixin, ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMixin, MaskingMixin):
     def __init__(self, spec: ast.SpecFile, limits: Limits | None = None):
         self.spec = spec
         self.limits = limits or Limits()
-        self.units = 0  # layers, block instances and repetitions made so far (budget: max_nodes)
-        self.params = 0  # parameters so far (budget: max_params)
         self.diags: list[Diagnostic] = []
         self.inputs: list[Input] = []
         self.nodes: list[Node] = []
@@ -67,6 +61,7 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
         self.verify: VerifyConfig | None = None
         self.softmax_outputs: dict[str, Op] = {}
         self.stmt_span: Span = Span(spec.path, 1, 1)  # the statement being elaborated
+        self.init_layers()
         self.init_shared()
         self.init_masks()
 
@@ -351,10 +346,10 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
 
     def tensor_hint(self, name: str, scope: BodyScope) -> str | None:
         # a hint costs a pass over the names in scope: past the diagnostics shown, none
-        return _tensor_hint(name, scope) if len(self.diags) < _HINTS_UNTIL else None
+        return _tensor_hint(name, scope) if len(self.diags) < HINTS_UNTIL else None
 
     def unknown_source(self, ref: ast.Ref, scope: BodyScope, feeds: bool) -> None:
-        if len(self.diags) >= _HINTS_UNTIL:
+        if len(self.diags) >= HINTS_UNTIL:
             self.error(ref.span, f"unknown tensor '{ref.name}'" if feeds else f"unknown layer or tensor '{ref.name}'")
             return
         tensors = [*scope.tensors, *scope.parent_tensors]
@@ -371,42 +366,6 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
                 expected="a layer, a block, an activation or a tensor",
                 hint=did_you_mean(ref.name, tensors) or did_you_mean(ref.name, layers),
             )
-
-    def make_op(self, call: ast.Call, scope: BodyScope) -> tuple[Op, str, dict[str, ArgValue]] | None:
-        """The layer a call denotes (not a block): (op, base name, options), or None after reporting why."""
-        name = call.name
-        cls = LAYERS.lookup(name)
-        if cls is not None and getattr(cls, "expression_only", False):
-            self.error(call.name_span, f"'{name}' is written with operators", hint="a + b, a - b, a * b, a / b (tensors or numbers)")
-            return None
-        is_activation = cls is None and name in ACTIVATIONS
-        if cls is None and not is_activation:
-            many = len(self.diags) >= _HINTS_UNTIL
-            candidates = [] if many else [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names(), *self.shared_names()]
-            tensors = [] if many else [*scope.tensors, *scope.parent_tensors]
-            self.error(
-                call.name_span,
-                f"unknown layer '{name}'",
-                hint=None if many else did_you_mean(name, candidates + tensors),
-                expected="a layer, a block or an activation",
-            )
-            return None
-        args, opts = self.eval_args(call, scope)
-        if args is None:
-            return None
-        try:
-            op: Op
-            if is_activation:
-                fn = ACTIVATIONS.build(name, args, call.span, call.name_span)
-                op = ActivationLayer(fn=fn)
-                base = fn.kind
-            else:
-                op = build_spec(cls, args, call.span)  # type: ignore[arg-type]
-                base = op.kind
-        except SpecError as e:
-            self.absorb(e)
-            return None
-        return op, base, opts
 
     def check_call(self, call: ast.Call, scope: BodyScope) -> None:
         """Report what is wrong with a call whose input is unknown (names, arguments)."""
@@ -436,147 +395,6 @@ class _Elaborator(ExpansionMixin, SectionsMixin, TensorExprMixin, SharedLayersMi
         op, base, opts = made
         return self.add_node(op, ins, call, scope, base, opts)
 
-    def eval_args(self, call: ast.Call, scope: BodyScope) -> tuple[list[tuple[str | None, ArgValue]] | None, dict[str, ArgValue]]:
-        """Evaluate a call's arguments; split off the options every layer takes (name, trainable)."""
-        args: list[tuple[str | None, ArgValue]] = []
-        opts: dict[str, ArgValue] = {}
-        ok = True
-        for a in call.args:
-            try:
-                av = ArgValue(evaluate(a.value, scope.values), a.value.span, a.span if a.name else None)
-            except SpecError as e:
-                self.absorb(e)
-                ok = False
-                continue
-            if a.name in ("name", "trainable"):
-                opts[a.name] = av
-            else:
-                args.append((a.name, av))
-        return (args if ok else None), opts
-
-    def node_options(self, opts: dict[str, ArgValue]) -> tuple[str | None, bool]:
-        name = None
-        trainable = True
-        if "name" in opts:
-            av = opts["name"]
-            if isinstance(av.value, str) and self.check_identifier(str(av.value), av.span, "layer"):  # type: ignore[arg-type]
-                name = str(av.value)
-            elif not isinstance(av.value, str):
-                self.error(av.span, "name must be a name, e.g. name=encoder1")
-        if "trainable" in opts:
-            av = opts["trainable"]
-            if isinstance(av.value, bool):
-                trainable = av.value
-            else:
-                self.error(av.span, "trainable must be true or false")
-        return name, trainable
-
-    def allocate(self, scope: BodyScope, base: str, explicit: str | None, span: Span) -> str | None:
-        if explicit is not None:
-            full = join_path(scope.path, explicit)
-            if full in self.names:
-                prev = self.names[full]
-                self.error(span, f"the name '{explicit}' is already used", notes=[f"first used at {prev}"] if prev else [])
-                return None
-            self.names[full] = span
-            return full
-        n = scope.counters.get(base, 0)
-        while True:
-            local = base if n == 0 else f"{base}_{n}"
-            n += 1
-            full = join_path(scope.path, local)
-            if full not in self.names:
-                scope.counters[base] = n
-                self.names[full] = span
-                return full
-
-    def add_node(self, op: Op, ins: Tensors, call: ast.Call, scope: BodyScope, base: str, opts: dict[str, ArgValue], shares: Node | None = None) -> Tensors | None:
-        """A node applying ``op`` to ``ins``; ``shares``: the first use of the shared layer
-        it applies again (see :mod:`specc.semantics.shared`)."""
-        lo, hi = op.arity
-        if not lo <= len(ins) <= (hi if hi is not None else len(ins)):
-            if hi == 1:
-                self.error(
-                    call.span,
-                    f"{call.name} takes one input, got {len(ins)}",
-                    hint="the previous statement has several outputs: name them (a, b = ...) and start a chain with one"
-                    if len(ins) > 1
-                    else None,
-                )
-            else:
-                want = f"{lo} to {hi}" if hi else f"at least {lo}"
-                self.error(call.span, f"{call.name} takes {want} inputs, got {len(ins)}", hint=f"feed a tuple: (a, b) -> {call.name}")
-            return None
-        name, trainable = self.node_options(opts)
-        if any(t not in self.types for t in ins):
-            return None
-        in_types = [self.types[t] for t in ins]
-        if not op.integer_inputs:
-            for t, tt in zip(ins, in_types, strict=True):
-                if not tt.is_float:
-                    self.error(
-                        call.span,
-                        f"{call.name} computes in floating point, but its input '{t}' is {tt.dtype}",
-                        expected="a float tensor (float32, float64, float16, bfloat16)",
-                        hint=f"declare the input as float32[...]{' — or, for token ids, start with embedding(vocab, dim)' if tt.is_int else ''}",
-                    )
-                    return None
-        masked = self.masked_inputs(op, ins, call)  # a layer using the mask of embedding(mask_zero=true) reads the ids too
-        if masked is None:
-            return None
-        op, ins, in_types = masked[0], masked[1], [self.types[t] for t in masked[1]]
-        try:
-            out_types = op.infer(in_types)
-            weights = op.weights(in_types)  # a weight shape may need dims the rule accepted as unknown
-        except ShapeError as e:
-            shapes = ", ".join(fmt_shape(t.shape, batch=True) for t in in_types)
-            self.error(call.span, e.message, expected=e.expected, hint=e.hint, notes=[f"input shape{'s' if len(in_types) > 1 else ''}: {shapes}"])
-            return None
-        full = self.allocate(scope, base, name, call.span)
-        if full is None:
-            return None
-        shares = self.share_of(full, op, shares, weights, call.span)  # type: ignore[assignment]
-        if shares is False:
-            return None
-        self.count_unit(call.span)
-        if not self.within_size_budgets(full, call.span, 0 if shares else sum(w.size for w in weights), out_types):
-            return None
-        trainable = shares.trainable if shares else trainable and scope.trainable
-        node = trusted(Node, name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
-        self.nodes.append(node)
-        self.node_index[full] = node
-        if not self.note_mask(node, call):  # a mask carried on, or refused (see semantics/masking.py)
-            return None
-        if name is not None:
-            self.register_shareable(Shareable(full, call.span, in_types, node=node))
-        for tid, t in zip(node.outputs, out_types, strict=True):
-            self.types[tid] = t
-        return list(node.outputs)
-
-    def count_unit(self, span: Span) -> None:
-        """One more layer, block instance or repetition; past the budget, stop (the size
-        computed before expanding makes this a safety net only)."""
-        self.units += 1
-        if self.units > self.limits.max_nodes:
-            self.error(span, f"the model expands to more than {self.limits.max_nodes:,} layers and repetitions", hint=BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
-            raise Abort
-
-    def within_size_budgets(self, name: str, span: Span, count: int, out_types: list[TensorType]) -> bool:
-        """A layer whose weights or outputs no machine could hold is an error now, not a
-        MemoryError in compile, verify or train."""
-        limit = self.limits.max_params
-        if self.params <= limit < self.params + count:
-            whole = f" (the model's total reaches {self.params + count:,} here)" if self.params else ""
-            self.error(span, f"layer '{name}' has {count:,} parameters{whole}, more than the budget of {limit:,}", hint=BUDGET_HINT.format(flag="--max-params", var="SPECC_MAX_PARAMS"))
-            self.params += count
-            return False
-        self.params += count
-        for t in out_types:
-            size = t.size()
-            if size is not None and size > self.limits.max_activation:
-                self.error(span, f"the output of layer '{name}' has {size:,} elements per example ({fmt_shape(t.shape, batch=True)}), more than the budget of {self.limits.max_activation:,}", hint=BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
-                return False
-        return True
 
 _EXPRESSIONS = (ast.TensorExpr, ast.Chain, ast.Num)
 

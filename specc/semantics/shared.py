@@ -107,8 +107,16 @@ class SharedLayersMixin:
         self.shared_locals: dict[str, list[str]] = {}  # local name → full names (for errors)
         self.node_index: dict[str, Node] = {}
         self.sharing: list[tuple[str, str]] = []  # (path of the instance being made again, path of the first)
-        self.named: dict[str, list[Span]] = {}  # every name= written in the file, where
-        _named(self.spec, self.named)  # type: ignore[attr-defined]
+        self._name_index: dict[str, list[Span]] | None = None  # see named
+
+    @property
+    def named(self) -> dict[str, list[Span]]:
+        """Every ``name=`` written in the file, where: a walk of the whole file, made when
+        first asked (a call of an unknown name; a valid spec never asks)."""
+        if self._name_index is None:
+            self._name_index = {}
+            _named(self.spec, self._name_index)  # type: ignore[attr-defined]
+        return self._name_index
 
     # ---- registration (first uses)
     def register_shareable(self, sh: Shareable) -> None:
