@@ -67,21 +67,22 @@ def summary_rows(model: Model, cost: ModelCost | None = None) -> tuple[list[str]
         rows.append([_clip(i.name), "input", _clip(f"{i.type.dtype}{fmt_shape(i.type.shape, batch=True)}"), "0", "0", *([""] if show_inputs else [])])
     # the layers of a repeat or of a block called again share their op (and often their
     # shapes): each is rendered once
-    described: dict[int, str] = {}  # id(op) → its text (the ops are the model's: ids are their own)
-    shaped: dict[tuple, str] = {}  # output shapes → their cell
+    # (keyed by id: the ops and types are the model's, alive while it is, so ids are their own)
+    described: dict[int, str] = {}  # id(op) → its text
+    shaped: dict[tuple, str] = {}  # ids of a node's output types → its shape cell
     for n, c in zip(model.nodes, cost.layers, strict=True):
         count = c.params
-        shapes = shaped.get(key := tuple(t.shape for t in n.types))
+        shapes = shaped.get(key := tuple(map(id, n.types)))
         if shapes is None:
             shapes = shaped[key] = "\n".join(_clip(fmt_shape(t.shape, batch=True)) for t in n.types)
         name = _clip(n.name) + ("" if n.trainable or count == 0 else " (frozen)")
         text = described.get(id(n.op))
         if text is None:
-            text = described[id(n.op)] = n.op.describe()
-        op = text if n.shares is None else f"{text} (shares {n.shares})"
-        row = [name, _clip(op, 4 * MAX_CELL), shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
+            text = described[id(n.op)] = _clip(n.op.describe(), 4 * MAX_CELL)
+        op = text if n.shares is None else _clip(f"{n.op.describe()} (shares {n.shares})", 4 * MAX_CELL)
+        row = [name, op, shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
         if show_inputs:
-            row.append(", ".join(_clip(i) for i in n.inputs))
+            row.append(_clip(n.inputs[0]) if len(n.inputs) == 1 else ", ".join(_clip(i) for i in n.inputs))
         rows.append(row)
     return header, rows
 
@@ -94,11 +95,11 @@ def summary_text(model: Model, cost: ModelCost | None = None) -> str:
     """The summary as text: column widths from the longest cell, three spaces between
     columns, Params and MACs right-aligned.  Plain string work, linear in the size of the model."""
     header, rows = summary_rows(model, cost)
-    columns = range(len(header))
-    multi = [k for k in columns if any("\n" in row[k] for row in rows)]  # cells of several lines (outputs)
+    columns = list(zip(*rows)) if rows else [() for _ in header]
+    multi = [k for k, col in enumerate(columns) if "\n" in "".join(col)]  # cells of several lines (outputs)
     widths = [
-        max(len(header[k]), max((len(line) for row in rows for line in row[k].split("\n")) if k in multi else (len(row[k]) for row in rows), default=0))
-        for k in columns
+        max(len(h), max((len(line) for cell in col for line in cell.split("\n")) if k in multi else map(len, col), default=0))
+        for k, (h, col) in enumerate(zip(header, columns, strict=True))
     ]
     # one format per line (as str.ljust / str.rjust pad); the cells are its arguments, never its text
     line = GAP.join(f"{{:{'>' if h in _RIGHT else '<'}{w}}}" for h, w in zip(header, widths, strict=True)).format

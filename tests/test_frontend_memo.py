@@ -174,3 +174,17 @@ def test_two_models_and_a_model_loaded_twice_are_equal_and_independent():
     assert summary_text(a) == summary_text(b)
     other = specc.loads(text.replace("float32[8]", "float32[16]"))
     assert model_cost(other).layers[0].params == 16 * 8 + 8 and model_cost(a).layers[0].params == 8 * 8 + 8
+
+
+def test_node_of_is_trusted_node_with_every_field():
+    from specc.ir.graph import Node
+    from specc.semantics.context import NODE_FIELDS, node_of, trusted
+
+    assert NODE_FIELDS == tuple(Node.model_fields)
+    m = _model("  dense(2)\n")
+    n = m.nodes[0]
+    args = {f: getattr(n, f) for f in NODE_FIELDS}
+    a, b = node_of(*args.values()), trusted(Node, **args)
+    assert type(a) is Node and a.__dict__ == b.__dict__ and list(a.__dict__) == list(b.__dict__)
+    assert a.model_fields_set == b.model_fields_set == set(NODE_FIELDS) and a.model_fields_set is not n.model_fields_set
+    assert a == Node(**args) and a.model_dump_json() == Node(**args).model_dump_json()

@@ -65,7 +65,7 @@ def _node_cost(model: Model, node: Node, memo: dict) -> LayerCost:
     ins = model.input_types(node)
     # a function of the op, its input and output types and whether it owns weights: the
     # same layer on the same types (a repeat, a block called again) is counted once
-    key = (id(node.op), node.shares is None, tuple((t.dtype, t.shape) for t in ins), tuple((t.dtype, t.shape) for t in node.types))
+    key = (id(node.op), node.shares is None, *[(t.dtype, t.shape) for t in ins], None, *[(t.dtype, t.shape) for t in node.types])
     known = memo.get(key)
     if known is None or known[0] is not node.op:
         macs = node.op.macs(ins, list(node.types))

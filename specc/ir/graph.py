@@ -244,7 +244,8 @@ class Model(_Frozen):
         return any(n.op.kind == "embedding" and getattr(n.op, "mask_zero", False) for n in self.consumers(tensor))
 
     def input_types(self, node: Node) -> list[TensorType]:
-        return [self.type_of(t) for t in node.inputs]
+        types = self._types
+        return [types[t] for t in node.inputs]
 
     # ---- weights
     def node_weights(self, node: Node) -> list[WeightSpec]:
@@ -252,19 +253,26 @@ class Model(_Frozen):
         applies the weights of the node it shares)."""
         if node.shares is not None:
             return []
-        ins = self.input_types(node)
         if self._by_name.get(node.name) is not node:  # a node of another model
-            return node.op.weights(ins)
-        # computed once per layer and input types (the summary's costs and counts both ask;
-        # the layers of a repeat or of a block called again are one op on the same types)
-        key = (id(node.op), tuple((t.dtype, t.shape) for t in ins))
-        known = self._weights.get(key)
-        if known is None:  # (the key's op is one of this model's: its id is its own)
-            known = self._weights[key] = tuple(node.op.weights(ins))
+            return node.op.weights(self.input_types(node))
+        known = self._weights.get(node.name)
+        if known is None:  # computed once a node (the summary's costs and counts both ask) …
+            ins = self.input_types(node)
+            # … and once per op and input types (the layers of a repeat or of a block called
+            # again are one op on the same types; the ops are this model's: ids are their own)
+            key = (id(node.op), *[(t.dtype, t.shape) for t in ins])
+            known = self._weights_by_op.get(key)
+            if known is None:
+                known = self._weights_by_op[key] = tuple(node.op.weights(ins))
+            self._weights[node.name] = known
         return list(known)
 
     @cached_property
-    def _weights(self) -> dict[tuple, tuple[WeightSpec, ...]]:
+    def _weights(self) -> dict[str, tuple[WeightSpec, ...]]:
+        return {}
+
+    @cached_property
+    def _weights_by_op(self) -> dict[tuple, tuple[WeightSpec, ...]]:
         return {}
 
     def owner(self, node: Node) -> Node:
@@ -290,11 +298,12 @@ class Model(_Frozen):
     def count_params(self) -> tuple[int, int]:
         """(trainable, non-trainable) parameter counts, as Keras' summary counts them."""
         trainable = frozen = 0
-        for n, w in self.weights():
-            if w.trainable and n.trainable:
-                trainable += w.size
-            else:
-                frozen += w.size
+        for n in self.nodes:
+            for w in self.node_weights(n):
+                if w.trainable and n.trainable:
+                    trainable += w.size
+                else:
+                    frozen += w.size
         return trainable, frozen
 
     @property

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from specc.errors import Span
+from specc.ir.graph import Node
 from specc.ir.spec import ArgValue, CallValue, Symbol
 
-__all__ = ["BodyScope", "Tensors", "Abort", "BUDGET_HINT", "HINTS_UNTIL", "join_path", "trusted", "jsonable", "op_key"]
+__all__ = ["BodyScope", "Tensors", "Abort", "BUDGET_HINT", "HINTS_UNTIL", "join_path", "trusted", "jsonable", "op_key", "node_of", "NODE_FIELDS"]
 
 Tensors = list[str]  # tensor ids a statement produced
 HINTS_UNTIL = 100  # diagnostics after which no "did you mean" is computed (they are not shown)
@@ -85,6 +86,23 @@ def trusted(cls, **given: Any):
 
 class _Unkeyed(Exception):
     """A value op_key does not key (an already built Spec): the call is built every time."""
+
+
+#: Node's fields, in declaration order (tests/test_frontend_memo.py holds them to Node's)
+NODE_FIELDS = ("name", "op", "inputs", "types", "trainable", "shares", "span")
+
+
+def node_of(name: str, op: Any, inputs: tuple, types: tuple, trainable: bool, shares: str | None, span: Any) -> Node:
+    """``trusted(Node, …)`` with every field given (one per layer: without the generic loop)."""
+    obj = Node.__new__(Node)
+    _set(obj, "__dict__", {"name": name, "op": op, "inputs": inputs, "types": types, "trainable": trainable, "shares": shares, "span": span})
+    _set(obj, "__pydantic_fields_set__", set(NODE_FIELDS))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+_set = object.__setattr__
 
 
 def _frozen(v: Any) -> Any:

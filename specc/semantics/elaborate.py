@@ -383,7 +383,7 @@ class _Elaborator(LayersMixin, ExpansionMixin, SectionsMixin, TensorExprMixin, S
     def apply(self, call: ast.Call, ins: Tensors, scope: BodyScope) -> Tensors | None:
         if call.name in self.blocks:
             return self.call_block(self.blocks[call.name], call, ins, scope)
-        if not _is_layer_name(call.name, self.blocks):
+        if not self.is_builtin(call.name):
             sh = self.shared_target(call.name, scope)
             if sh is not None:
                 return self.apply_shared(sh, call, ins, scope)

@@ -17,7 +17,7 @@ from specc.ir.ops import LAYERS, Op
 from specc.ir.ops.activation import ActivationLayer
 from specc.ir.spec import ArgValue, build_spec
 from specc.ir.types import ShapeError, TensorType, fmt_shape
-from specc.semantics.context import BUDGET_HINT, HINTS_UNTIL, Abort, BodyScope, Tensors, join_path, op_key, trusted
+from specc.semantics.context import BUDGET_HINT, HINTS_UNTIL, Abort, BodyScope, Tensors, join_path, node_of, op_key
 from specc.semantics.evaluate import evaluate
 from specc.semantics.shared import Shareable
 from specc.syntax import ast
@@ -31,15 +31,29 @@ class LayersMixin:
         self.params = 0  # parameters so far (budget: max_params)
         self.ops: dict[tuple, tuple[Op, str]] = {}  # ops built, by call and argument values (see op_key)
         self.shapes: dict[tuple, tuple[Op, list[TensorType], list]] = {}  # shape rules' results (see add_node)
+        self.callees: dict[str, tuple[type[Op] | None, bool, bool]] = {}  # see callee
+
+    def callee(self, name: str) -> tuple[type[Op] | None, bool, bool]:
+        """What a name denotes among the built-ins: (its layer class or None, whether it is
+        an activation, whether it is written with operators only), looked up once a name."""
+        got = self.callees.get(name)
+        if got is None:
+            cls = LAYERS.lookup(name)
+            got = self.callees[name] = (cls, cls is None and name in ACTIVATIONS, cls is not None and getattr(cls, "expression_only", False))
+        return got
+
+    def is_builtin(self, name: str) -> bool:
+        """A layer or an activation (not a block, not a shared layer's name)."""
+        cls, is_activation, _ = self.callee(name)
+        return cls is not None or is_activation
 
     def make_op(self, call: ast.Call, scope: BodyScope) -> tuple[Op, str, dict[str, ArgValue]] | None:
         """The layer a call denotes (not a block): (op, base name, options), or None after reporting why."""
         name = call.name
-        cls = LAYERS.lookup(name)
-        if cls is not None and getattr(cls, "expression_only", False):
+        cls, is_activation, expression_only = self.callee(name)
+        if expression_only:
             self.error(call.name_span, f"'{name}' is written with operators", hint="a + b, a - b, a * b, a / b (tensors or numbers)")
             return None
-        is_activation = cls is None and name in ACTIVATIONS
         if cls is None and not is_activation:
             many = len(self.diags) >= HINTS_UNTIL
             candidates = [] if many else [*LAYERS.names(), *self.blocks, *ACTIVATIONS.names(), *self.shared_names()]
@@ -145,10 +159,12 @@ class LayersMixin:
                 want = f"{lo} to {hi}" if hi else f"at least {lo}"
                 self.error(call.span, f"{call.name} takes {want} inputs, got {len(ins)}", hint=f"feed a tuple: (a, b) -> {call.name}")
             return None
-        name, trainable = self.node_options(opts)
-        if any(t not in self.types for t in ins):
+        name, trainable = self.node_options(opts) if opts else (None, True)
+        types = self.types
+        try:
+            in_types = [types[t] for t in ins]
+        except KeyError:  # an input whose statement failed (already reported)
             return None
-        in_types = [self.types[t] for t in ins]
         if not op.integer_inputs:
             for t, tt in zip(ins, in_types, strict=True):
                 if not tt.is_float:
@@ -162,13 +178,20 @@ class LayersMixin:
         masked = self.masked_inputs(op, ins, call)  # a layer using the mask of embedding(mask_zero=true) reads the ids too
         if masked is None:
             return None
-        op, ins, in_types = masked[0], masked[1], [self.types[t] for t in masked[1]]
+        if masked[1] is not ins:
+            op, ins, in_types = masked[0], masked[1], [types[t] for t in masked[1]]
+        else:
+            op = masked[0]
         # a shape rule is a function of the op and the input types: the same layer on inputs
-        # of the same types (a repeat, a block called again) is inferred once
-        key = (id(op), tuple((t.dtype, t.shape) for t in in_types))
+        # of the same types (a repeat, a block called again) is inferred once, its weight
+        # count and output sizes with it
+        if len(in_types) == 1:
+            key: tuple = (id(op), in_types[0].dtype, in_types[0].shape)
+        else:
+            key = (id(op), *[(t.dtype, t.shape) for t in in_types])
         known = self.shapes.get(key)
         if known is not None and known[0] is op:
-            out_types, weights = known[1], known[2]
+            _, out_types, weights, count, sizes = known
         else:
             try:
                 out_types = op.infer(in_types)
@@ -177,7 +200,8 @@ class LayersMixin:
                 shapes = ", ".join(fmt_shape(t.shape, batch=True) for t in in_types)
                 self.error(call.span, e.message, expected=e.expected, hint=e.hint, notes=[f"input shape{'s' if len(in_types) > 1 else ''}: {shapes}"])
                 return None
-            self.shapes[key] = (op, out_types, weights)  # (the op is kept: its id stays its own)
+            count, sizes = sum(w.size for w in weights), [t.size() for t in out_types]
+            self.shapes[key] = (op, out_types, weights, count, sizes)  # (the op is kept: its id stays its own)
         full = self.allocate(scope, base, name, call.span)
         if full is None:
             return None
@@ -185,19 +209,20 @@ class LayersMixin:
         if shares is False:
             return None
         self.count_unit(call.span)
-        if not self.within_size_budgets(full, call.span, 0 if shares else sum(w.size for w in weights), out_types):
+        if not self.within_size_budgets(full, call.span, 0 if shares else count, out_types, sizes):
             return None
         trainable = shares.trainable if shares else trainable and scope.trainable
-        node = trusted(Node, name=full, op=op, inputs=tuple(ins), types=tuple(out_types), trainable=trainable, shares=shares.name if shares else None, span=call.span)
+        node = node_of(full, op, tuple(ins), tuple(out_types), trainable, shares.name if shares else None, call.span)
         self.nodes.append(node)
         self.node_index[full] = node
         if not self.note_mask(node, call):  # a mask carried on, or refused (see semantics/masking.py)
             return None
         if name is not None:
             self.register_shareable(Shareable(full, call.span, in_types, node=node))
-        for tid, t in zip(node.outputs, out_types, strict=True):
-            self.types[tid] = t
-        return list(node.outputs)
+        outputs = node.outputs
+        for tid, t in zip(outputs, out_types, strict=True):
+            types[tid] = t
+        return list(outputs)
 
     def count_unit(self, span: Span) -> None:
         """One more layer, block instance or repetition; past the budget, stop (the size
@@ -207,7 +232,7 @@ class LayersMixin:
             self.error(span, f"the model expands to more than {self.limits.max_nodes:,} layers and repetitions", hint=BUDGET_HINT.format(flag="--max-nodes", var="SPECC_MAX_NODES"))
             raise Abort
 
-    def within_size_budgets(self, name: str, span: Span, count: int, out_types: list[TensorType]) -> bool:
+    def within_size_budgets(self, name: str, span: Span, count: int, out_types: list[TensorType], sizes: list[int | None]) -> bool:
         """A layer whose weights or outputs no machine could hold is an error now, not a
         MemoryError in compile, verify or train."""
         limit = self.limits.max_params
@@ -217,8 +242,7 @@ class LayersMixin:
             self.params += count
             return False
         self.params += count
-        for t in out_types:
-            size = t.size()
+        for t, size in zip(out_types, sizes, strict=True):
             if size is not None and size > self.limits.max_activation:
                 self.error(span, f"the output of layer '{name}' has {size:,} elements per example ({fmt_shape(t.shape, batch=True)}), more than the budget of {self.limits.max_activation:,}", hint=BUDGET_HINT.format(flag="--max-activation", var="SPECC_MAX_ACTIVATION"))
                 return False

@@ -71,6 +71,8 @@ class MaskingMixin:
         """(op, inputs) for a node reading ``ins``: a layer that uses a mask gets the ids
         as extra inputs; None after refusing a layer that cannot take a mask."""
         self.pending_mask = None
+        if not self.masks:  # no embedding(mask_zero=true) so far
+            return op, ins
         carried = [(t, *self.masks[t]) for t in ins if t in self.masks]
         if not carried:
             return op, ins
