@@ -191,6 +191,27 @@ def test_fuzz_inputs():
     assert used > 30  # the generated third is mostly valid
 
 
+def test_tokenizer_follows_the_grammar():
+    """The tokenizer's terminals are the grammar's: each regex terminal's pattern (groups made
+    non-capturing), every keyword, every punctuation string — so a grammar change that the
+    fast path does not follow fails here, not only in the differential tests."""
+    import re
+
+    from specc.syntax import fast_lex
+
+    grammar = parser.grammar_path().read_text(encoding="utf-8")
+    for name in ("NAME", "INT", "FLOAT", "STRING", "COMMENT", "_NL"):
+        (pattern,) = re.findall(rf"^{name}(?:\.\d+)?: /(.*)/$", grammar, re.M)
+        assert pattern.replace("(", "(?:") in fast_lex._TOKEN.pattern, name
+    strings = set(re.findall(r'"([^"\s]+)"', re.sub(r"(?m)^(//.*|[A-Z_]+(\.\d)?: .*)$", "", grammar)))
+    words = {s for s in strings if re.fullmatch(r"[A-Za-z_]\w*", s)}
+    assert words == fast_lex._KEYWORDS
+    ops = re.search(r"\(\?P<OP>(.*?)\)\|\(\?P<BAD>", fast_lex._TOKEN.pattern).group(1)
+    for op in strings - words:
+        assert re.fullmatch(ops, op), op
+    assert re.search(r"%ignore /\[ \\t\\f\\r\]\+/", grammar)
+
+
 # ------------------------------------------------------------------ the switch, the wiring
 
 

@@ -12,12 +12,8 @@ the located error exactly as before.  ``tests/test_fast_parse.py`` compares the 
 
 How it mirrors Lark:
 
-* **Tokens.**  One alternation in the order of Lark's basic lexer: FLOAT (priority 3), INT
-  (2), then the unbounded terminals, then the longer punctuation first (``->`` before ``-``);
-  a NAME spelled like a keyword is that keyword (Lark's basic lexer reserves them).  ``%ignore``
-  whitespace is ``[ \\t\\f\\r]``; a line is counted at ``\\n`` only, columns in characters.
-* **Newlines** as ``parser._PostLex`` keeps them: dropped inside ``()``/``[]`` and next to
-  ``->``, runs of them merged, ``;`` a separator too.
+* **Tokens and newlines**: :mod:`specc.syntax.fast_lex`, as Lark's basic lexer and
+  ``parser._PostLex`` make them.
 * **Spans** as Lark's ``propagate_positions`` computes them: a rule's span runs from its first
   token or child to its last, punctuation included; ``(expr)`` keeps the inner node's own span
   while its parent sees the parentheses (Lark's "container" positions), so every parse
@@ -26,10 +22,9 @@ How it mirrors Lark:
 
 from __future__ import annotations
 
-import re
-
 from specc.errors import SpecError, Span
 from specc.syntax import ast
+from specc.syntax.fast_lex import lex
 from specc.syntax.literals import int_value, unescape
 
 __all__ = ["parse_fast", "MAX_HEIGHT"]
@@ -38,29 +33,6 @@ __all__ = ["parse_fast", "MAX_HEIGHT"]
 #: tree transformer recurses per level; it decides what happens to such specs)
 MAX_HEIGHT = 48
 
-_KEYWORDS = frozenset(
-    ["model", "block", "input", "output", "repeat", "as", "train", "verify", "true", "false"]
-)
-
-_TOKEN = re.compile(
-    "|".join(
-        [
-            r"(?P<FLOAT>(?:[0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]+)?"
-            r"|[0-9](?:_?[0-9])*[eE][+-]?[0-9]+)",
-            r"(?P<INT>[0-9](?:_?[0-9])*)",
-            r"(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)",
-            r'(?P<STRING>"(?:[^"\\\n]|\\[^\n])*")',
-            r"(?P<COMMENT>#[^\n]*)",
-            r"(?P<NL>(?:\r?\n)+)",
-            r"(?P<WS>[ \t\f\r]+)",
-            r"(?P<OP>->|\*\*|//|[{}(),=;:\[\]?+\-*/%])",
-            r"(?P<BAD>[\s\S])",
-        ]
-    )
-)
-
-_OPEN = frozenset("([")
-_CLOSE = frozenset(")]")
 _EXPR_OPS = frozenset(["+", "-", "*", "/", "//", "%", "**"])
 _T_OPS = frozenset(["+", "-", "*", "/"])
 _ATOMS = frozenset(["INT", "FLOAT", "STRING", "NAME", "true", "false"])
@@ -68,68 +40,6 @@ _ATOMS = frozenset(["INT", "FLOAT", "STRING", "NAME", "true", "false"])
 
 class _GiveUp(Exception):
     """Not this path's to decide: Lark parses (and reports) it."""
-
-
-def _lex(source: str, max_nesting: int, max_braces: int):
-    """Token kinds, values, lines, columns and the comments ``(line, text)``; None on a
-    character no terminal matches or nesting beyond the bounds."""
-    kinds: list[str] = []
-    vals: list[str] = []
-    lines: list[int] = []
-    cols: list[int] = []
-    comments: list[tuple[int, str]] = []
-    kadd, vadd, ladd, cadd = kinds.append, vals.append, lines.append, cols.append
-    line, line_start = 1, 0
-    depth = braces = 0
-    prev = None  # the value of the last token kept
-    pending = False  # a newline waits for the next token (dropped before `->`)
-    for m in _TOKEN.finditer(source):
-        g = m.lastgroup
-        if g == "WS":
-            continue
-        v = m.group()
-        if g == "NL":
-            if not depth and prev != "->":
-                pending = True
-            line += v.count("\n")
-            line_start = m.end()
-            continue
-        if g == "COMMENT":
-            comments.append((line, v))
-            continue
-        col = m.start() - line_start + 1
-        if pending:
-            pending = False
-            if v != "->":
-                kadd("NL"), vadd(""), ladd(line), cadd(col)
-        if g == "OP":
-            kind = v
-            if v in _OPEN:
-                depth += 1
-                if depth > max_nesting:
-                    return None
-            elif v in _CLOSE:
-                if depth:
-                    depth -= 1
-            elif v == "{":
-                braces += 1
-                if braces > max_braces:
-                    return None
-            elif v == "}" and braces:
-                braces -= 1
-        elif g == "NAME":
-            kind = v if v in _KEYWORDS else "NAME"
-        elif g == "BAD":
-            return None
-        else:
-            kind = g
-        kadd(kind), vadd(v), ladd(line), cadd(col)
-        prev = v
-    if pending:
-        kadd("NL"), vadd(""), ladd(line), cadd(1)
-    for _ in range(3):  # look-ahead never runs off the end
-        kadd("EOF"), vadd(""), ladd(line), cadd(1)
-    return kinds, vals, lines, cols, comments
 
 
 class _Parser:
@@ -631,7 +541,7 @@ def parse_fast(source: str, file: str, max_nesting: int, max_braces: int):
 
     ``source`` is text as :func:`specc.syntax.parser.parse` has checked it (decoded, no
     byte-order mark, no NUL, within the size bound)."""
-    lexed = _lex(source, max_nesting, max_braces)
+    lexed = lex(source, max_nesting, max_braces)
     if lexed is None:
         return None
     kinds, vals, lines, cols, comments = lexed
