@@ -70,6 +70,8 @@ VALID = {
         "  h = f(1,  # one\n    2)  # two\n  # end of body\n}\n# tail\n"
     ),
     "definitions": "model a {}\n\n\n;\nmodel b { }\n\r\n# x\nblock c() {}\n",
+    "whitespace at the end": "model m { input x: float32[4] } \t\f\r",
+    "whitespace only": " \t\f\r\n \r\n\f ",
     "no final newline": "model m { input x: float32[4]\n dense(3) }",
     "long one line": M.format("  h = x" + "".join(f" -> dense({i})" for i in range(300))),
 }
@@ -135,6 +137,7 @@ def _valid_corpus():
     for name, text in EXAMPLES.items():
         yield f"{name} (CRLF)", text.replace("\n", "\r\n")
         yield f"{name} (BOM)", b"\xef\xbb\xbf" + text.encode("utf-8")
+        yield f"{name} (blanks at the end)", text.rstrip("\n") + " \t\f\r"
     for shape in frontend.SHAPES.values():
         yield f"frontend {shape.__name__}", shape(300)
     for name, shape in frontend_mib.SHAPES.items():

@@ -33,7 +33,7 @@ _TOKEN = re.compile(
             r"(?P<COMMENT>#[^\n]*)",
             r"(?P<NL>(?:\r?\n)+)",
             r"(?P<OP>->|\*\*|//|[{}(),=;:\[\]?+\-*/%])",
-            r"(?P<BAD>[\s\S])",
+            r"(?P<BAD>[^ \t\f\r])",  # (whitespace at the very end matches nothing: skipped)
         ]
     )
     + ")"
