@@ -75,14 +75,14 @@ def summary_rows(model: Model, cost: ModelCost | None = None) -> tuple[list[str]
         shapes = shaped.get(key := tuple(map(id, n.types)))
         if shapes is None:
             shapes = shaped[key] = "\n".join(_clip(fmt_shape(t.shape, batch=True)) for t in n.types)
-        name = _clip(n.name) + ("" if n.trainable or count == 0 else " (frozen)")
+        name = (n.name if len(n.name) <= MAX_CELL else _clip(n.name)) + ("" if n.trainable or count == 0 else " (frozen)")
         text = described.get(id(n.op))
         if text is None:
             text = described[id(n.op)] = _clip(n.op.describe(), 4 * MAX_CELL)
         op = text if n.shares is None else _clip(f"{n.op.describe()} (shares {n.shares})", 4 * MAX_CELL)
         row = [name, op, shapes, f"{count:,}", "?" if c.macs is None else f"{c.macs:,}"]
         if show_inputs:
-            row.append(_clip(n.inputs[0]) if len(n.inputs) == 1 else ", ".join(_clip(i) for i in n.inputs))
+            row.append(", ".join(i if len(i) <= MAX_CELL else _clip(i) for i in n.inputs))
         rows.append(row)
     return header, rows
 

@@ -97,6 +97,24 @@ def test_repeats_whose_count_depends_on_the_loop_variable():
     assert len(specc.loads(ok).nodes) == sum(range(1, 21))
 
 
+@pytest.mark.parametrize(
+    "body, size",
+    [
+        # a loop variable the body reads: counted repetition by repetition until past the budget
+        ("  repeat 100 as i { dense(i + 1) }", 46),
+        ("  repeat 30 as i { dense(i + 1); x = relu }", 48),
+        ("  repeat 10 as i { repeat 3 { dense(i+1) } }", 49),
+        # none read, or no variable: every repetition counted at once
+        ("  repeat 100 as i { dense(1) }", 200),
+        ("  repeat 100 { dense(1) }", 200),
+    ],
+)
+def test_repeats_of_one_size_count_as_the_loop_does(body, size):
+    (d,) = errors(model(body), Limits(max_nodes=45))
+    assert d.message == f"this repeat expands to {size} layers and repetitions, more than the budget of 45"
+    assert len(specc.loads(model(body)).nodes) > 0
+
+
 def test_the_budget_is_configurable_by_argument_and_environment(monkeypatch):
     text = model(nested(4))  # 16 layers, 30 repetitions
     assert len(specc.loads(text).nodes) == 16

@@ -63,6 +63,7 @@ class ModelCost:
 
 def _node_cost(model: Model, node: Node, memo: dict) -> LayerCost:
     ins = model.input_types(node)
+    weights = model.node_weights(node, ins)  # (kept by the model: its parameter counts read them again)
     # a function of the op, its input and output types and whether it owns weights: the
     # same layer on the same types (a repeat, a block called again) is counted once
     key = (id(node.op), node.shares is None, *[(t.dtype, t.shape) for t in ins], None, *[(t.dtype, t.shape) for t in node.types])
@@ -72,7 +73,7 @@ def _node_cost(model: Model, node: Node, memo: dict) -> LayerCost:
         sizes = [t.size() for t in node.types]
         values = None if None in sizes else sum(sizes)
         nbytes = None if None in sizes else sum(s * DTYPE_BYTES[t.dtype] for s, t in zip(sizes, node.types, strict=True))
-        params = sum(w.size for w in model.node_weights(node))  # a shared layer counts once
+        params = sum(w.size for w in weights)  # a shared layer counts once
         known = memo[key] = (node.op, macs, values, nbytes, params)  # (the op is kept: its id stays its own)
     return LayerCost(node.name, *known[1:])
 

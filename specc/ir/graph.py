@@ -248,16 +248,17 @@ class Model(_Frozen):
         return [types[t] for t in node.inputs]
 
     # ---- weights
-    def node_weights(self, node: Node) -> list[WeightSpec]:
+    def node_weights(self, node: Node, ins: list[TensorType] | None = None) -> list[WeightSpec]:
         """The canonical weights ``node`` owns: none for a shared layer's later use (it
-        applies the weights of the node it shares)."""
+        applies the weights of the node it shares).  ``ins``: its input types, when the
+        caller has them at hand."""
         if node.shares is not None:
             return []
         if self._by_name.get(node.name) is not node:  # a node of another model
             return node.op.weights(self.input_types(node))
         known = self._weights.get(node.name)
         if known is None:  # computed once a node (the summary's costs and counts both ask) …
-            ins = self.input_types(node)
+            ins = self.input_types(node) if ins is None else ins
             # … and once per op and input types (the layers of a repeat or of a block called
             # again are one op on the same types; the ops are this model's: ids are their own)
             key = (id(node.op), *[(t.dtype, t.shape) for t in ins])

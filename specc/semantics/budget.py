@@ -101,6 +101,7 @@ class Sizer:
         self.budget = budget
         self._memo: dict[tuple, int] = {}
         self._free: dict[int, frozenset[str]] = {}
+        self._static: dict[int, int | None] = {}
         self._stack: list[str] = []
         self.culprit: tuple[ast.Node, int, str] | None = None  # outermost node over budget, its size, its kind
         self.steps = 0
@@ -116,7 +117,51 @@ class Sizer:
             got = self._free[key] = frozenset(names)
         return got
 
+    def static(self, body: ast.Body) -> int | None:
+        """The size of a body that repeats nothing and calls no block — its layers, whatever
+        the values in scope — or None (what its repeats and calls expand to depends on them)."""
+        key = id(body)
+        if key in self._static:
+            return self._static[key]
+        total: int | None = 0
+        for stmt in body.stmts:
+            chain = stmt.chain if isinstance(stmt, ast.Assign) else stmt
+            if isinstance(chain, ast.Chain):
+                for link in chain.links:
+                    n = self._static_link(link)
+                    if n is None:
+                        total = None
+                        break
+                    total += n  # type: ignore[operator]
+            if total is None:
+                break
+        self._static[key] = total
+        return total
+
+    def _static_link(self, link: ast.Node) -> int | None:
+        """link()'s count for a link that repeats nothing and calls no block, else None."""
+        if isinstance(link, ast.Repeat):
+            return None
+        if isinstance(link, ast.Ref):
+            if link.name in self.blocks:
+                return None
+            return 1 if link.name in LAYERS or link.name in ACTIVATIONS else 0
+        if isinstance(link, ast.Call):
+            return None if link.name in self.blocks else 1
+        if isinstance(link, (ast.TensorExpr, ast.Chain)):
+            total = 1 if isinstance(link, ast.TensorExpr) else 0
+            for o in link.operands if isinstance(link, ast.TensorExpr) else link.links:
+                n = self._static_link(o)
+                if n is None:
+                    return None
+                total += n
+            return total
+        return 0
+
     def body(self, body: ast.Body, env: dict[str, ArgValue]) -> int:
+        fixed = self.static(body)
+        if fixed is not None:
+            return fixed
         # no values in scope (the model's body): the key needs no walk of what it reads
         key = ("body", id(body), _env_key(env, self.free(body)) if env else ())
         got = self._memo.get(key) if key[2] is not None else None
@@ -160,7 +205,14 @@ class Sizer:
             return 1
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             return 1
-        if rep.var is not None and rep.var in self.free(rep.body):
+        fixed = self.static(rep.body)
+        varies = rep.var is not None and rep.var in self.free(rep.body)
+        if fixed is not None and varies:  # every repetition the same size: the loop below, in closed form
+            per = 1 + fixed
+            total = per * min(count, self.budget // per + 1)
+        elif fixed is not None:
+            total = count * (1 + fixed)
+        elif varies:
             total = 0
             for i in range(count):  # each repetition counts at least 1: at most budget + 1 turns
                 total += 1 + self.body(rep.body, {**env, rep.var: ArgValue(i, rep.span)})
