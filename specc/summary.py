@@ -101,8 +101,13 @@ def summary_text(model: Model, cost: ModelCost | None = None) -> str:
         max(len(h), max((len(line) for cell in col for line in cell.split("\n")) if k in multi else map(len, col), default=0))
         for k, (h, col) in enumerate(zip(header, columns, strict=True))
     ]
-    # one format per line (as str.ljust / str.rjust pad); the cells are its arguments, never its text
-    line = GAP.join(f"{{:{'>' if h in _RIGHT else '<'}{w}}}" for h, w in zip(header, widths, strict=True)).format
+    # one format per line (as str.ljust / str.rjust pad); the cells are its arguments, never its
+    # text.  A left-aligned last column is not padded: the padding would be stripped again, and
+    # padding every row to one very long cell (a concat of 10,000 inputs) is quadratic
+    fields = [f"{{:{'>' if h in _RIGHT else '<'}{w}}}" for h, w in zip(header, widths, strict=True)]
+    if header[-1] not in _RIGHT:
+        fields[-1] = "{}"
+    line = GAP.join(fields).format
     out = [line(*header).rstrip(), "─" * (sum(widths) + len(GAP) * (len(widths) - 1))]
     for row in rows:
         if multi and any("\n" in row[k] for k in multi):

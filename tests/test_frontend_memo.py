@@ -188,3 +188,15 @@ def test_node_of_is_trusted_node_with_every_field():
     assert type(a) is Node and a.__dict__ == b.__dict__ and list(a.__dict__) == list(b.__dict__)
     assert a.model_fields_set == b.model_fields_set == set(NODE_FIELDS) and a.model_fields_set is not n.model_fields_set
     assert a == Node(**args) and a.model_dump_json() == Node(**args).model_dump_json()
+
+
+def test_summary_layout_of_a_very_wide_last_column():
+    # the Inputs cell of a concat of many inputs is the widest cell by far: the other rows are
+    # laid out as if padded to it (and stripped), without padding them (quadratic)
+    n = 300
+    decl = "".join(f"  input x{i}: float32[2]\n" for i in range(n))
+    m = specc.loads("model m {\n" + decl + "  (" + ", ".join(f"x{i}" for i in range(n)) + ") -> concat -> dense(3)\n}\n")
+    text = summary_text(m)
+    assert text == _plain_text(m)
+    lines = text.split("\n")
+    assert max(len(line) for line in lines if "concat" not in line and not line.startswith("─")) < 100
