@@ -20,27 +20,34 @@ _KEYWORDS = frozenset(
     ["model", "block", "input", "output", "repeat", "as", "train", "verify", "true", "false"]
 )
 
-# %ignore'd whitespace is read as the prefix of the next token (half as many matches)
-_TOKEN = re.compile(
-    r"[ \t\f\r]*(?:"
+# one match a token: (%ignore'd whitespace before it, the token, or a character no terminal
+# matches); the tokens' kinds are read from their text, their positions from the lengths
+_PIECES = re.compile(
+    r"([ \t\f\r]*)(?:("
     + "|".join(
         [
-            r"(?P<FLOAT>(?:[0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]+)?"
-            r"|[0-9](?:_?[0-9])*[eE][+-]?[0-9]+)",
-            r"(?P<INT>[0-9](?:_?[0-9])*)",
-            r"(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)",
-            r'(?P<STRING>"(?:[^"\\\n]|\\[^\n])*")',
-            r"(?P<COMMENT>#[^\n]*)",
-            r"(?P<NL>(?:\r?\n)+)",
-            r"(?P<OP>->|\*\*|//|[{}(),=;:\[\]?+\-*/%])",
-            r"(?P<BAD>[^ \t\f\r])",  # (whitespace at the very end matches nothing: skipped)
+            r"(?:[0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]+)?"  # FLOAT.3
+            r"|[0-9](?:_?[0-9])*[eE][+-]?[0-9]+",
+            r"[0-9](?:_?[0-9])*",  # INT.2
+            r"[A-Za-z_][A-Za-z0-9_]*",  # NAME
+            r'"(?:[^"\\\n]|\\[^\n])*"',  # STRING
+            r"#[^\n]*",  # COMMENT
+            r"(?:\r?\n)+",  # _NL
+            r"->|\*\*|//|[{}(),=;:\[\]?+\-*/%]",  # the longer punctuation first
         ]
     )
-    + ")"
+    + r")|([^ \t\f\r]))"  # (whitespace at the very end matches nothing: skipped)
 )
-
+_PUNCT = "{ } ( ) , = ; : [ ] ? + - * / % -> ** //".split()
+_FIXED = {k: k for k in (*_KEYWORDS, *_PUNCT)}  # a keyword or punctuation is its own kind
+_FIRST = (
+    dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", "NAME")
+    | dict.fromkeys("0123456789.", "NUMBER")
+    | {'"': "STRING", "#": "COMMENT", "\n": "NL", "\r": "NL"}
+)
 _OPEN = frozenset("([")
 _CLOSE = frozenset(")]")
+
 
 def lex(source: str, max_nesting: int, max_braces: int):
     """Token kinds, values, lines, columns and the comments ``(line, text)``; None on a
@@ -51,52 +58,64 @@ def lex(source: str, max_nesting: int, max_braces: int):
     cols: list[int] = []
     comments: list[tuple[int, str]] = []
     kadd, vadd, ladd, cadd = kinds.append, vals.append, lines.append, cols.append
-    line, line_start = 1, 0
+    fixed, first = _FIXED.get, _FIRST.__getitem__
+    line, line_start, pos = 1, 0, 0
     depth = braces = 0
     prev = None  # the value of the last token kept
     pending = False  # a newline waits for the next token (dropped before `->`)
-    for m in _TOKEN.finditer(source):
-        g = m.lastgroup
-        v = m[g]
-        if g == "NAME":
-            kind = v if v in _KEYWORDS else "NAME"
-        elif g == "OP":
-            kind = v
-            if v in _OPEN:
-                depth += 1
-                if depth > max_nesting:
-                    return None
-            elif v in _CLOSE:
-                if depth:
-                    depth -= 1
-            elif v == "{":
-                braces += 1
-                if braces > max_braces:
-                    return None
-            elif v == "}" and braces:
-                braces -= 1
-        elif g == "NL":
-            if not depth and prev != "->":
-                pending = True
-            line += v.count("\n")
-            line_start = m.end()
-            continue
-        elif g == "COMMENT":
-            comments.append((line, v))
-            continue
-        elif g == "BAD":
+    for ws, v, bad in _PIECES.findall(source):
+        if bad:
             return None
-        else:
-            kind = g
-        col = m.start(g) - line_start + 1
+        start = pos + len(ws)
+        pos = start + len(v)
+        kind = fixed(v)
+        if kind is None:
+            kind = first(v[0])
+            if kind == "NUMBER":
+                kind = "FLOAT" if ("." in v or "e" in v or "E" in v) else "INT"
+            elif kind == "NL":
+                if not depth and prev != "->":
+                    pending = True
+                line += v.count("\n")
+                line_start = pos
+                continue
+            elif kind == "COMMENT":
+                comments.append((line, v))
+                continue
+        elif kind in _OPEN:
+            depth += 1
+            if depth > max_nesting:
+                return None
+        elif kind in _CLOSE:
+            if depth:
+                depth -= 1
+        elif kind == "{":
+            braces += 1
+            if braces > max_braces:
+                return None
+        elif kind == "}" and braces:
+            braces -= 1
+        col = start - line_start + 1
         if pending:
             pending = False
             if v != "->":
-                kadd("NL"), vadd(""), ladd(line), cadd(col)
-        kadd(kind), vadd(v), ladd(line), cadd(col)
+                kadd("NL")
+                vadd("")
+                ladd(line)
+                cadd(col)
+        kadd(kind)
+        vadd(v)
+        ladd(line)
+        cadd(col)
         prev = v
     if pending:
-        kadd("NL"), vadd(""), ladd(line), cadd(1)
+        kadd("NL")
+        vadd("")
+        ladd(line)
+        cadd(1)
     for _ in range(3):  # look-ahead never runs off the end
-        kadd("EOF"), vadd(""), ladd(line), cadd(1)
+        kadd("EOF")
+        vadd("")
+        ladd(line)
+        cadd(1)
     return kinds, vals, lines, cols, comments
