@@ -73,6 +73,11 @@ def _check_keras(model, tmp_path, name):
     weights, _ = verification_weights(model, 0)
     built = specc.build(model, "keras", dtype="float64", weights=weights)
     gen = mod.build_model("float64")
+    # every operation (layers, `a + b`, masks) has the in-memory model's name, again in a
+    # second build in this process (Keras numbers the names it makes up across models)
+    names = [op.name for op in built.operations]
+    assert [op.name for op in gen.operations] == names
+    assert [op.name for op in mod.build_model("float64").operations] == names
     if model.train is not None:
         mod.compile_model(gen, "float64")
     values = {v.path: v.numpy() for v in built.weights}

@@ -200,3 +200,37 @@ def test_deep_keras_model_builds_in_memory_and_generated(tmp_path):
     sys.setrecursionlimit(1000)
     (tmp_path / "deep.py").write_text(emit_keras(model))
     assert len(runpy.run_path(str(tmp_path / "deep.py"))["build_model"]().layers) == 1102
+
+
+KERAS_NAMES_CLASH = """
+# layers named as Keras names the operations of `+`, `*`, expand_dims and masks it makes up
+block mix(c) {
+  input x
+  h = x -> dense(c, name=add_1)
+  (h * 0.5 + x) -> dense(c, name=multiply_2)
+}
+
+model m {
+  input ids: int32[5]
+  input v: float32[5, 4]
+  input g: float32[4]
+  e = ids -> embedding(20, 4, mask_zero=true, name=not_equal_1) -> lstm(4, return_sequences=true, name=not_equal_3)
+  s = e + v -> mix(4) -> repeat 2 { mix(4) }
+  t = s + g
+  u = t - s
+  (u, t) -> add(name=add_4) -> global_avgpool1d(name=expand_dims_1) -> dense(2, name=subtract_2)
+  train { loss mse }
+}
+"""
+
+
+def test_generated_keras_builds_again_in_one_process(tmp_path):
+    """A second (third) build of a generated Keras model in one process has the same
+    operation names as the in-memory model: Keras' made-up names for `a + b` (add_3 …)
+    never meet a layer the spec names so (a clash was a ValueError on the second build)."""
+    model = specc.loads(KERAS_NAMES_CLASH, "clash.spec")
+    mod = _check_keras(model, tmp_path, "clash")
+    first = [op.name for op in mod.build_model().operations]
+    assert [op.name for op in mod.build_model().operations] == first
+    assert len(set(first)) == len(first) and "add_4" in first and "expand_dims_1" in first
+    assert any(name.endswith("__mask") for name in first) and any("__expand_" in name for name in first)

@@ -104,9 +104,20 @@ class _Emitter:
         return f"{name}({', '.join(args)})"
 
     def layer_name(self, step: LayerStep) -> str:
+        return self.scoped(step.name)
+
+    def scoped(self, name: str) -> str:
+        """The expression of a full Keras name inside the function being written (a block's
+        function gets its instance's path as ``prefix``)."""
         if self.prefix:
-            return f'f"{{prefix}}.{step.name[len(self.prefix) + 1:]}"'
-        return repr(step.name)
+            return f'f"{{prefix}}.{name[len(self.prefix) + 1:]}"'
+        return repr(name)
+
+    def named(self, expr: str, name: str) -> str:
+        """``expr`` (an operator or ``ops`` call) with its Keras operation named ``name``, as
+        ``specc.build``'s model names it (see ``named`` in the copied runtime)."""
+        self.used.add("named")
+        return f"named({expr}, {self.scoped(name)})"
 
     def operator_line(self, step: LayerStep) -> str:
         kw = step.call_kwargs
@@ -115,11 +126,13 @@ class _Emitter:
         out = self.v(step.outputs[0])
         if kw.get("scalar") is not None:
             number = literal(kw["scalar"], self.ctor)
-            return f"{out} = {number} {symbol} {args[0]}" if kw.get("first") else f"{out} = {args[0]} {symbol} {number}"
-        for i, n in enumerate(kw.get("expand", (0, 0))):
-            for _ in range(n):
-                args[i] = f"keras.ops.expand_dims({args[i]}, 1)"
-        return f"{out} = {args[0]} {symbol} {args[1]}"
+            expr = f"{number} {symbol} {args[0]}" if kw.get("first") else f"{args[0]} {symbol} {number}"
+        else:
+            for i, n in enumerate(kw.get("expand", (0, 0))):
+                for _ in range(n):
+                    args[i] = f"keras.ops.expand_dims({args[i]}, 1)"
+            expr = f"{args[0]} {symbol} {args[1]}"
+        return f"{out} = {self.named(expr, step.name)}"
 
     def layer_var(self, step: LayerStep) -> str:
         taken = set(self.var_names.values()) | set(self.layer_vars.values())
@@ -154,7 +167,8 @@ class _Emitter:
             out = "[" + ", ".join(args) + "]"
         elif step.call == "masked":  # after embedding(mask_zero=true): the trailing ids give the masks
             n = len(args) - len(step.masks)
-            out = ", ".join([*args[:n], *(f"{k}=keras.ops.not_equal({ids}, 0)" for k, ids in zip(step.masks, args[n:], strict=True))])
+            masks = [f"{k}={self.named(f'keras.ops.not_equal({ids}, 0)', f'{step.node}__{k}')}" for k, ids in zip(step.masks, args[n:], strict=True)]
+            out = ", ".join([*args[:n], *masks])
         else:
             out = ", ".join(args)
         return out + "".join(f", {k}={literal(v, self.ctor)}" for k, v in step.call_kwargs.items())

@@ -10,6 +10,7 @@ import numpy as np
 
 from specc.ir.graph import Model
 
+from .lib.core import named
 from .plan import KERAS_OPS, KPlan, graph_recursion_limit, keras_model_name, make_plan
 
 __all__ = ["build_functional", "set_canonical", "get_canonical", "keras_input_shape"]
@@ -41,21 +42,6 @@ def apply_operator(args, fn: str, scalar: float | None = None, first: bool = Fal
     return f(a, b)
 
 
-def _named(t, name: str):
-    """Name the operation that made ``t`` (and the expand_dims feeding it) after the node:
-    Keras' automatic names (add, add_1, …) count across every model built in the process,
-    so a later build's ``add_1`` would clash with a layer named add_1 (an internal error)."""
-    op = getattr(getattr(t, "_keras_history", None), "operation", None)
-    if op is not None and not isinstance(op, keras.layers.InputLayer):
-        op.name = name
-        for i, node in enumerate(getattr(op, "_inbound_nodes", [])[:1]):
-            for j, x in enumerate(node.arguments.keras_tensors if hasattr(node, "arguments") else []):
-                inner = getattr(getattr(x, "_keras_history", None), "operation", None)
-                if inner is not None and type(inner).__name__ == "ExpandDims" and inner.name.startswith("expand_dims"):
-                    inner.name = f"{name}__expand_{i}_{j}"
-    return t
-
-
 def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | None = None) -> tuple[keras.Model, dict[str, list]]:
     """The functional model, and every plan variable's Keras tensor (for per-layer probes)."""
     model = plan.model
@@ -67,7 +53,7 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
     made: dict[str, keras.layers.Layer] = {}  # a shared layer's object, called again
     for step in plan.steps:
         if step.call == "operator":
-            env[step.outputs[0]] = _named(apply_operator([env[v] for v in step.inputs], **step.call_kwargs), step.name)
+            env[step.outputs[0]] = named(apply_operator([env[v] for v in step.inputs], **step.call_kwargs), step.name)
             continue
         layer = made.get(step.name)
         if layer is None:
@@ -81,7 +67,7 @@ def build_functional(plan: KPlan, dtype: str = "float32", layer_dtype: str | Non
             out = layer(*args, **step.call_kwargs)
         elif step.call == "masked":  # after embedding(mask_zero=true): the trailing ids give the masks
             n = len(args) - len(step.masks)
-            masks = {k: _named(keras.ops.not_equal(ids, 0), f"{step.outputs[0]}__{k}") for k, ids in zip(step.masks, args[n:], strict=True)}
+            masks = {k: named(keras.ops.not_equal(ids, 0), f"{step.node}__{k}") for k, ids in zip(step.masks, args[n:], strict=True)}
             out = layer(*args[:n], **masks, **step.call_kwargs)
         else:
             out = layer(args[0], **step.call_kwargs)

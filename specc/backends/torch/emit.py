@@ -223,18 +223,28 @@ class _Emitter:
             *self._frozen_lines(),
             "        self.reset_parameters()",
             "",
+            *self._forward_lines(params, body, to_loss, logits, outs),
+            "",
+            *self.render_init(),
+        ]
+        return name, "\n".join(lines)
+
+    def _forward_lines(self, params: str, body: list[str], to_loss: list[str], logits: list[str], outs: list[str]) -> list[str]:
+        def tup(vs: list[str]) -> str:
+            return vs[0] if len(vs) == 1 else "(" + ", ".join(vs) + ")"
+
+        if self.plan.loss_reads_outputs:
+            return [f"    def forward(self, {params}):", *[f"        {line}" for line in body], f"        return {tup(outs)}"]
+        return [
             f"    def forward(self, {params}, return_logits: bool = False):",
             '        """The outputs; with ``return_logits`` the values the loss reads (the logits of a',
             '        final softmax/sigmoid, where the spec\'s loss uses them)."""',
             *[f"        {line}" for line in body],
             "        if return_logits:",
             *to_loss,
-            f"            return {logits[0] if single else '(' + ', '.join(logits) + ')'}",
-            f"        return {outs[0] if single else '(' + ', '.join(outs) + ')'}",
-            "",
-            *self.render_init(),
+            f"            return {tup(logits)}",
+            f"        return {tup(outs)}",
         ]
-        return name, "\n".join(lines)
 
     # ---- initialisers
     def render_init(self) -> list[str]:

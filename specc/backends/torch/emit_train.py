@@ -174,7 +174,7 @@ def render_training(model: Model, plan) -> str:
     lines += [
         "def compute_loss(model, inputs, targets):",
         f'    """The spec\'s loss{" + penalties" if penalties else ""} for one batch; inputs and targets are lists (one per input / output)."""',
-        f"    {'pred' if len(outs) == 1 else 'preds'} = model(*inputs, return_logits=True)",
+        f"    {'pred' if len(outs) == 1 else 'preds'} = model(*inputs{'' if plan.loss_reads_outputs else ', return_logits=True'})",
     ]
     if len(terms) == 1 and not penalties:
         lines.append(f"    return {terms[0]}")

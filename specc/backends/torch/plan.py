@@ -252,6 +252,12 @@ class Plan:
     loss_steps: list[Step] = field(default_factory=list)
     _converted: dict[tuple[str, Layout], str] = field(default_factory=dict)
 
+    @property
+    def loss_reads_outputs(self) -> bool:
+        """The loss reads the outputs themselves (no logits before a final softmax/sigmoid,
+        no layout conversion): the module needs no second way out of ``forward``."""
+        return self.loss_inputs == self.outputs and not self.loss_steps
+
     def new_var(self, hint: str) -> str:
         return self.names.new(hint)
 

@@ -12,6 +12,22 @@ import keras
 from keras import ops
 
 
+def named(tensor, name):
+    """Name the Keras operation that computed ``tensor`` (``a + b``, ``x * 0.5``,
+    ``ops.not_equal(ids, 0)``) ``name``, and the ``expand_dims`` feeding it
+    ``name__expand_<operand>_<k>``.  Keras numbers such operations itself across every model
+    built in the process (add, add_1, …): without fixed names, building this model a second
+    time would give it two operations called, say, add_2 (a layer and an operator)."""
+    op = tensor._keras_history.operation
+    op.name = name
+    for j, x in enumerate(op._inbound_nodes[0].arguments.keras_tensors):
+        k, inner = 0, x._keras_history.operation
+        while type(inner).__name__ == "ExpandDims":
+            inner.name = f"{name}__expand_{j}_{k}"
+            k, inner = k + 1, inner._inbound_nodes[0].arguments.keras_tensors[0]._keras_history.operation
+    return tensor
+
+
 @keras.saving.register_keras_serializable(package="specc")
 class SpeccActivation:
     """A parametrised activation as a serializable callable (``activation=`` of a layer)."""
