@@ -63,7 +63,7 @@ def test_numbers_that_would_overflow_later_are_refused_at_check(over, message):
 
 
 def test_bounds_are_written_readably():
-    from specc.ir.spec import _bound_message
+    from specc.ir.wording import bound_message as _bound_message
 
     assert _bound_message({"ctx": {"le": 3.4028234663852886e38}}) == "input should be less than or equal to 3.4028235e+38"
     assert _bound_message({"ctx": {"le": 1e6}}) is None  # pydantic's own message is fine there

@@ -25,6 +25,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from specc.errors import Diagnostic, Span, SpecError, did_you_mean
+from specc.ir.wording import bound_message, keras_name_hint, lower_first
 
 __all__ = [
     "Spec",
@@ -400,7 +401,7 @@ def build_spec(
                     av.whole_span,
                     f"{kind} has no parameter '{key}'",
                     expected=f"one of: {', '.join(fields)}" if fields else f"{kind} takes no parameters",
-                    hint=_keras_name_hint(key, fields) or did_you_mean(key, fields),
+                    hint=keras_name_hint(key, fields) or did_you_mean(key, fields),
                 )
             )
             continue
@@ -446,57 +447,6 @@ def build_spec(
         raise
     except ValidationError as e:
         raise SpecError(_validation_diagnostics(cls, e, given, span)) from None
-
-
-#: Keras' (and PyTorch's) names of parameters → specc's
-KERAS_NAMES = {
-    "learning_rate": "lr",
-    "kernel_size": "kernel",
-    "strides": "stride",
-    "dilation_rate": "dilation",
-    "pool_size": "pool",
-    "kernel_initializer": "init",
-    "embeddings_initializer": "init",
-    "depthwise_initializer": "depthwise_init",
-    "pointwise_initializer": "pointwise_init",
-    "recurrent_initializer": "recurrent_init",
-    "bias_initializer": "bias_init",
-    "gamma_initializer": "gamma_init",
-    "beta_initializer": "beta_init",
-    "kernel_regularizer": "reg",
-    "embeddings_regularizer": "reg",
-    "bias_regularizer": "bias_reg",
-    "recurrent_regularizer": "recurrent_reg",
-    "num_heads": "heads",
-    "input_dim": "vocab",
-    "num_embeddings": "vocab",
-    "output_dim": "dim",
-    "embedding_dim": "dim",
-    "beta_1": "beta1",
-    "beta_2": "beta2",
-    "clipnorm": "clip_norm",
-    "global_clipnorm": "clip_norm",
-    "clipvalue": "clip_value",
-    "merge_mode": "merge",
-    "negative_slope": "alpha",
-    "batch_size": "batch",
-    "eps": "epsilon",
-    "bias": "use_bias",
-    "out_features": "units",
-    "out_channels": "filters",
-    "p": "rate",
-}
-
-
-_TORCH_NAMES = {"num_embeddings", "embedding_dim", "eps", "bias", "out_features", "out_channels", "p", "negative_slope"}
-
-
-def _keras_name_hint(key: str, fields: list[str]) -> str | None:
-    ours = KERAS_NAMES.get(key)
-    if ours is not None and ours in fields:
-        framework = "PyTorch" if key in _TORCH_NAMES else "Keras"
-        return f"specc calls it '{ours}' ({framework}: {key})"
-    return None
 
 
 def _by_name_hint(cls: type[Spec], av: ArgValue, given: dict[str, ArgValue]) -> str | None:
@@ -604,33 +554,21 @@ def _validation_diagnostics(
                 shown = '"' + got + '"'
             else:
                 shown = render_value(got)
-            msg = _bound_message(e) or e.get("msg", "invalid value")
+            msg = bound_message(e) or e.get("msg", "invalid value")
             if e.get("type") == "value_error":
                 msg = msg.removeprefix("Value error, ")
             hint = None
             if isinstance(got, Symbol):
                 message = f"{kind}.{fname}: '{got}' is not a valid value"
             else:
-                message = f"{kind}.{fname}: {_lower_first(msg)} (got {shown})"
+                message = f"{kind}.{fname}: {lower_first(msg)} (got {shown})"
                 if e.get("type") == "int_type" and isinstance(got, float) and got.is_integer():
                     hint = "write an integer: '/' always gives a fraction, '//' divides integers"
             out.append(Diagnostic(where, message, expected=_field_expectation(cls, fname), hint=hint))
         else:
             msg = e.get("msg", "invalid parameters").removeprefix("Value error, ")
-            out.append(Diagnostic(span, f"{kind}: {_lower_first(msg)}", hint=_usage(cls)))
+            out.append(Diagnostic(span, f"{kind}: {lower_first(msg)}", hint=_usage(cls)))
     return out
-
-
-def _bound_message(e: dict) -> str | None:
-    """pydantic's message for a large float bound, written readably (3.4028235e+38)."""
-    for key, words in (("le", "less than or equal to"), ("lt", "less than"), ("ge", "greater than or equal to"), ("gt", "greater than")):
-        if isinstance(v := (e.get("ctx") or {}).get(key), float) and abs(v) >= 1e16:
-            return f"input should be {words} {v:.8g}"
-    return None
-
-
-def _lower_first(s: str) -> str:
-    return s[:1].lower() + s[1:] if s else s
 
 
 # --------------------------------------------------------------------------- shared field helpers
