@@ -90,7 +90,7 @@ def _patched_ops():
             if last.tensor.ndim < 2:
                 raise ImportFailure("positions of a tensor without a time axis", "arange")
             return _positions_class()(name=f"positions_{id(last.tensor):x}")(last.tensor)
-        return arange0(start, stop, step=step, dtype=dtype) if stop is not None else arange0(start, step=step, dtype=dtype)
+        return arange0(start, stop, step=step, dtype=dtype)
 
     ops.shape, ops.arange = shape, arange
     try:
