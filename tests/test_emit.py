@@ -3,6 +3,7 @@ never import specc, and cannot be injected into through names in a spec."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -234,3 +235,38 @@ def test_generated_keras_builds_again_in_one_process(tmp_path):
     assert [op.name for op in mod.build_model().operations] == first
     assert len(set(first)) == len(first) and "add_4" in first and "expand_dims_1" in first
     assert any(name.endswith("__mask") for name in first) and any("__expand_" in name for name in first)
+
+
+FUSED = """
+block res(n) {
+  input x
+  h = x -> dense(n)
+  y = h -> relu
+  (h, y) -> add -> dense(n) -> tanh
+}
+model m {
+  input x: float32[6]
+  a = x -> dense(4) -> relu -> dropout(0.5) -> res(4) -> dense(3, activation=softmax)
+  output a
+  train { loss categorical_crossentropy; optimizer sgd }
+}
+"""
+
+
+def test_generated_torch_writes_a_call_inside_the_next(tmp_path):
+    """A layer's call whose one result only the next function reads is written inside it, and
+    the last statement in the return — never a value read twice, nor one the loss reads."""
+    model = specc.loads(FUSED)
+    src = emit_torch(model)
+    res, root = src[src.index("class Res(") : src.index("class M(")], src[src.index("class M(") :]
+    # fused: dense → relu in the model, dense → tanh in the block's return
+    assert re.search(r"^        \w+ = torch\.relu\(self\.dense\(x\)\)$", root, re.M)
+    assert re.search(r"^        return torch\.tanh\(self\.dense_1\(\w+\)\)$", res, re.M)
+    # the block's first dense is read twice (relu and add): it stays a variable
+    assert re.search(r"^        \w+ = self\.dense\(x\)$", res, re.M) and "relu(self.dense(" not in res
+    # the logits the loss reads (before the softmax) stay a variable, returned with return_logits
+    logits = re.search(r"^        (\w+) = self\.dense_1\(\w+\)$", root, re.M)
+    assert logits and f"torch.softmax({logits[1]}, dim=1)" in root and f"            return {logits[1]}" in root
+    # a module call never goes inside another module's call, nor a block's
+    assert not re.search(r"self\.\w+\(self\.", src) and "(self.dropout(" not in src
+    _check_torch(model, tmp_path, "fused")

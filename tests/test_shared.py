@@ -265,7 +265,7 @@ def test_generated_code_shares(tmp_path, name):
     assert re.search(r"^    enc = make_encoder\(prefix='enc', dtype=dtype\)$", src_k, re.M)
     assert re.search(r"= enc\(a\)$", src_k, re.M) and re.search(r"= enc\(b\)$", src_k, re.M)
     if name == "dense":
-        assert src_t.count("self.tied = ") == 1 and len(re.findall(r"= self\.tied\(", src_t)) == 2
+        assert src_t.count("self.tied = ") == 1 and len(re.findall(r"self\.tied\(", src_t)) == 2  # called twice (the call may sit inside the next function call)
         assert len(re.findall(r"= tied_layer\(", src_k)) == 2
     w = random_weights(text, 2)
     built = specc.build(model, "torch", dtype="float64", weights=w)

@@ -12,7 +12,7 @@ import numpy as np
 from specc.backends.common import loss_uses_logits, metric_setup, optimizer_args
 from specc.ir.graph import Model
 
-from .lib.optimizers import OPTIMIZER_CLASSES, SpeccOptimizer, TorchSchedule
+from .lib.optimizers import OPTIMIZER_CLASSES, SpeccOptimizer, TorchClip, TorchDecay, TorchSchedule
 from .lib.training import ProbabilityLoss, SparseCategoricalCrossentropySmoothed, SpeccAccuracy, SpeccClassificationScore
 from .model import build_functional, get_canonical, set_canonical
 from .plan import Construct, KPlan, make_plan
@@ -99,17 +99,20 @@ def metric_constructs(model: Model, half_outputs: bool = False) -> list[Construc
 
 def optimizer_construct(model: Model) -> Construct:
     """The kind's optimizer class with the spec's arguments; its defaults (``kind``, the
-    hyper-parameters in ``defaults``, no schedule, clipping or decay) left out."""
+    hyper-parameters in ``defaults``, no schedule, clipping or decay) left out, so the
+    generated code names (and copies) TorchSchedule / TorchClip / TorchDecay only when used."""
     args = optimizer_args(model.train)
     cls = OPTIMIZER_CLASSES[args.pop("kind")]
     kind = model.train.optimizer.kind
     kw: dict = {} if kind == cls.__init__.__defaults__[0] else {"kind": kind}
     kw["lr"] = args["lr"]
-    for key, default in (("weight_decay", 0.0), ("clip_norm", None), ("clip_value", None)):
-        if args[key] != default:
-            kw[key] = args[key]
     if args["schedule"]:
         kw["schedule"] = Construct(TorchSchedule, (), args["schedule"])
+    clip = {k: args[f"clip_{k}"] for k in ("value", "norm") if args[f"clip_{k}"] is not None}
+    if clip:
+        kw["clip"] = Construct(TorchClip, (), clip)
+    if args["weight_decay"]:
+        kw["decay"] = Construct(TorchDecay, (), {"rate": args["weight_decay"]})
     hparams = {k: v for k, v in args["hparams"].items() if cls.defaults.get(k, object()) != v}
     if hparams:
         kw["hparams"] = hparams

@@ -9,6 +9,9 @@ model, so weights load either way.  Each block instance / repetition becomes a c
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -55,6 +58,7 @@ class _Emitter:
         self.module_names.add(self.model_class)
         self.class_names: set[str] = set()
         self._meta: dict | None = None
+        self._inlined: dict[str, str] = {}  # var → the expression written in its place (see _fuse)
         #: what a method's parameters and locals never shadow
         self.reserved = self.module_names | _METHOD_NAMES
         self.var_names: dict[str, str] = {}
@@ -69,7 +73,7 @@ class _Emitter:
                 self.var_names[v] = name
 
     def v(self, var: str) -> str:
-        return self.var_names[var]
+        return self._inlined.get(var) or self.var_names[var]
 
     # ---- constructs
     def ctor(self, c: Construct) -> str:
@@ -133,11 +137,11 @@ class _Emitter:
         finally:
             self.var_names = outer
 
-    def _members(self, sn: ScopeNode, depth: int) -> tuple[list[str], list[str]]:
-        """(``__init__`` lines, ``forward`` lines) of a scope's class: its modules, function
-        calls and child scopes (repetitions in an ``nn.ModuleList``)."""
+    def _members(self, sn: ScopeNode, depth: int) -> tuple[list[str], list[_Stmt]]:
+        """(``__init__`` lines, ``forward`` statements) of a scope's class: its modules,
+        function calls and child scopes (repetitions in an ``nn.ModuleList``)."""
         init: list[str] = []
-        body: list[str] = []
+        body: list[_Stmt] = []
         containers: dict[str, list[tuple[int, str]]] = {}
         made: dict[str, str] = {}  # attribute → its class: a shared layer's later use calls it again
         for item in sn.items:
@@ -155,17 +159,15 @@ class _Emitter:
                     init.append(f"self.{rel[0]} = {child_cls}()")
                     made[rel[0]] = child_cls
                     call = f"self.{rel[0]}"
-                outs = ", ".join(self.v(o) for o in item.outputs)
-                args = ", ".join(self.v(i) for i in item.inputs)
-                body.append(f"{outs} = {call}({args})" if outs else f"{call}({args})")
+                body.append(_Stmt(list(item.outputs), list(item.inputs), lambda call=call, item=item: f"{call}({', '.join(self.v(i) for i in item.inputs)})", "scope"))
             elif isinstance(item, ModuleStep):
                 rel = ".".join(item.attr[depth:])
                 if rel not in made:  # a shared layer's later use calls the module again
                     init.append(f"self.{rel} = {self.ctor(item.construct)}")
                     made[rel] = ""
-                body.append(f"{', '.join(self.v(o) for o in item.outputs)} = self.{rel}({', '.join(self.v(i) for i in item.inputs)})")
+                body.append(_Stmt(list(item.outputs), list(item.inputs), lambda rel=rel, item=item: f"self.{rel}({', '.join(self.v(i) for i in item.inputs)})", "module"))
             else:
-                body.append(f"{self.v(item.outputs[0])} = {self.fn_call(item)}")
+                body.append(_Stmt(list(item.outputs), list(item.inputs), lambda item=item: self.fn_call(item), "function"))
         for attr, members in containers.items():
             members.sort()
             if [i for i, _ in members] != list(range(len(members))):  # pragma: no cover - repeats are 0..n-1
@@ -176,10 +178,40 @@ class _Emitter:
                 init.insert(0, f"self.{attr} = nn.ModuleList([{', '.join(c + '()' for _, c in members)}])")
         return init, body
 
+    def _statements(self, stmts: list[_Stmt], keep: set[str], returned: str | None = None) -> tuple[list[str], str | None]:
+        """(lines, returned expression) of a ``forward`` body, written as an expert does: a
+        module call whose one result only the next function call reads is written inside it
+        (``x = torch.relu(self.conv2d(x))``, ``x = x + self.dropout(h)``), and the statement
+        making ``returned`` (the one value returned, read by nothing else) in the ``return``.
+        The operations and their order are the plan's: a call is an argument of the next."""
+        uses = Counter(i for st in stmts for i in st.ins)
+        uses.update(keep)
+        done: list[tuple[list[str], str]] = []
+        i = 0
+        while i < len(stmts):
+            st, nxt = stmts[i], stmts[i + 1] if i + 1 < len(stmts) else None
+            v = st.outs[0] if st.kind == "module" and len(st.outs) == 1 else None
+            if v is not None and nxt is not None and nxt.kind == "function" and uses[v] == 1 and v in nxt.ins:
+                self._inlined[v] = st.expr()
+                try:
+                    done.append((nxt.outs, nxt.expr()))
+                finally:
+                    del self._inlined[v]
+                i += 2
+            else:
+                done.append((st.outs, st.expr()))
+                i += 1
+        ret = None
+        if returned is not None and done and done[-1][0] == [returned] and uses[returned] == (returned in keep):
+            ret = done.pop()[1]
+        lines = [f"{', '.join(self.v(o) for o in outs)} = {expr}" if outs else expr for outs, expr in done]
+        return lines, ret
+
     def _render_scope(self, sn: ScopeNode, name_hint: str, depth: int) -> str:
-        init, body = self._members(sn, depth)
+        init, stmts = self._members(sn, depth)
         params = ", ".join(self.v(i) for i in sn.inputs)
-        ret = ", ".join(self.v(o) for o in sn.outputs)
+        body, ret = self._statements(stmts, set(sn.outputs), sn.outputs[0] if len(sn.outputs) == 1 else None)
+        ret = ret or ", ".join(self.v(o) for o in sn.outputs)
         lines = [
             "    def __init__(self):",
             "        super().__init__()",
@@ -206,11 +238,12 @@ class _Emitter:
     def render_root(self, root: ScopeNode) -> tuple[str, str]:
         keep = self._loss_keep()
         self.var_names = reuse_names(root, self.var_names, keep, set(self.plan.inputs), self.reserved)
-        init, body = self._members(root, 0)
-        outs = [self.v(o) for o in self.plan.outputs]
+        init, stmts = self._members(root, 0)
+        single = self.plan.loss_reads_outputs and len(self.plan.outputs) == 1
+        body, ret = self._statements(stmts, keep, self.plan.outputs[0] if single else None)
+        outs = [ret] if ret else [self.v(o) for o in self.plan.outputs]
         logits = [self.v(v) for v in self.plan.loss_inputs]
         to_loss = [f"            {self.v(st.outputs[0])} = {self.fn_call(st)}" for st in self.plan.loss_steps]
-        single = len(outs) == 1
         params = ", ".join(self.v(i) for i in self.plan.inputs)
         name = self.model_class
         lines = [
@@ -373,6 +406,17 @@ class _Emitter:
             "",
         ]
         return "\n".join(header) + "\n" + body
+
+
+@dataclass
+class _Stmt:
+    """One statement of a generated ``forward``: ``outs = expr()`` (``expr`` renders with
+    the emitter's names at the time it is called)."""
+
+    outs: list[str]
+    ins: list[str]
+    expr: Callable[[], str]
+    kind: str  # "module" (a layer's call: one call expression, safe inside another), "scope" (a block's), "function"
 
 
 def _attr_ref(key: str) -> str:

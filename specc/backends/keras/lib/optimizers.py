@@ -6,7 +6,9 @@ operation for operation, in the variable's own dtype — the learning rate and s
 so float64 models really train in float64 (Keras' built-ins keep the learning rate in
 float32; their Adam adds ε-hat to the raw root, their RMSprop/Adagrad add ε elsewhere, so
 none computes the IR's step).  Order per step: clip values, clip the global norm,
-decoupled weight decay, the kind's update.
+decoupled weight decay, the kind's update.  The schedule, clipping and decay are objects
+(TorchSchedule, TorchClip, TorchDecay) the optimizer is given only where the spec has them, so
+generated code copies only what its spec uses.
 """
 
 from __future__ import annotations
@@ -53,20 +55,15 @@ def schedule_factor(schedule, t):
     raise ValueError(f"unknown schedule {kind}")
 
 
-@keras.saving.register_keras_serializable(package="specc")
-class TorchSchedule:
-    """The IR's learning-rate schedule (``kind`` step, exponential, cosine or constant and
-    its parameters): called with the step ``t`` (a float tensor, 0 first), the multiplier
-    of the base rate, in ``t``'s dtype."""
+class OptimizerPart:
+    """A part of the IR's step an optimizer is given (schedule, clipping, decay): made from
+    its arguments (``config``), saved as them."""
 
-    def __init__(self, **schedule):
-        self.schedule = schedule
-
-    def __call__(self, t):
-        return schedule_factor(self.schedule, t)
+    def __init__(self, **config):
+        self.config = config
 
     def get_config(self):
-        return dict(self.schedule)
+        return dict(self.config)
 
     @classmethod
     def from_config(cls, config):
@@ -74,23 +71,61 @@ class TorchSchedule:
 
 
 @keras.saving.register_keras_serializable(package="specc")
+class TorchSchedule(OptimizerPart):
+    """The IR's learning-rate schedule (``kind`` step, exponential, cosine or constant and
+    its parameters): called with the step ``t`` (a float tensor, 0 first), the multiplier
+    of the base rate, in ``t``'s dtype."""
+
+    def __call__(self, t):
+        return schedule_factor(self.config, t)
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class TorchClip(OptimizerPart):
+    """The IR's gradient clipping, in its order: each value to [−``value``, ``value``], then
+    the global norm to ``norm`` (torch's ``clip_grad_norm_``: scaled by
+    min(1, norm / (‖g‖ + 1e-6)); Keras' ``global_clipnorm`` has no 1e-6)."""
+
+    def __call__(self, grads):
+        value, norm = self.config.get("value"), self.config.get("norm")
+        grads = [None if g is None else _dense(g) for g in grads]
+        if value is not None:
+            grads = [None if g is None else ops.clip(g, -value, value) for g in grads]
+        real = [g for g in grads if g is not None]
+        if norm is not None and real:
+            total = ops.sqrt(sum(ops.sum(ops.square(g)) for g in real))
+            scale = ops.minimum(norm / (total + 1e-6), 1.0)
+            grads = [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
+        return grads
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class TorchDecay(OptimizerPart):
+    """The IR's decoupled weight decay before the update: ``w ← w · (1 − lr · rate)``."""
+
+    def __call__(self, optimizer, variables):
+        rate = float(self.config["rate"])
+        for v in variables:
+            keep = optimizer._scalar("decay_keep", v.dtype, lambda v=v: 1.0 - optimizer._lr(v.dtype) * _const(rate, v.dtype))
+            v.assign(v * keep)
+
+
+@keras.saving.register_keras_serializable(package="specc")
 class SpeccOptimizer(keras.optimizers.Optimizer):
     """The IR's optimizer step; a subclass per kind (``TorchSGD``, ``TorchAdam``, …) gives
     its state (``slot_names``) and update (``update_step``).  ``defaults``: the kind's
-    hyper-parameters when ``hparams`` omits them."""
+    hyper-parameters when ``hparams`` omits them.  ``schedule`` (a TorchSchedule), ``clip``
+    (a TorchClip) and ``decay`` (a TorchDecay) replace Keras' own, which differ."""
 
     defaults: dict = {}
 
-    def __init__(self, kind, lr=1e-3, schedule=None, clip_norm=None, clip_value=None, weight_decay=0.0, hparams=None, name=None, **kwargs):
+    def __init__(self, kind, lr=1e-3, schedule=None, clip=None, decay=None, hparams=None, name=None, **kwargs):
         kwargs.pop("learning_rate", None)
         super().__init__(learning_rate=lr, name=name or f"specc_{kind}", **kwargs)
         self.kind = kind
         self.base_lr = float(lr)
-        # a TorchSchedule (a dict: its Keras serialization), or None
-        self.schedule = keras.saving.deserialize_keras_object(schedule) if isinstance(schedule, dict) else schedule
-        self.clip_norm = clip_norm
-        self.clip_value = clip_value
-        self.decay = float(weight_decay)
+        # each given as the object or its Keras serialization (a dict), or None
+        self.schedule, self.clip, self.decay = (keras.saving.deserialize_keras_object(x) if isinstance(x, dict) else x for x in (schedule, clip, decay))
         self.hparams = {**self.defaults, **(hparams or {})}
 
     # ---- state: the kind's slots, one per variable
@@ -142,30 +177,18 @@ class SpeccOptimizer(keras.optimizers.Optimizer):
         """The 1-based number of the step being taken, in ``dtype``."""
         return self._scalar("t", dtype, lambda: ops.cast(self.iterations + 1, dtype))
 
-    # ---- the IR's clipping and decay (replacing Keras' own)
+    # ---- the IR's clipping and decay (Keras' hooks, called by ``apply`` before the update)
     def _clip_gradients(self, grads):
-        grads = [None if g is None else _dense(g) for g in grads]
-        if self.clip_value is not None:
-            grads = [None if g is None else ops.clip(g, -self.clip_value, self.clip_value) for g in grads]
-        if self.clip_norm is not None:
-            real = [g for g in grads if g is not None]
-            if real:
-                norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in real))
-                # torch's clip_grad_norm_ (the IR's rule); Keras' global_clipnorm has no 1e-6
-                scale = ops.minimum(self.clip_norm / (norm + 1e-6), 1.0)
-                grads = [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
-        return grads
+        return self.clip(grads) if self.clip else grads
 
     def _apply_weight_decay(self, variables):
-        if not self.decay:
-            return
-        for v in variables:
-            keep = self._scalar("decay_keep", v.dtype, lambda v=v: 1.0 - self._lr(v.dtype) * _const(self.decay, v.dtype))
-            v.assign(v * keep)
+        if self.decay:
+            self.decay(self, variables)
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(kind=self.kind, lr=self.base_lr, schedule=keras.saving.serialize_keras_object(self.schedule) if self.schedule else None, clip_norm=self.clip_norm, clip_value=self.clip_value, weight_decay=self.decay, hparams=self.hparams)
+        cfg.update(kind=self.kind, lr=self.base_lr, hparams=self.hparams)
+        cfg.update({k: keras.saving.serialize_keras_object(getattr(self, k)) for k in ("schedule", "clip", "decay") if getattr(self, k)})
         for k in ("learning_rate", "weight_decay_rate"):
             cfg.pop(k, None)
         return cfg
@@ -326,7 +349,9 @@ class TorchAdadelta(SpeccOptimizer):
 OPTIMIZER_CLASSES = {"sgd": TorchSGD, "adam": TorchAdam, "adamw": TorchAdam, "rmsprop": TorchRMSprop, "adagrad": TorchAdagrad, "adadelta": TorchAdadelta}
 
 
-def specc_optimizer(kind="adam", schedule=None, **kwargs):
+def specc_optimizer(kind="adam", schedule=None, clip_norm=None, clip_value=None, weight_decay=0.0, **kwargs):
     """The optimizer of ``kind`` from ``specc.backends.common.optimizer_args``' keywords
     (``schedule``: the IR's schedule as a dict)."""
-    return OPTIMIZER_CLASSES[kind](kind=kind, schedule=TorchSchedule(**schedule) if schedule else None, **kwargs)
+    clip = {k: v for k, v in (("value", clip_value), ("norm", clip_norm)) if v is not None}
+    clip, decay = TorchClip(**clip) if clip else None, TorchDecay(rate=weight_decay) if weight_decay else None
+    return OPTIMIZER_CLASSES[kind](kind=kind, schedule=TorchSchedule(**schedule) if schedule else None, clip=clip, decay=decay, **kwargs)
