@@ -239,7 +239,7 @@ class _Emitter:
         keep = self._loss_keep()
         self.var_names = reuse_names(root, self.var_names, keep, set(self.plan.inputs), self.reserved)
         init, stmts = self._members(root, 0)
-        single = self.plan.loss_reads_outputs and len(self.plan.outputs) == 1
+        single = len(self.plan.outputs) == 1 and (self.plan.loss_reads_outputs or (len(self.plan.loss_inputs) == 1 and not self.plan.loss_steps))
         body, ret = self._statements(stmts, keep, self.plan.outputs[0] if single else None)
         outs = [ret] if ret else [self.v(o) for o in self.plan.outputs]
         logits = [self.v(v) for v in self.plan.loss_inputs]
@@ -268,11 +268,16 @@ class _Emitter:
 
         if self.plan.loss_reads_outputs:
             return [f"    def forward(self, {params}):", *[f"        {line}" for line in body], f"        return {tup(outs)}"]
-        return [
+        head = [
             f"    def forward(self, {params}, return_logits: bool = False):",
             '        """The outputs; with ``return_logits`` the values the loss reads (the logits of a',
             '        final softmax/sigmoid, where the spec\'s loss uses them)."""',
             *[f"        {line}" for line in body],
+        ]
+        if not to_loss and len(outs) == 1 and len(logits) == 1:
+            return [*head, f"        return {logits[0]} if return_logits else {outs[0]}"]
+        return [
+            *head,
             "        if return_logits:",
             *to_loss,
             f"            return {tup(logits)}",
