@@ -119,6 +119,47 @@ def test_resume_keeps_the_callbacks_state(tmp_path, data, stopped):
     assert again.stopped_epoch == ref.stopped_epoch and len(again.history) == len(ref.history)
 
 
+TWO_MONITORS = """
+model two {
+  input x: float32[5]
+  dense(32, activation=tanh)
+  dense(2, activation=softmax)
+  train {
+    loss sparse_categorical_crossentropy
+    optimizer sgd(lr=0.5, momentum=0.9)
+    schedule step(step_size=3, gamma=0.5)
+    metrics [accuracy]
+    batch 16
+    epochs 40
+    seed 3
+    validation_split 0.5
+    callbacks [early_stopping(monitor=val_accuracy, patience=2, min_delta=0.01, restore_best=true), best_checkpoint(monitor=val_loss)]
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_restore_best_follows_early_stoppings_monitor_not_the_best_checkpoints(tmp_path, backend):
+    """restore_best ends with the best epoch by early stopping's own monitor (Keras'
+    restore_best_weights), even when best_checkpoint watches another one; that epoch's
+    checkpoint is kept, and best.safetensors stays best_checkpoint's."""
+    pytest.importorskip(backend)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((80, 5)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] + 0.8 * rng.standard_normal(80) > 0).astype(np.int64))
+    r = run(TWO_MONITORS, backend, tmp_path / "run", str(tmp_path / "d.npz"))
+    acc = [h["val"]["accuracy"] for h in r.history]
+    es_best = 1 + acc.index(max(acc))  # min_delta 0.01: the first epoch of the highest accuracy here
+    assert r.stopped_epoch == len(r.history) and es_best < r.best_epoch  # the two monitors disagree
+    assert r.restored_best
+    kept = load_weights(r.out / "checkpoints" / f"epoch-{es_best:04d}" / "weights.safetensors")
+    assert max_diff(r.weights, kept) == 0.0
+    assert max_diff(load_weights(r.out / "weights.safetensors"), kept) == 0.0
+    best = load_weights(r.out / "checkpoints" / f"epoch-{r.best_epoch:04d}" / "weights.safetensors")
+    assert max_diff(load_weights(r.out / "best.safetensors"), best) == 0.0 and max_diff(best, kept) > 1e-3
+
+
 def test_history_has_the_learning_rate_and_the_csv_reads_back(stopped):
     r = stopped["keras"]
     steps_per_epoch = 120 // 16 + 1

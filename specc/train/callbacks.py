@@ -96,16 +96,31 @@ class Callbacks:
                 except (KeyError, TypeError, ValueError):
                     break
 
-    def after_epoch(self, entry: dict) -> tuple[bool, bool]:
-        """(this epoch is the best so far, training stops after it)."""
+    def after_epoch(self, entry: dict) -> tuple[bool, bool, bool]:
+        """(this epoch is the best so far by the best checkpoint's monitor, it is the best
+        by early stopping's monitor — the epoch ``restore_best`` ends with —, training
+        stops after it)."""
         is_best = self.best.update(entry)
-        stop = False
+        improved = stop = False
         if self.stopper is not None:
-            self.stopper.update(entry)
+            improved = self.stopper.update(entry)
             stop = self.stopper.wait >= self.patience
             if stop:
                 self.stopped_epoch = int(entry["epoch"])
-        return is_best, stop
+        return is_best, improved, stop
+
+    @property
+    def restore(self) -> Tracker | None:
+        """The tracker whose best epoch ``restore_best=true`` ends with: early stopping's
+        own monitor (as Keras' ``restore_best_weights``), which may differ from the best
+        checkpoint's (``best_checkpoint(monitor=…)``)."""
+        return self.stopper if self.restore_best else None
+
+    def kept_epochs(self) -> tuple[int, ...]:
+        """Epochs whose checkpoints are never pruned: the best one, and the one
+        ``restore_best`` would end with (read back after a resume)."""
+        r = self.restore
+        return tuple(e for e in (self.best.best_epoch, r.best_epoch if r else None) if e is not None)
 
     def stop_message(self) -> str:
         s = self.stopper

@@ -156,7 +156,7 @@ class _Run:
         self.history: list[dict] = []
         self.notes: list[str] = []
         self.callback_state: dict | None = None
-        self.best: tuple[dict, dict | None] | None = None  # (weights, ema) of the best epoch, once seen
+        self.restore_to: tuple[dict, dict | None] | None = None  # (weights, ema) of restore_best's epoch, once seen
         self.tb: TensorBoardLog | None = None
         self.lock: RunLock | None = None
 
@@ -252,9 +252,9 @@ class _Run:
         lr = learning_rate(model.train, max(step - 1, 0))  # the epoch's last step
         entry = {"epoch": epoch + 1, "step": step, "seconds": round(seconds, 4), "lr": lr, "train": train_m, "val": val_m}
         self.history.append(entry)
-        is_best, stop = self.callbacks.after_epoch(entry)
-        if is_best:
-            self.best = (w, ema)
+        is_best, improved, stop = self.callbacks.after_epoch(entry)
+        if improved and self.callbacks.restore is not None:
+            self.restore_to = (w, ema)
         meta = {
             "model": model.name,
             "signature": self.sig,
@@ -273,7 +273,7 @@ class _Run:
         }
         rate = self.examples_per_epoch / seconds if seconds > 0 else None
         try:
-            write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays, keep=(self.callbacks.best.best_epoch,))
+            write_checkpoint(self.out, epoch + 1, meta, w, ema, arrays, keep=self.callbacks.kept_epochs())
             if is_best:  # the weights the monitor scored: the EMA ones when the spec averages
                 from specc.weights import save
 
@@ -360,15 +360,15 @@ class _Run:
     def restore_best(self) -> bool:
         """early_stopping(restore_best=true): end with the best epoch's weights (its
         checkpoint stays the resumable state of the last epoch)."""
-        cb = self.callbacks
-        if not cb.restore_best or cb.best.best_epoch is None or cb.best.best_epoch == self.history[-1]["epoch"]:
+        best = self.callbacks.restore  # early stopping's monitor, not best_checkpoint's
+        if best is None or best.best_epoch is None or best.best_epoch == self.history[-1]["epoch"]:
             return False
-        if self.best is not None:
-            w, ema = self.best
+        if self.restore_to is not None:
+            w, ema = self.restore_to
         else:  # resumed after the best epoch: read it from its kept checkpoint
-            folder = self.out / "checkpoints" / f"epoch-{cb.best.best_epoch:04d}"
+            folder = self.out / "checkpoints" / f"epoch-{best.best_epoch:04d}"
             if not folder.is_dir():
-                self.say(f"[yellow]note:[/] the best epoch ({cb.best.best_epoch}) has no checkpoint left in {self.out}: keeping the last weights")
+                self.say(f"[yellow]note:[/] the best epoch ({best.best_epoch}) has no checkpoint left in {self.out}: keeping the last weights")
                 return False
             ck = read_checkpoint(folder)
             w, ema = ck.weights, ck.ema
@@ -377,11 +377,11 @@ class _Run:
             self.trainer.set_ema(ema)
         from specc.weights import save
 
-        tag = {"model": self.model.name, "epoch": str(cb.best.best_epoch), "restored_best": "true"}
+        tag = {"model": self.model.name, "epoch": str(best.best_epoch), "restored_best": "true", "monitor": best.monitor}
         save(w, self.out / "weights.safetensors", metadata=tag)
         if ema is not None:
             save(ema, self.out / "ema.safetensors", metadata={**tag, "ema": str(self.model.train.ema)})
-        self.say(f"restored the weights of epoch {cb.best.best_epoch} (best {cb.best.monitor} {cb.best.best:.4f})")
+        self.say(f"restored the weights of epoch {best.best_epoch} (best {best.monitor} {best.best:.4f})")
         return True
 
     def finish(self, seconds: float, result: TrainResult) -> None:
@@ -391,7 +391,7 @@ class _Run:
 
         shown = self.history[-1]
         if result.restored_best:
-            shown = next(h for h in self.history if h["epoch"] == self.callbacks.best.best_epoch)
+            shown = next(h for h in self.history if h["epoch"] == self.callbacks.restore.best_epoch)
         val_label = "validation (EMA weights)" if self.model.train.ema else "validation"
         doc = {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "history": self.history}
         png = None
