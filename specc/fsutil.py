@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_text", "write_target", "WriteError", "as_write_error", "describe_os_error", "disk_full"]
+__all__ = ["atomic_write", "atomic_write_text", "new_mode", "write_target", "WriteError", "as_write_error", "describe_os_error", "disk_full"]
 
 # library writers (Rust's std::io via safetensors) report the OS error inside their message
 _RUST_OS_ERROR = re.compile(r"Os \{ code: (\d+)|\(os error (\d+)\)")
@@ -32,6 +32,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def new_mode(directory: bool = False) -> int:
+    """The mode a new file (0666) or folder (0777) gets under the process's umask: what
+    every file and folder specc writes is given, whichever library created it."""
+    return (0o777 if directory else 0o666) & ~_umask()
 
 
 def write_target(path: str | os.PathLike) -> Path:
@@ -107,7 +113,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        mode = path.stat().st_mode & 0o7777 if path.exists() else new_mode()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as e:

@@ -6,6 +6,7 @@ share one mode, a missing plotter is said, and Keras' --amp stays within its bou
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -210,6 +211,38 @@ def test_files_of_a_run_share_one_mode_and_a_missing_plotter_is_said(tmp_path, d
     train(TrainOptions(spec, "torch", data=data, out=tmp_path / "noplot", console=Console(file=buf, width=300)))
     assert "note: no learning curve drawn: matplotlib is not installed" in buf.getvalue()
     assert not (tmp_path / "noplot" / "learning_curve.png").exists()
+
+
+@pytest.mark.parametrize("mask", [0o002, 0o077])
+def test_every_file_and_folder_of_a_run_honours_the_umask(tmp_path, data, mask):
+    """Checkpoint folders (made by mkdtemp, 0700), the optimizer state (safetensors'
+    writer, 0600), the lock (0644) and everything else: 0666 / 0777 & ~umask."""
+    spec = OVERFIT.replace("epochs 30", "epochs 3")
+    old = os.umask(mask)
+    try:
+        r = run(spec, "torch", tmp_path / "run", data, tensorboard=importlib.util.find_spec("tensorboardX") is not None)
+    finally:
+        os.umask(old)
+    modes = {p.relative_to(r.out).as_posix(): p.stat().st_mode & 0o777 for p in r.out.rglob("*")}
+    assert "checkpoints/epoch-0003/state.safetensors" in modes and ".lock" in modes
+    want = {p: (0o777 if (r.out / p).is_dir() else 0o666) & ~mask for p in modes}
+    assert modes == want
+
+
+def test_an_exported_folder_honours_the_umask(tmp_path):
+    """TensorFlow writes a SavedModel's folders 0755 whatever the umask."""
+    from specc.export.atomic import atomic_target
+
+    old = os.umask(0o002)
+    try:
+        with atomic_target(tmp_path / "sm", directory=True) as tmp:
+            os.mkdir(tmp, 0o755)
+            os.mkdir(tmp / "variables", 0o755)
+            (tmp / "variables" / "v.data").write_bytes(b"x")
+            os.chmod(tmp / "variables" / "v.data", 0o600)
+    finally:
+        os.umask(old)
+    assert [(tmp_path / "sm" / p).stat().st_mode & 0o777 for p in ("", "variables", "variables/v.data")] == [0o775, 0o775, 0o664]
 
 
 def _umask() -> int:

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from specc.fsutil import as_write_error
+from specc.fsutil import as_write_error, new_mode
 
 __all__ = ["atomic_target"]
 
@@ -36,6 +36,7 @@ def atomic_target(out: Path, directory: bool = False) -> Iterator[Path]:
 
             raise fail(f"the exporter wrote nothing for {out}", "please report it with the spec")
         if directory or tmp.is_dir():
+            _umask_modes(tmp)
             if out.exists():
                 old = holder / "old"
                 os.replace(out, old)
@@ -48,3 +49,14 @@ def atomic_target(out: Path, directory: bool = False) -> Iterator[Path]:
             os.replace(tmp, out)
     finally:
         shutil.rmtree(holder, ignore_errors=True)
+
+
+def _umask_modes(folder: Path) -> None:
+    """Give an exported folder (TensorFlow's SavedModel writes its folders 0755 whatever
+    the umask) the modes every other file specc writes has: 0777/0666 & ~umask."""
+    os.chmod(folder, new_mode(directory=True))
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), new_mode(directory=True))
+        for f in files:
+            os.chmod(os.path.join(root, f), new_mode())

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.fsutil import WriteError, as_write_error, atomic_write
+from specc.fsutil import WriteError, as_write_error, atomic_write, new_mode
 from specc.ir.graph import Model
 from specc.weights import CheckpointError, save
 from specc.weights import load as load_weights
@@ -134,6 +134,7 @@ def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".epoch-{epoch:04d}.tmp"))
+        os.chmod(tmp, new_mode(directory=True))  # mkdtemp's 0700 would outlive the rename
         tag = {"model": meta["model"], "epoch": str(epoch)}
         current = final / "weights.safetensors"
         save(weights, tmp / "weights.safetensors", metadata=tag)
@@ -143,6 +144,7 @@ def write_checkpoint(out: Path, epoch: int, meta: dict, weights: dict, ema: dict
         current = final / "state.safetensors"
         st = tmp / "state.safetensors"
         save_file({k: np.array(v, order="C") for k, v in state.items()}, str(st), metadata={"format": FORMAT})
+        os.chmod(st, new_mode())  # safetensors' writer makes it 0600
         with open(st, "rb") as f:
             os.fsync(f.fileno())
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}

@@ -54,7 +54,7 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:
             raise EnvError(f"cannot write into --out {self.out}: {e.strerror}", "choose a folder you can write to") from None
         try:
