@@ -35,7 +35,14 @@ MAX_HEIGHT = 48
 
 _EXPR_OPS = frozenset(["+", "-", "*", "/", "//", "%", "**"])
 _T_OPS = frozenset(["+", "-", "*", "/"])
+_SUM_OPS = frozenset(["+", "-"])
+_PRODUCT_OPS = frozenset(["*", "/", "//", "%"])
+_T_PRODUCT_OPS = frozenset(["*", "/"])
 _ATOMS = frozenset(["INT", "FLOAT", "STRING", "NAME", "true", "false"])
+
+
+def _tensor_expr(span, op, left, right):
+    return ast.TensorExpr(span, op, [left, right])
 
 
 class _GiveUp(Exception):
@@ -298,35 +305,31 @@ class _Parser:
         span = self.upto(self.tspan(i), end)
         return ast.Repeat(span, count, var, body), span, 2
 
-    def tsum(self, left):
+    def _binary(self, left, ops, operand, make):
+        """``left (op operand)+`` for the operators in ``ops``, left-associative: every level
+        of arithmetic in parameters (``make`` = BinOp) and between tensors (TensorExpr).  Its
+        callers enter it only when an operator follows (the common case, none, costs no call)."""
         k = self.k
         node, lo, h = left
-        while True:
+        while k[self.i] in ops:
             op = k[self.i]
-            if op != "+" and op != "-":
-                return node, lo, h
             self.i += 1
-            right, ro, h2 = self.tproduct(self.tunary())
+            right, ro, h2 = operand()
             lo = Span(self.f, lo.line, lo.col, ro.end_line, ro.end_col)
-            node = ast.TensorExpr(lo, op, [node, right])
+            node = make(lo, op, node, right)
             h = (h if h > h2 else h2) + 1
             if h > MAX_HEIGHT:
                 raise _GiveUp
+        return node, lo, h
+
+    def tsum(self, left):
+        return self._binary(left, _SUM_OPS, self._tterm, _tensor_expr) if self.k[self.i] in _SUM_OPS else left
+
+    def _tterm(self):
+        return self.tproduct(self.tunary())
 
     def tproduct(self, left):
-        k = self.k
-        node, lo, h = left
-        while True:
-            op = k[self.i]
-            if op != "*" and op != "/":
-                return node, lo, h
-            self.i += 1
-            right, ro, h2 = self.tunary()
-            lo = Span(self.f, lo.line, lo.col, ro.end_line, ro.end_col)
-            node = ast.TensorExpr(lo, op, [node, right])
-            h = (h if h > h2 else h2) + 1
-            if h > MAX_HEIGHT:
-                raise _GiveUp
+        return self._binary(left, _T_PRODUCT_OPS, self.tunary, _tensor_expr) if self.k[self.i] in _T_PRODUCT_OPS else left
 
     def tunary(self):
         k = self.k
@@ -405,34 +408,12 @@ class _Parser:
         return self.sum()
 
     def sum(self):
-        k = self.k
-        node, lo, h = self.product()
-        while True:
-            op = k[self.i]
-            if op != "+" and op != "-":
-                return node, lo, h
-            self.i += 1
-            right, ro, h2 = self.product()
-            lo = Span(self.f, lo.line, lo.col, ro.end_line, ro.end_col)
-            node = ast.BinOp(lo, op, node, right)
-            h = (h if h > h2 else h2) + 1
-            if h > MAX_HEIGHT:
-                raise _GiveUp
+        left = self.product()
+        return self._binary(left, _SUM_OPS, self.product, ast.BinOp) if self.k[self.i] in _SUM_OPS else left
 
     def product(self):
-        k = self.k
-        node, lo, h = self.unary()
-        while True:
-            op = k[self.i]
-            if op != "*" and op != "/" and op != "//" and op != "%":
-                return node, lo, h
-            self.i += 1
-            right, ro, h2 = self.unary()
-            lo = Span(self.f, lo.line, lo.col, ro.end_line, ro.end_col)
-            node = ast.BinOp(lo, op, node, right)
-            h = (h if h > h2 else h2) + 1
-            if h > MAX_HEIGHT:
-                raise _GiveUp
+        left = self.unary()
+        return self._binary(left, _PRODUCT_OPS, self.unary, ast.BinOp) if self.k[self.i] in _PRODUCT_OPS else left
 
     def unary(self):
         i = self.i
