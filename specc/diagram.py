@@ -10,6 +10,7 @@ their names are.  Every label is escaped: names and descriptions are data, never
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -107,11 +108,14 @@ def _ids(model: Model):
             yield t, f"n{k}"
 
 
+_MERMAID_CODES = {"#": "#35;", "&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "[": "#91;", "]": "#93;", "\n": "<br/>", "\r": ""}
+_MERMAID_SPECIAL = re.compile("[" + re.escape("".join(_MERMAID_CODES)) + "]")
+
+
 def _mermaid_str(s: str) -> str:
-    # Mermaid labels: quoted, with entity codes for the characters its syntax uses
-    for a, b in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("[", "#91;"), ("]", "#93;")):
-        s = s.replace(a, b)
-    return s
+    # Mermaid labels: quoted, with entity codes for the characters its syntax uses (in one
+    # pass: '#' starts an entity code itself), a line break as <br/>
+    return _MERMAID_SPECIAL.sub(lambda m: _MERMAID_CODES[m.group()], s)
 
 
 def to_mermaid(model: Model) -> str:

@@ -63,6 +63,17 @@ def test_labels_are_escaped():
     assert mer.startswith("flowchart TB\n") and '#91;batch, 2#93;' in mer  # [ ] are Mermaid syntax
 
 
+def test_mermaid_labels_escape_every_character_of_its_syntax():
+    """'#' starts Mermaid's entity codes, a raw line break ends the statement: a name
+    holding them (or quotes, brackets, <, &) stays one label, shown as written."""
+    m = specc.loads('model q {\n input x: float32[3]\n dense(2, name=d)\n}\n')
+    hostile = 'a"b<i>#x;]\n\u00e9&amp;[c]'
+    node = m.nodes[0].model_copy(update={"name": hostile})
+    mer = to_mermaid(m.model_copy(update={"nodes": [node], "outputs": [hostile]}))
+    assert 'n0["a#quot;b#lt;i#gt;#35;x;#93;<br/>\u00e9#amp;amp;#91;c#93;<br/>dense(2)' in mer
+    assert len(mer.splitlines()) == 6  # flowchart, input, layer, edge, output, edge
+
+
 def test_cli_text_formats_and_files(tmp_path):
     spec = tmp_path / "g.spec"
     spec.write_text(GRAPH)
