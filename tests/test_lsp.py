@@ -148,6 +148,15 @@ def test_completion_of_layers_options_and_activations(client):
     assert {"relu", "gelu", "softmax", "leaky_relu"} <= labels(r) and "dense" not in labels(r)
 
 
+def test_requests_for_a_document_never_opened_answer_nothing(client):
+    """A hover or completion for a URI the editor never opened (pygls then reads the file
+    from disk, and it does not exist) answers nothing instead of an internal error."""
+    uri = "file:///tmp/specc-lsp-test/never-opened-or-written.spec"
+    assert client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}) is None
+    r = client.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}})
+    assert r["items"] == []
+
+
 def test_analysis_directly():
     from specc.lsp.analysis import completions, hover_text
 

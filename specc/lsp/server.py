@@ -50,6 +50,15 @@ def to_lsp(d: Diagnostic) -> types.Diagnostic:
     return types.Diagnostic(range=rng, message="\n".join([d.message, *extra]), severity=severity, source="specc")
 
 
+def _source(ls: LanguageServer, uri: str) -> str | None:
+    """The document's text: the editor's copy once opened; pygls reads any other URI from
+    disk, which may not exist (None: nothing to hover or complete, not an internal error)."""
+    try:
+        return ls.workspace.get_text_document(uri).source
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def _refresh(ls: LanguageServer, uri: str) -> None:
     doc = ls.workspace.get_text_document(uri)
     result = analyse(doc.source, _path(uri))
@@ -78,8 +87,10 @@ def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> N
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: LanguageServer, params: types.HoverParams) -> types.Hover | None:
-    doc = ls.workspace.get_text_document(params.text_document.uri)
-    text = hover_text(doc.source, params.position.line, params.position.character, _models.get(params.text_document.uri))
+    source = _source(ls, params.text_document.uri)
+    if source is None:
+        return None
+    text = hover_text(source, params.position.line, params.position.character, _models.get(params.text_document.uri))
     if text is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
@@ -87,10 +98,12 @@ def hover(ls: LanguageServer, params: types.HoverParams) -> types.Hover | None:
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["(", "=", " ", "[", ","]))
 def complete(ls: LanguageServer, params: types.CompletionParams) -> types.CompletionList:
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    source = _source(ls, params.text_document.uri)
+    if source is None:
+        return types.CompletionList(is_incomplete=False, items=[])
     items = [
         types.CompletionItem(label=c.label, kind=_KINDS.get(c.kind, types.CompletionItemKind.Value), detail=c.detail or c.kind)
-        for c in completions(doc.source, params.position.line, params.position.character)
+        for c in completions(source, params.position.line, params.position.character)
     ]
     return types.CompletionList(is_incomplete=False, items=items)
 
