@@ -188,5 +188,11 @@ def test_shipped_textmate_grammar_is_generated_and_highlights_the_vocabulary():
     assert [m.group(1) for m in re.finditer(repo["option"]["match"], line)] == ["kernel", "activation", "init"]
     from specc.ir.ops import LAYERS
 
+    # the train / verify sections' keys are highlighted where a statement starts, not a
+    # tensor that happens to share a key's name
+    setting = re.compile(repo["setting"]["match"], re.M)
+    text = "  train {\n    loss mse; epochs 3\n    callbacks [early_stopping]\n    validation_split 0.2\n  }\n  verify { rtol64 1e-9 }\n  loss = x -> dense(2)\n"
+    assert [m.group(1) for m in setting.finditer(text)] == ["loss", "epochs", "callbacks", "validation_split", "rtol64"]
+    assert repo["setting"]["captures"]["1"]["name"].startswith("keyword.") and {"include": "#setting"} in grammar()["patterns"]
     for name in LAYERS.names():  # every layer is highlighted as one, never a prefix of another
         assert re.fullmatch(layer["match"], name), name

@@ -1,6 +1,7 @@
 """The TextMate grammar of ``.spec`` files (VS Code, Sublime, GitHub linguist-style
 highlighters), generated from the language's keywords and the IR's vocabulary so it names
-every layer, activation, initialiser, loss, optimizer, schedule, metric and callback.
+every layer, activation, initialiser, loss, optimizer, schedule, metric and callback, and
+the train / verify sections' settings (loss, optimizer, epochs, rtol64, …).
 
 ``python -m specc.lsp.textmate > editors/vscode/syntaxes/spec.tmLanguage.json`` rewrites
 the shipped file; a test checks that the shipped file is this output."""
@@ -19,8 +20,12 @@ def _alternation(names) -> str:
 def grammar() -> dict:
     from specc.lsp.analysis import _families
 
+    from specc.ir.graph import TrainConfig, VerifyConfig
+
     fams = _families()
     names = {k: [n for n in f.names()] for k, f in fams.items()}
+    # the keys of the train / verify sections (loss, optimizer, epochs, rtol64, …): a statement's first word
+    settings = [k for cfg in (TrainConfig, VerifyConfig) for k in cfg.model_fields if k != "kind"]
     return {
         "$schema": "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
         "name": "specc",
@@ -31,6 +36,7 @@ def grammar() -> dict:
             {"include": "#string"},
             {"include": "#definition"},
             {"include": "#keyword"},
+            {"include": "#setting"},
             {"include": "#dtype"},
             {"include": "#number"},
             {"include": "#constant"},
@@ -46,6 +52,7 @@ def grammar() -> dict:
                 "captures": {"1": {"name": "storage.type.specc"}, "2": {"name": "entity.name.type.specc"}},
             },
             "keyword": {"name": "keyword.control.specc", "match": r"\b(input|output|repeat|as|train|verify)\b"},
+            "setting": {"match": r"(?:^|[{;])\s*" + _alternation(settings) + r"(?!\s*[=(]|\s*->)", "captures": {"1": {"name": "keyword.other.setting.specc"}}},
             "dtype": {"name": "support.type.dtype.specc", "match": r"\b(float16|bfloat16|float32|float64|int32|int64|bool)\b"},
             "number": {"name": "constant.numeric.specc", "match": r"\b([0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?)\b"},
             "constant": {"name": "constant.language.specc", "match": r"\b(true|false|none)\b"},
