@@ -174,6 +174,30 @@ def test_history_has_the_learning_rate_and_the_csv_reads_back(stopped):
         assert float(row["val_loss"]) == h["val"]["loss"] and float(row["lr"]) == h["lr"]
 
 
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_progress_bar_keeps_the_time_left_and_speed_readable(width):
+    """On an 80-column terminal the bar's time left, examples/s and lr stay whole on one
+    line (the running metrics are cut instead)."""
+    import re
+    import time
+
+    from specc.train.report import Progressbar
+
+    console = Console(width=width, file=io.StringIO(), force_terminal=True, color_system=None)
+    bar = Progressbar(console)
+    bar.begin(0, 15, 23, batch=64, examples=1438)
+    try:
+        for _ in range(3):
+            time.sleep(0.02)
+            bar.advance(2.40331, {"accuracy": 0.1172, "f1": 0.1}, lr=0.002)
+        lines = console.render_lines(bar.progress.make_tasks_table(bar.progress.tasks), console.options)
+    finally:
+        bar.end()
+    assert len(lines) == 1
+    text = "".join(s.text for s in lines[0])
+    assert re.search(r"epoch 1/15 .* 3/23 ETA \d:\d\d:\d\d [\d,]+ ex/s  lr 0\.002 loss 2\.4", text), text
+
+
 def test_tensorboard_event_files_read_back(tmp_path, data):
     pytest.importorskip("tensorboardX")
     tf = pytest.importorskip("tensorflow")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Column
 from rich.table import Table
 
 from specc.fsutil import atomic_write
@@ -27,8 +28,10 @@ REFRESH_PER_SECOND = 4
 
 
 class Progressbar:
-    """One bar per epoch: batches done, running loss and metrics (training mode), the
-    learning rate, examples per second, elapsed time and the time left."""
+    """One bar per epoch: batches done, the time left, examples per second, the learning
+    rate, and the running loss and metrics (training mode) — in this order, so that a
+    narrow terminal cuts the metrics, never the time left (the epoch's line ends with its
+    seconds and metrics)."""
 
     def __init__(self, console: Console, enabled: bool = True):
         self.console = console
@@ -40,15 +43,16 @@ class Progressbar:
         if not self.enabled:
             return
         self.batch, self.examples = batch, examples
+        # the time left and the speed never shrink; the loss and metrics (also on the epoch's
+        # line) get what an 80-column terminal leaves, cut with an ellipsis
         self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TextColumn("{task.fields[speed]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+            TextColumn("epoch {task.fields[epoch]}", table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=max(10, min(40, self.console.width - 100))),
+            MofNCompleteColumn(table_column=Column(no_wrap=True)),
+            TextColumn("ETA", table_column=Column(no_wrap=True)),
+            TimeRemainingColumn(table_column=Column(no_wrap=True)),
+            TextColumn("{task.fields[speed]}", table_column=Column(no_wrap=True)),
+            TextColumn("loss {task.fields[loss]}", table_column=Column(no_wrap=True, overflow="ellipsis", max_width=max(8, self.console.width - 62))),
             console=self.console,
             transient=True,
             refresh_per_second=REFRESH_PER_SECOND,
@@ -64,7 +68,7 @@ class Progressbar:
             elapsed = task.elapsed or 0.0
             speed = f"{seen / elapsed:,.0f} ex/s" if elapsed > 0 and seen else ""
             if lr is not None:
-                speed = f"lr {lr:.3g}  {speed}"
+                speed = f"{speed}  lr {lr:.3g}".strip()
             self.progress.update(self.task, advance=1, loss=shown, speed=speed)
 
     def end(self) -> None:
