@@ -86,6 +86,14 @@ def test_cli_text_formats_and_files(tmp_path):
     assert r.returncode == 2 and "cannot tell the format" in r.stderr
 
 
+def test_an_unwritable_output_is_exit_2_as_for_every_command(tmp_path):
+    spec = tmp_path / "g.spec"
+    spec.write_text(GRAPH)
+    (tmp_path / "file").write_text("")
+    r = cli("graph", str(spec), "-o", str(tmp_path / "file" / "g.dot"))  # a file where a folder should be
+    assert r.returncode == 2 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_svg_and_png_through_graphviz_or_a_clear_error(tmp_path):
     spec = tmp_path / "g.spec"
     spec.write_text(GRAPH)
@@ -96,10 +104,10 @@ def test_svg_and_png_through_graphviz_or_a_clear_error(tmp_path):
         assert svg.lstrip().startswith("<?xml") and "multi_head_attention(2, 4)" in svg and "[batch, 12, 8]" in svg
         r = cli("graph", str(spec), "-o", str(tmp_path / "g.png"))
         assert r.returncode == 0 and (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # without Graphviz: exit 1, no file, and the text formats suggested
+    # without Graphviz: exit 2 (an environment that cannot do the job), no file, and the text formats suggested
     bare = {**ENV, "PATH": str(tmp_path / "empty")}
     r = cli("graph", str(spec), "-o", str(tmp_path / "none.svg"), env=bare)
-    assert r.returncode == 1 and "needs Graphviz's dot program" in r.stderr and "none.dot" in r.stderr
+    assert r.returncode == 2 and "needs Graphviz's dot program" in r.stderr and "none.dot" in r.stderr
     assert not (tmp_path / "none.svg").exists()
     with pytest.raises(RenderError):
         os.environ["PATH"], saved = str(tmp_path / "empty"), os.environ["PATH"]

@@ -40,7 +40,7 @@ def run(args) -> int:
         stem = Path(args.output).with_suffix("") if args.output else Path(model.name)
         print(f"specc graph: error: {e}", file=sys.stderr)
         print(f"  = help: install Graphviz (apt install graphviz, brew install graphviz), or write text: -o {stem}.dot (Graphviz) or -o {stem}.mmd (Mermaid)", file=sys.stderr)
-        return 1
+        return 2  # the environment cannot do the job (README: exit status), as a missing extra
     if args.output is None:
         sys.stdout.write(data.decode())
         return 0
@@ -54,6 +54,6 @@ def run(args) -> int:
         atomic_write(args.output, write)
     except OSError as e:
         print(f"specc graph: error: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
-        return 1
+        return 2  # an unwritable folder or a full disk, as every other command
     print(f"{args.output}: {fmt} graph of {model.name} ({len(model.nodes)} layers)")
     return 0
