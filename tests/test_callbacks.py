@@ -223,6 +223,17 @@ def test_tensorboard_without_its_writer_is_a_clear_error(tmp_path, data, monkeyp
     assert "specc[tensorboard]" in e.value.render() and e.value.exit_code == 2  # an environment, not the input
 
 
+def test_an_unwritable_tensorboard_folder_is_an_environment_error(tmp_path, data):
+    pytest.importorskip("tensorboardX")
+    from specc.extras import EnvError
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "tensorboard").write_text("")  # a file where the folder goes
+    with pytest.raises(EnvError, match="cannot write TensorBoard logs") as e:
+        run(OVERFIT, "torch", tmp_path / "run", data, tensorboard=True)
+    assert e.value.exit_code == 2  # the environment, not the input (README: exit status)
+
+
 def test_files_of_a_run_share_one_mode_and_a_missing_plotter_is_said(tmp_path, data, monkeypatch):
     spec = OVERFIT.replace("epochs 30", "epochs 1")
     run(spec, "torch", tmp_path / "plot", data, plot=True)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from specc.fsutil import atomic_write_text
 
-from .errors import fail
 
 __all__ = ["write_csv", "TensorBoardLog", "csv_columns"]
 
@@ -49,7 +48,7 @@ class TensorBoardLog:
     """Scalars per epoch into ``folder`` (tensorboardX's event-file writer)."""
 
     def __init__(self, folder: Path):
-        from specc.extras import MissingDependency
+        from specc.extras import EnvError, MissingDependency
 
         try:
             from tensorboardX import SummaryWriter
@@ -58,7 +57,7 @@ class TensorBoardLog:
         try:
             self.writer = SummaryWriter(logdir=str(folder), flush_secs=30)
         except OSError as e:
-            raise fail(f"cannot write TensorBoard logs in {folder}: {e.strerror or e}") from None
+            raise EnvError(f"cannot write TensorBoard logs in {folder}: {e.strerror or e}", "choose an --out folder you can write to (nothing was trained)") from None
 
     def epoch(self, entry: dict, examples_per_second: float | None) -> None:
         step = int(entry["step"])
