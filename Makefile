@@ -11,6 +11,8 @@
 #   make selftest     the full selftest (float32 and float64 runs of the whole corpus)
 #   make verify-fuzz  `specc fuzz --count 500` in float64 and in float32 (VFUZZ_COUNT, VFUZZ_SEED)
 #   make mutants      plant the bugs of benchmarks/mutants.py one at a time; count what is caught
+#   make plant        plant the bugs of benchmarks/plant.py one at a time in process (monkeypatched
+#                     backend code): does verify over specs/ and the corpus report each?
 #
 # Variables: PYTHON (interpreter to build the venv from), VENV (its folder), TORCH (the torch
 # requirement installed first: the CPU build when a local wheel of it is available), PYTEST_ARGS.
@@ -27,7 +29,7 @@ FUZZ_SEED ?= 0
 VFUZZ_COUNT ?= 500
 VFUZZ_SEED ?= 0
 
-.PHONY: demo test test-slow fuzz install clean bench bench-gpu selftest verify-fuzz mutants
+.PHONY: demo test test-slow fuzz install clean bench bench-gpu selftest verify-fuzz mutants plant
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +62,9 @@ verify-fuzz: $(STAMP)
 
 mutants: $(STAMP)
 	$(BIN)/python benchmarks/mutants.py --out runs/mutants
+
+plant: $(STAMP)
+	$(BIN)/python benchmarks/plant.py --out runs/plant
 
 # Benchmarks (outside the test suite): specc vs hand-written models (and Keras 3 on torch), and the
 # same comparisons plus verify of every example spec on CUDA (skips cleanly without a GPU).

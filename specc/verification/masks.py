@@ -18,7 +18,9 @@ in verify mode only, because a fused kernel draws inside itself and cannot be gi
 mask: the random draw of ``torch.nn.functional.dropout`` and of Keras' backend
 ``random.dropout`` (kept values scaled by ``1/(1 − rate)`` here, the documented formula
 of both), and torch's ``scaled_dot_product_attention`` in a layer with attention dropout,
-computed explicitly (softmax, the seeded dropout, times V) for the comparison.  Each
+computed explicitly (softmax, the seeded dropout, times V) for the comparison in training
+passes only (the inference passes run the layer's own code, so its scale and causal mask
+are compared there).  Each
 draw is logged and returned with the run's results; a layer drawing a different number,
 shape or rate of masks in the two backends, or none where its rate says it must, is
 reported as a difference (:func:`draw_rows`).
@@ -70,8 +72,8 @@ def mask_notes(model, draws: list[Draw]) -> list[str]:
     if att:
         notes.append(
             f"attention dropout in {', '.join(att)}: torch's fused scaled_dot_product_attention draws its mask inside "
-            "the kernel, so verify computes the same layer explicitly (softmax(QKᵀ/√d), the seeded dropout, ·V); "
-            "the fused kernel's own dropout is not compared"
+            "the kernel, so in training passes verify computes the same layer explicitly (softmax(QKᵀ/√d), the seeded "
+            "dropout, ·V); the inference passes run the layer's own code; the fused kernel's own dropout is not compared"
         )
     return notes
 
@@ -200,6 +202,8 @@ def torch_masks(bundle, source: MaskSource):
         return keep_tensor(like, rate, None)
 
     def explicit_attend(self, q, k, v):
+        if not self.training:  # no dropout to share: the layer's own code is what gets compared
+            return type(self)._attend(self, q, k, v)
         s = (q * (1.0 / math.sqrt(self.key_dim))) @ k.transpose(-2, -1)
         if self.causal:
             tq, tk = s.shape[-2], s.shape[-1]
