@@ -98,6 +98,7 @@ BUGS = [
     Bug("t-cce-smoothing-k-minus-1", "torch", T + "lib.training:SpeccLoss.forward", "self.label_smoothing / pred.shape[-1]", "self.label_smoothing / (pred.shape[-1] - 1)", "label smoothing spread over K − 1 classes", r"label_smoothing"),
     Bug("t-bce-smoothing-one-sided", "torch", T + "lib.training:SpeccLoss.forward", "y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing", "y = y * (1.0 - self.label_smoothing)", "binary label smoothing without the ½·ls term", r"label_smoothing"),
     Bug("t-sparse-from-logits-ignored", "torch", T + "lib.training:SpeccLoss.forward", "            if self.from_logits:\n                logits = pred", "            if True:\n                logits = pred", "sparse CE on probabilities treated as logits", r"sparse_categorical"),
+    Bug("t-bce-probabilities-summed", "torch", T + "lib.training:SpeccLoss.forward", "return -(y * torch.log(p) + (1.0 - y) * torch.log(1.0 - p)).mean()", "return -(y * torch.log(p) + (1.0 - y) * torch.log(1.0 - p)).sum(-1).mean()", "binary CE on probabilities summed over the outputs", r"binary_crossentropy"),
     Bug("t-l2-half", "torch", T + "lib.training:regularization_penalty", "t = t + l2 * w.square().sum()", "t = t + 0.5 * l2 * w.square().sum()", "L2 penalty with a ½", r"l2"),
     # ------------------------------------------------------------- torch: optimizers, schedules, clipping
     Bug("t-sgd-nesterov-ignored", "torch", T + "lib.training:SpeccOptimizer.__init__", 'nesterov=hparams.get("nesterov", False)', "nesterov=False", "Nesterov momentum ignored", r"nesterov"),
@@ -147,6 +148,7 @@ BUGS = [
         "        if value is not None and False:\n            pass\n", "value clipping dropped when a norm is also given", r"clip_value"),
     Bug("k-clip-norm-no-epsilon", "keras", K + "lib.optimizers:TorchClip.__call__", "norm / (total + 1e-6)", "norm / total", "global norm clipping without torch's 1e-6", r"clip_norm"),
     Bug("k-warmup-inclusive", "keras", K + "lib.optimizers:schedule_factor", "ops.where(t < warm, (t + 1.0) / warm, cos)", "ops.where(t <= warm, (t + 1.0) / warm, cos)", "warm-up one step too long", r"warmup"),
+    Bug("k-cosine-alpha-ignored", "keras", K + "lib.optimizers:schedule_factor", "cos = (1.0 - alpha) * 0.5 * (1.0 + ops.cos(math.pi * tt / ds)) + alpha", "cos = 0.5 * (1.0 + ops.cos(math.pi * tt / ds))", "cosine schedule without its floor", r"cosine"),
     Bug("k-step-schedule-early", "keras", K + "lib.optimizers:schedule_factor", 'ops.floor(t / schedule["step_size"])', 'ops.floor((t + 1.0) / schedule["step_size"])', "step schedule decays one step early", r"step_size"),
     Bug("k-decay-without-lr", "keras", K + "lib.optimizers:TorchDecay.__call__", "1.0 - optimizer._lr(v.dtype) * _const(rate, v.dtype)", "1.0 - _const(rate, v.dtype)", "decoupled weight decay not scaled by the learning rate", r"weight_decay"),
 ]

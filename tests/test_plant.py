@@ -32,8 +32,12 @@ CASES = [
     ("dynamic_same", "t-same-pad-extra-first"),
     # attention with dropout ran verify's own explicit attention, never the layer's code
     ("attention", "t-attention-causal-ignored"),
-    # categorical cross-entropy always took the logits shortcut: the probability path never ran
+    # the cross-entropies always took the logits shortcut: their probability paths never ran
     ("probabilities", "t-cce-smoothing-k-minus-1"),
+    # no cosine schedule decayed within the three compared steps (warm-up or tt = 0 only)
+    ("probabilities", "t-cosine-alpha-ignored"),
+    ("probabilities_sparse", "t-sparse-from-logits-ignored"),
+    ("probabilities_binary", "t-bce-probabilities-summed"),
 ]
 
 _untouched: dict[str, bool] = {}
