@@ -30,6 +30,8 @@ BUGS = {b.name: b for b in plant.BUGS}
 CASES = [
     # torch's run-time 'same' padding (sizes unknown when built) was never exercised
     ("dynamic_same", "t-same-pad-extra-first"),
+    # no pooling with explicit padding: Keras' own Pool layer never ran
+    ("pool_padding", "k-pool-padding-counted"),
     # attention with dropout ran verify's own explicit attention, never the layer's code
     ("attention", "t-attention-causal-ignored"),
     # the cross-entropies always took the logits shortcut: their probability paths never ran
