@@ -128,7 +128,7 @@ BUGS = [
     Bug("k-elu-default-alpha", "keras", K + "activations:keras_activation", 'return "elu" if spec.alpha == 1.0 else', 'return "elu" if True else', "elu alpha ignored", r"elu"),
     Bug("k-softmax-last-axis", "keras", K + "activations:keras_activation", "last = spec.axis in (-1, rank)", "last = True", "softmax over a non-last axis computed over the last", r"softmax"),
     Bug("k-bilinear-asymmetric", "keras", K + "lib.core:_bilinear_axis", "src = ops.maximum((o + 0.5) / factor - 0.5, 0.0)", "src = o / factor", "bilinear upsampling without half-pixel centres", r"bilinear"),
-    Bug("k-attention-scale-missing", "keras", K + "lib.attention:MultiHeadAttention.__init__", "self._query_scale = self._inverse_sqrt_key_dim", "self._query_scale = 1.0", "attention scores not scaled", r"attention"),
+    Bug("k-attention-scale-missing", "keras", K + "lib.attention:MultiHeadAttention._compute_attention", "scale = ops.convert_to_tensor(self._query_scale, dtype=query.dtype)", "scale = ops.convert_to_tensor(1.0, dtype=query.dtype)", "attention scores not scaled", r"attention"),
     Bug("k-causal-ignored", "keras", K + "ops.attention:MultiHeadAttentionOp.lower", 'call_kw = {"use_causal_mask": True} if op.causal else {}', "call_kw = {}", "causal mask dropped", r"causal"),
     Bug("k-dropout-rate-halved", "keras", K + "ops.basic:DropoutOp.lower", "(node.op.rate,)", "(node.op.rate / 2,)", "dropout rate halved", r"dropout"),
     # ------------------------------------------------------------- keras: losses, optimizers
@@ -301,6 +301,10 @@ def run_bug(bug: Bug, models: dict, texts: dict, dtypes: list[str]) -> Result:
                     res.detail = res.detail or detail
                     break
     res.calls = calls[0]
+    if not calls[0]:  # a failure before the planted code ran is the plant's, not a catch
+        for d in dtypes:
+            if getattr(res, d).startswith("caught"):
+                setattr(res, d, "plant failed")
     res.seconds = time.perf_counter() - t
     return res
 
