@@ -95,3 +95,60 @@ def test_every_planted_string_is_found_once():
         except Exception as e:  # noqa: BLE001 - collected and reported together
             bad.append(f"{b.name}: {e}")
     assert not bad, "\n".join(bad)
+
+
+# --------------------------------------------------------------------------- no false alarm
+
+#: correct models that are hard on the tolerance: softmax of logits in the tens (probabilities
+#: clipped at 1e-7), and batch norm of activations with a variance of ~1e-8 under an ε of 1e-8
+ILL_CONDITIONED = {
+    "large_logits": """
+model ill_large_logits {
+  input x: float32[6]
+  dense(16, activation=relu, init=random_normal(stddev=4.0))
+  dense(5, activation=softmax, init=random_normal(stddev=6.0))
+  train { loss categorical_crossentropy; optimizer adam(lr=0.01) }
+}
+""",
+    "tiny_batch_norm_variance": """
+model ill_tiny_bn_var {
+  input x: float32[8]
+  dense(6, init=random_normal(stddev=0.0001))
+  batch_norm(epsilon=1e-8)
+  dense(6, activation=tanh)
+  batch_norm(epsilon=1e-6, momentum=0.5)
+  dense(1)
+  train { loss mse; optimizer adam(lr=0.001) }
+}
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ILL_CONDITIONED))
+def test_correct_ill_conditioned_models_pass(name):
+    model = specc.loads(ILL_CONDITIONED[name], f"{name}.spec")
+    for dtype in ("float64", "float32"):
+        report = verify(model, dtype=dtype, processes=False)
+        assert report.ok, report.verdict()
+
+
+@pytest.mark.xfail(strict=True, reason="known false alarm (NOTE5-plant): Adam's lr/ε gain on gradients of saturated tanh units")
+def test_saturated_tanh_stack_with_adam_passes():
+    """16 tanh layers saturated by their initialisation: 1 − tanh² cancels, so the gradients
+    of saturated units carry relative round-off ~1e-6 that differs between frameworks;
+    where √v ≪ ε Adam's update is lr·m/ε (a gain of 1e6), and the float64 step rows (spread
+    measured by perturbing inputs and weights, which saturated units do not feel) fail by
+    ~5× at step 2.  SGD on the same model and Adam with ε = 1e-3 pass."""
+    model = specc.loads(
+        """
+model ill_saturated_tanh {
+  input x: float32[8]
+  repeat 16 { dense(8, activation=tanh, init=random_normal(stddev=2.5)) }
+  dense(3, activation=softmax)
+  train { loss categorical_crossentropy; optimizer adam(lr=0.01) }
+}
+""",
+        "saturated_tanh.spec",
+    )
+    report = verify(model, dtype="float64", processes=False)
+    assert report.ok, report.verdict()
