@@ -164,6 +164,10 @@ def test_analysis_directly():
     text = "model m {\n  input x: float32[4]\n  dense(3)\n  train {\n    optimizer \n  }\n}\n"
     assert {"adam", "sgd", "adamw"} <= {c.label for c in completions(text, 4, 14)}
     assert {"loss", "callbacks", "epochs"} <= {c.label for c in completions(text, 4, 4)}
+    # an input's dtype after `input name:`; never the IR's `arithmetic`, which no spec can call
+    labels = {c.label for c in completions("model m {\n  input x: \n}\n", 1, 11)}
+    assert labels == {"float16", "bfloat16", "float32", "float64", "int32", "int64", "bool"}
+    assert "arithmetic" not in {c.label for c in completions("model m {\n  input x: float32[4]\n  \n}\n", 2, 2)}
     # a vocabulary word's parameters, even in a text that does not check
     assert "`conv2d(filters, kernel" in hover_text("model m {\n  conv2d(\n", 1, 4, None)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from specc.errors import Diagnostic, SpecError
 from specc.ir.graph import Model, TrainConfig, VerifyConfig
+from specc.ir.types import DType
 
 __all__ = ["Analysis", "analyse", "hover_text", "completions", "Completion", "KEYWORDS"]
 
@@ -234,6 +235,8 @@ def _names(fam, kind: str) -> list[Completion]:
     out = []
     for name in fam.names():
         cls = fam.lookup(name)
+        if getattr(cls, "expression_only", False):  # the IR's `arithmetic`: written `a + b`, never by name
+            continue
         out.append(Completion(name, kind, f"{name}({_signature(cls)})"))
     return out
 
@@ -247,6 +250,9 @@ def completions(text: str, line: int, col: int) -> list[Completion]:
     before = "\n".join(lines[:line] + [before_line])
     blocks = re.findall(r"\bblock\s+([A-Za-z_][A-Za-z0-9_]*)", text)
     section = _section(before)
+    # input name: dtype[…]
+    if section is None and re.match(r"\s*input\s+[A-Za-z_][A-Za-z0-9_]*\s*:\s*[A-Za-z0-9_]*$", before_line):
+        return [Completion(d, "value", "dtype") for d in typing.get_args(DType)]
     # option=value: the option's family or choices
     m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_0-9]*)$", before_line)
     call = _open_call(before_line)
