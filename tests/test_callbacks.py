@@ -159,6 +159,8 @@ def test_restore_best_follows_early_stoppings_monitor_not_the_best_checkpoints(t
     assert max_diff(load_weights(r.out / "weights.safetensors"), kept) == 0.0
     best = load_weights(r.out / "checkpoints" / f"epoch-{r.best_epoch:04d}" / "weights.safetensors")
     assert max_diff(load_weights(r.out / "best.safetensors"), best) == 0.0 and max_diff(best, kept) > 1e-3
+    doc = json.loads((r.out / "history.json").read_text())
+    assert (doc["best_epoch"], doc["restored_epoch"], doc["stopped_epoch"]) == (r.best_epoch, es_best, r.stopped_epoch)
 
 
 def test_history_has_the_learning_rate_and_the_csv_reads_back(stopped):

@@ -393,7 +393,8 @@ class _Run:
         if result.restored_best:
             shown = next(h for h in self.history if h["epoch"] == self.callbacks.restore.best_epoch)
         val_label = "validation (EMA weights)" if self.model.train.ema else "validation"
-        doc = {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "history": self.history}
+        restored = shown["epoch"] if result.restored_best else None  # early stopping's best (restore_best), maybe not best_epoch
+        doc = {"model": self.model.name, "backend": self.opts.backend, "data": self.data.name, "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "restored_epoch": restored, "history": self.history}
         png = None
         try:
             atomic_write_text(self.out / "history.json", json.dumps(doc, indent=1) + "\n")
