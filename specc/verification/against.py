@@ -173,7 +173,7 @@ def verify_against(
 
 class _SpecSpread:
     """The spec's model run a second time, float64, on weights, inputs and batches perturbed
-    by PERTURB64: ``of(phase, name, reference)`` is how far that run's value of a result
+    by PERTURB64 (and its steps' gradients, see ``Probe.perturb_gradients``): ``of(phase, name, reference)`` is how far that run's value of a result
     moved (its sensitivity to round-off), computed once, lazily, for all results."""
 
     def __init__(self, backend, model, weights, x, y, batches, dtype):
@@ -192,6 +192,7 @@ class _SpecSpread:
             out[("loss", "loss")] = np.array(loss)
             out.update({("grads", k): v for k, v in grads.items()})
             probe.set_weights(wp)
+            probe.perturb_gradients(np.random.default_rng(8191))  # round-off in the gradients too (see Probe)
             for s, (xs, ys) in enumerate(batches, start=1):
                 probe.step([perturb(v, rng) for v in xs], ys)
                 out.update({(f"step {s}", k): np.array(v, copy=True) for k, v in probe.weights().items()})

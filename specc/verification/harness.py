@@ -275,7 +275,7 @@ class Run:
             weights, x, batches, dtype = self.weights, self.x, self.batches, kind
             if kind == "perturbed":
                 weights, x, batches, dtype = *self._perturbed(), "float64"
-            calls.append((backend, run_protocol, (backend, self.model, weights, x, self.y, batches, dtype, self.device, self.seed)))
+            calls.append((backend, run_protocol, (backend, self.model, weights, x, self.y, batches, dtype, self.device, self.seed, kind == "perturbed")))
         outs = []
         for (backend, kind), (out, dtypes, draws) in zip(jobs, run_all(calls, self.remote), strict=True):
             dtype = "float64" if kind == "perturbed" else kind
@@ -299,11 +299,13 @@ class Run:
         return weights, x, batches
 
 
-def run_protocol(backend: str, model: Model, weights, x, y, batches, dtype: str, device, seed: int = 0) -> tuple[dict, set[str], list]:
+def run_protocol(backend: str, model: Model, weights, x, y, batches, dtype: str, device, seed: int = 0, gradient_roundoff: bool = False) -> tuple[dict, set[str], list]:
     """One backend through the whole protocol in ``dtype``: (results keyed (phase, name),
     the floating dtypes it held and computed, its dropout draws).  Module-level, so a worker
     process can run it.  Dropout runs as in training, its masks from ``MaskSource(seed)``:
-    the same masks in every process, pass 0 the gradients' batch, pass s step s."""
+    the same masks in every process, pass 0 the gradients' batch, pass s step s.
+    ``gradient_roundoff`` (the spread run): each step's gradients get round-off-sized noise
+    too (see ``Probe.perturb_gradients``)."""
     cast = _caster(dtype)
     probe = make_probe(backend, model, weights, dtype, device)
     source = MaskSource(seed)
@@ -322,6 +324,8 @@ def run_protocol(backend: str, model: Model, weights, x, y, batches, dtype: str,
             for name, g in grads.items():
                 out[("gradient", name)] = np.array(g, dtype=np.float64)
             probe.set_weights(weights)  # the training-mode pass moved batch-norm statistics
+            if gradient_roundoff:
+                probe.perturb_gradients(np.random.default_rng(seed + 8191))
             for s, (xs, ys) in enumerate(batches, 1):
                 with source.run(s):
                     probe.step(cast(xs), cast(ys))

@@ -8,6 +8,8 @@ import numpy as np
 
 from specc.ir.graph import Model
 
+from .tolerance import PERTURB64
+
 __all__ = ["make_probe", "Probe"]
 
 
@@ -33,6 +35,16 @@ class Probe:
 
     def dtypes(self) -> set[str]:  # pragma: no cover
         """Floating dtypes of the weights and of the computed activations (to prove the precision)."""
+        raise NotImplementedError
+
+    def perturb_gradients(self, rng: np.random.Generator) -> None:  # pragma: no cover
+        """From now on, every step's gradient ``g`` of each weight gets ``u · PERTURB64 ·
+        max|g|`` added before the optimizer sees it (clipping included), ``u`` uniform in
+        [−1, 1] and fixed per weight: round-off-sized noise at the scale the gradient rows
+        are judged at (the tensor's largest element), not each element's own.  The
+        frameworks' gradients differ by round-off at that scale — a saturated tanh's 1 − y²
+        cancels — and an optimizer can amplify it without bound where an element is tiny
+        (Adam's lr/ε where √v ≪ ε), which perturbing inputs and weights alone never shows."""
         raise NotImplementedError
 
     def masks(self, source):  # pragma: no cover
@@ -84,6 +96,17 @@ class TorchProbe(Probe):
 
     def step(self, inputs, targets):
         return self.bundle.train_step(inputs, targets)
+
+    def perturb_gradients(self, rng):
+        torch = self.torch
+        for p in self.bundle.model.parameters():
+            if p.requires_grad:
+                u = torch.from_numpy(rng.uniform(-1.0, 1.0, tuple(p.shape))).to(p.device, p.dtype)
+
+                def hook(p, u=u) -> None:
+                    p.grad.add_(u * (PERTURB64 * p.grad.abs().max()))
+
+                p.register_post_accumulate_grad_hook(hook)
 
     def weights(self):
         return self.bundle.get_weights()
@@ -182,6 +205,24 @@ class KerasProbe(Probe):
         with device_scope(self.device):
             logs = self.km.train_on_batch(self._x(inputs), self._y(targets), return_dict=True)
         return float(logs["loss"])
+
+    def perturb_gradients(self, rng):
+        import tensorflow as tf
+
+        ops = self.keras.ops
+        opt = self.km.optimizer
+        apply = opt.apply
+        noise = {id(v): rng.uniform(-1.0, 1.0, tuple(v.shape)) for v in self.km.trainable_variables}
+
+        def perturbed(g, v):
+            g = tf.convert_to_tensor(g)  # an embedding's IndexedSlices
+            return g + ops.convert_to_tensor(noise[id(v)], g.dtype) * (PERTURB64 * ops.max(ops.abs(g)))
+
+        def noisy_apply(grads, trainable_variables=None):
+            tv = self.km.trainable_variables if trainable_variables is None else trainable_variables
+            return apply([None if g is None else perturbed(g, v) for g, v in zip(grads, tv, strict=True)], trainable_variables)
+
+        object.__setattr__(opt, "apply", noisy_apply)  # this probe's optimizer only; traced with the first step
 
     def weights(self):
         return self.info.get_weights(self.km)

@@ -16,7 +16,10 @@ A comparison passes when ``max|a − b| ≤ bound`` over a tensor.  The bound ha
 
   **float64** (ε ≈ 2.2e-16): there is no higher precision to compare with, so the first
   backend is run a second time on inputs and weights perturbed by ``PERTURB64`` (a few
-  ulps, relative).  Round-off is such a perturbation; how far that run's results move
+  ulps, relative), and each optimizer step's gradients by PERTURB64 · max|g| of their
+  tensor (``Probe.perturb_gradients``: round-off inside the backward pass — a saturated
+  tanh's 1 − y² — which perturbed inputs never show, amplified by Adam's lr/ε where
+  √v ≪ ε).  Round-off is such a perturbation; how far that run's results move
   (the *spread*) is the sensitivity of each result to round-off.  Two frameworks sum in
   different orders, i.e. they differ by perturbations of the same size, so they may
   disagree by a small multiple of the spread: ``bound = prior + SPREAD_FACTOR · spread``.
