@@ -97,7 +97,7 @@ def test_skipped_gradients_are_caught(monkeypatch):
 def test_skipped_steps_are_caught(monkeypatch):
     h = _harness()
     real = h.run_protocol
-    monkeypatch.setattr(h, "run_protocol", lambda backend, model, w, x, y, batches, dtype, device, seed=0: real(backend, model, w, x, y, batches[:1], dtype, device, seed))
+    monkeypatch.setattr(h, "run_protocol", lambda backend, model, w, x, y, batches, *rest: real(backend, model, w, x, y, batches[:1], *rest))
     assert _failing_checks()
 
 
@@ -109,9 +109,9 @@ def test_every_step_trains_on_its_own_batch(monkeypatch):
     h = _harness()
     real, seen = h.run_protocol, []
 
-    def spy(backend, model, w, x, y, batches, dtype, device, seed=0):
+    def spy(backend, model, w, x, y, batches, *rest):
         seen.append((x, batches))
-        return real(backend, model, w, x, y, batches, dtype, device, seed)
+        return real(backend, model, w, x, y, batches, *rest)
 
     monkeypatch.setattr(h, "run_protocol", spy)
     spec = specc.loads("model m {\n  input x: float32[3]\n  dense(2)\n  train {\n    loss mse\n    optimizer sgd\n  }\n}\n")
