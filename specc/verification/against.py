@@ -173,8 +173,9 @@ def verify_against(
 
 class _SpecSpread:
     """The spec's model run a second time, float64, on weights, inputs and batches perturbed
-    by PERTURB64 (and its steps' gradients, see ``Probe.perturb_gradients``): ``of(phase, name, reference)`` is how far that run's value of a result
-    moved (its sensitivity to round-off), computed once, lazily, for all results."""
+    by PERTURB64 (and its steps' gradients, see ``Probe.perturb_gradients``):
+    ``of(phase, name, reference)`` is how far that run's value of a result moved (its
+    sensitivity to round-off), computed once, lazily, for all results."""
 
     def __init__(self, backend, model, weights, x, y, batches, dtype):
         self.args = (backend, model, weights, x, y, batches, dtype)

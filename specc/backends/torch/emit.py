@@ -58,7 +58,7 @@ class _Emitter:
         self.module_names.add(self.model_class)
         self.class_names: set[str] = set()
         self._meta: dict | None = None
-        self._inlined: dict[str, str] = {}  # var → the expression written in its place (see _fuse)
+        self._inlined: dict[str, str] = {}  # var → the expression written in its place (see _statements)
         #: what a method's parameters and locals never shadow
         self.reserved = self.module_names | _METHOD_NAMES
         self.var_names: dict[str, str] = {}
