@@ -10,7 +10,8 @@ tested directly as well as over the wire):
   ``init=``, ``loss``, ``optimizer``, ``metrics [`` …; the values of a choice option
   (``padding=same``).
 
-Positions are 0-based lines and columns, as LSP counts them (columns in characters).
+Positions are specc's own, 0-based: lines end at ``\n``, columns count code points (the
+server converts the client's, :mod:`specc.lsp.positions`).
 """
 
 from __future__ import annotations

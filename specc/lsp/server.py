@@ -13,6 +13,7 @@ from specc import __version__
 from specc.errors import Diagnostic
 
 from .analysis import analyse, completions, hover_text
+from .positions import Positions
 
 __all__ = ["server", "main", "to_lsp"]
 
@@ -35,14 +36,21 @@ def _path(uri: str) -> str:
     return unquote(p.path) if p.scheme == "file" else uri
 
 
-def to_lsp(d: Diagnostic) -> types.Diagnostic:
+def _positions(ls: LanguageServer, source: str) -> Positions:
+    """The document's positions in the encoding negotiated at ``initialize`` (pygls picks
+    the client's first of utf-8 / utf-16 / utf-32, utf-16 when it offers none)."""
+    return Positions(source, ls.workspace.position_encoding or "utf-16")
+
+
+def to_lsp(d: Diagnostic, positions: Positions) -> types.Diagnostic:
     s = d.span
     if s is None:
         rng = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
     else:
-        end_line = (s.end_line or s.line) - 1
-        end_col = (s.end_col or s.col + 1) - 1
-        rng = types.Range(start=types.Position(line=s.line - 1, character=s.col - 1), end=types.Position(line=end_line, character=max(end_col, s.col - 1)))
+        start = positions.to_lsp(s.line, s.col)
+        end = positions.to_lsp(s.end_line or s.line, s.end_col or s.col + 1)
+        end = max(start, end)
+        rng = types.Range(start=types.Position(line=start[0], character=start[1]), end=types.Position(line=end[0], character=end[1]))
     extra = [f"expected: {d.expected}"] if d.expected else []
     extra += [f"note: {n}" for n in d.notes]
     extra += [f"help: {d.hint}"] if d.hint else []
@@ -61,12 +69,13 @@ def _source(ls: LanguageServer, uri: str) -> str | None:
 
 def _refresh(ls: LanguageServer, uri: str) -> None:
     doc = ls.workspace.get_text_document(uri)
-    result = analyse(doc.source, _path(uri))
+    positions = _positions(ls, doc.source)
+    result = analyse(positions.spec_text, _path(uri))
     if result.model is not None:
         _models[uri] = result.model
     else:
         _models.pop(uri, None)  # positions of an older model would point at the wrong text
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[to_lsp(d) for d in result.diagnostics]))
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[to_lsp(d, positions) for d in result.diagnostics]))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -90,7 +99,9 @@ def hover(ls: LanguageServer, params: types.HoverParams) -> types.Hover | None:
     source = _source(ls, params.text_document.uri)
     if source is None:
         return None
-    text = hover_text(source, params.position.line, params.position.character, _models.get(params.text_document.uri))
+    positions = _positions(ls, source)
+    line, col = positions.to_spec(params.position.line, params.position.character)
+    text = hover_text(positions.spec_text, line, col, _models.get(params.text_document.uri))
     if text is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
@@ -101,9 +112,11 @@ def complete(ls: LanguageServer, params: types.CompletionParams) -> types.Comple
     source = _source(ls, params.text_document.uri)
     if source is None:
         return types.CompletionList(is_incomplete=False, items=[])
+    positions = _positions(ls, source)
+    line, col = positions.to_spec(params.position.line, params.position.character)
     items = [
         types.CompletionItem(label=c.label, kind=_KINDS.get(c.kind, types.CompletionItemKind.Value), detail=c.detail or c.kind)
-        for c in completions(source, params.position.line, params.position.character)
+        for c in completions(positions.spec_text, line, col)
     ]
     return types.CompletionList(is_incomplete=False, items=items)
 
