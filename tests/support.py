@@ -56,6 +56,8 @@ def train_both(tb, km, inputs, targets, steps: int = 3) -> list[float]:
     """Run ``steps`` optimizer steps in both; the max relative weight difference after each."""
     diffs = []
     x = inputs if len(inputs) > 1 else inputs[0]
+    if not km.optimizer.built:  # the slots made now: made inside the first traced step, it is traced twice
+        km.optimizer.build(km.trainable_variables)
     for _ in range(steps):
         tb.train_step(inputs, targets)
         km.train_on_batch(x, targets)
