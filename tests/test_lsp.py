@@ -58,7 +58,7 @@ def test_hover_shows_a_layers_shape_and_parameters(client):
     h = client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 3, "character": 25}})
     assert "[batch, 3]" in h["contents"]["value"] and "51 parameters" in h["contents"]["value"]
     h = client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 1, "character": 20}})
-    assert h is None or "float32" not in str(h)  # nothing to say about a dtype
+    assert h["contents"]["value"] == "input `x`: float32 [batch, 8]"  # on an input's declaration: the input
 
 
 def test_completion_of_layers_options_and_activations(client):
@@ -90,7 +90,8 @@ def test_requests_for_a_document_never_opened_answer_nothing(client):
 
 
 def test_analysis_directly():
-    from specc.lsp.analysis import completions, hover_text
+    from specc.lsp.completion import completions
+    from specc.lsp.hover import hover_text
 
     # train section: a setting's family after its key
     text = "model m {\n  input x: float32[4]\n  dense(3)\n  train {\n    optimizer \n  }\n}\n"
@@ -132,3 +133,52 @@ def test_shipped_textmate_grammar_is_generated_and_highlights_the_vocabulary():
     assert repo["setting"]["captures"]["1"]["name"].startswith("keyword.") and {"include": "#setting"} in grammar()["patterns"]
     for name in LAYERS.names():  # every layer is highlighted as one, never a prefix of another
         assert re.fullmatch(layer["match"], name), name
+
+
+BLOCKS = """block two(n) {
+  input x
+  dense(n) -> dense(n)
+}
+
+block outer(n) {
+  input x
+  x -> two(n) -> dense(2)
+}
+
+model m {
+  input x: float32[8]
+  h = x -> two(4, name=t) -> dense(8)
+  g = h -> t
+  repeat 3 {
+    two(8)
+  }
+  repeat 2 {
+    dense(8)
+  }
+  outer(3)
+}
+"""
+
+
+def test_hover_on_a_block_call_shows_the_blocks_output_and_totals(client):
+    """A block used as a layer shows what a layer shows: its output shape and parameter
+    count, the block's total (hand counts: dense(n) on k features has k·n + n)."""
+    uri = "file:///tmp/specc-lsp-test/blocks.spec"
+    assert client.open(uri, BLOCKS) == []
+    text = client.hover(uri, 12, 12)  # two(4, name=t): 8·4+4 + 4·4+4
+    assert "`t`" in text and "block `two(n=4)`" in text and "[batch, 4]" in text and "56 parameters" in text
+    text = client.hover(uri, 13, 11)  # `h -> t`: the instance again, no weights of its own
+    assert "`t_1`" in text and "[batch, 4]" in text and "0 parameters" in text and "`t`'s weights" in text
+    # repeat 3 { two(8) } on g (4 features): on the call and on the keyword, the three
+    # repetitions in all: (4·8+8 + 8·8+8) + 2·(8·8+8 + 8·8+8)
+    for line, col in ((15, 5), (14, 3)):
+        text = client.hover(uri, line, col)
+        assert "3 repetitions of block `two(n=8)`" in text and "[batch, 8]" in text and "400 parameters in all" in text, (line, col)
+    text = client.hover(uri, 17, 3)  # repeat 2 { dense(8) }: 2·(8·8+8)
+    assert "2 repetitions of repeat body" in text and "144 parameters in all" in text
+    text = client.hover(uri, 20, 3)  # outer(3): two(3) on 8 (27 + 12) then dense(2) (8)
+    assert "block `outer(n=3)`" in text and "[batch, 2]" in text and "47 parameters" in text
+    text = client.hover(uri, 7, 8)  # two(n) inside outer: one instance per outer call
+    assert "`outer.two`" in text and "39 parameters" in text
+    text = client.hover(uri, 11, 9)  # an input: its dtype and shape
+    assert text == "input `x`: float32 [batch, 8]"

@@ -104,6 +104,8 @@ class Scope(_Frozen):
     outputs: tuple[str, ...] = ()
     #: a shared block instance's later use: the path of the instance it applies again
     shares: str | None = None
+    #: where it is written: the block call, or the ``repeat`` statement of a repetition
+    span: Span | None = Field(None, exclude=True)
 
 
 class TrainConfig(Spec):

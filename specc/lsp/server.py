@@ -12,7 +12,9 @@ from pygls.lsp.server import LanguageServer
 from specc import __version__
 from specc.errors import Diagnostic
 
-from .analysis import analyse, completions, hover_text
+from .analysis import analyse
+from .completion import completions
+from .hover import hover_text
 from .positions import Positions
 
 __all__ = ["server", "main", "to_lsp"]

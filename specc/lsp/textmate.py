@@ -18,11 +18,11 @@ def _alternation(names) -> str:
 
 
 def grammar() -> dict:
-    from specc.lsp.analysis import _families
+    from specc.lsp.analysis import families
 
     from specc.ir.graph import TrainConfig, VerifyConfig
 
-    fams = _families()
+    fams = families()
     names = {k: [n for n in f.names()] for k, f in fams.items()}
     # the keys of the train / verify sections (loss, optimizer, epochs, rtol64, …): a statement's first word
     settings = [k for cfg in (TrainConfig, VerifyConfig) for k in cfg.model_fields if k != "kind"]

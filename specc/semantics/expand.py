@@ -71,7 +71,7 @@ class ExpansionMixin:
         if outputs is None:
             self.error(call.span, f"block '{block.name}' computes nothing")
             return None
-        self.scopes.append(trusted(Scope, path=path, block=block.name, args={k: jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs), shares=shares))
+        self.scopes.append(trusted(Scope, path=path, block=block.name, args={k: jsonable(v.value) for k, v in values.items()}, inputs=tuple(ins), outputs=tuple(outputs), shares=shares, span=call.span))
         return outputs
 
     def bind_params(self, block: ast.BlockDef, call: ast.Call, args: list[tuple[str | None, ArgValue]]) -> dict[str, ArgValue] | None:
@@ -166,7 +166,7 @@ class ExpansionMixin:
                 start = cur
                 cur = inner.outputs if inner.outputs is not None else inner.current
                 if cur is not None:
-                    self.scopes.append(trusted(Scope, path=path, block=None, args={stmt.var: i} if stmt.var else {}, inputs=tuple(start), outputs=tuple(cur)))
+                    self.scopes.append(trusted(Scope, path=path, block=None, args={stmt.var: i} if stmt.var else {}, inputs=tuple(start), outputs=tuple(cur), span=stmt.span))
             if cur is None:
                 return None
         return cur

@@ -1,0 +1,159 @@
+"""What the language server shows on hover (no protocol here; positions are specc's own,
+0-based, see :mod:`specc.lsp.positions`).
+
+At a statement of a model that checks, what the model made of it:
+
+* a layer call: its name(s), op, output shape(s), parameters and MACs per example;
+* a block call (a user-defined block used as a layer, ``residual(16, stride=2)``, or a
+  named instance applied again, ``b -> enc``): the instance, its arguments, output shape(s)
+  and the block's totals — every layer inside it, nested blocks included;
+* ``repeat``: the repetitions, the output of the last one and the totals of all;
+* an input's declaration: its dtype and shape.
+
+Inside a block definition a statement is one per instance of the block: the first is
+described, every instance named.  Elsewhere, and in a text that does not check, a
+vocabulary word (a layer, activation, initialiser, loss, optimizer, …) shows what it is
+and its parameters with their defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from specc.errors import Span
+from specc.ir.graph import Model
+
+from .analysis import WORD, families, vocabulary_doc
+
+__all__ = ["hover_text"]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A layer (``node``) or a block instance / repetition (``scope``) written at ``span``."""
+
+    span: Span
+    node: object = None
+    scope: object = None
+
+
+def _word_at(line: str, col: int) -> tuple[str, int, int] | None:
+    for m in WORD.finditer(line):
+        if m.start() <= col <= m.end():
+            return m.group(0), m.start(), m.end()
+    return None
+
+
+def _under(span: Span | None, line: int, col: int) -> bool:
+    """Whether the cursor is on ``span``'s first line, inside it (its end included: a cursor
+    just after a call is still on it)."""
+    if span is None or span.line - 1 != line:
+        return False
+    end = span.end_col - 1 if span.end_line == span.line and span.end_col else None
+    return span.col - 1 <= col and (end is None or col <= end)
+
+
+def _totals(model: Model, cost: dict, paths: list[str]) -> tuple[int, int | None]:
+    """Parameters and MACs of every layer under the scopes ``paths``."""
+    prefixes = tuple(p + "." for p in paths)
+    inside = [cost[n.name] for n in model.nodes if n.name.startswith(prefixes)]
+    macs = None if any(c.macs is None for c in inside) else sum(c.macs for c in inside)
+    return sum(c.params for c in inside), macs
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in items[:6]) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
+
+
+def _counts(params: int, macs: int | None, each: str, note: str = "") -> str:
+    return f"{params:,} parameters{each}{note}, {'?' if macs is None else f'{macs:,}'} MACs per example{each}"
+
+
+def _node_text(model: Model, cost: dict, hits: list) -> str:
+    from specc.ir.types import fmt_shape
+
+    first = hits[0].node
+    shapes = "; ".join(fmt_shape(t.shape, batch=True) for t in first.types)
+    c = cost[first.name]
+    each = " each" if len(hits) > 1 else ""
+    note = " (frozen)" if not first.trainable else ""
+    if first.shares is not None:
+        note += f" (applies `{first.shares}`'s weights again)"
+    return f"{_names([h.node.name for h in hits])}: `{first.op.describe()}`\n\noutput {shapes}\n\n{_counts(c.params, c.macs, each, note)}"
+
+
+def _scope_text(model: Model, cost: dict, scopes: list) -> str:
+    from specc.ir.spec import render_value
+    from specc.ir.types import fmt_shape
+
+    types = {i.name: i.type for i in model.inputs}
+    for n in model.nodes:
+        types.update(zip(n.outputs, n.types, strict=True))
+    paths = [s.path for s in scopes]
+    # the repetitions of one repeat: paths base.0 … base.k−1 of one base
+    bases = {p.rsplit(".", 1)[0] for p in paths}
+    repetitions = len(scopes) > 1 and all(re.search(r"\.\d+$", p) for p in paths) and len(bases) == 1
+    first, shown = scopes[0], scopes[-1] if repetitions else scopes[0]
+    if first.block is not None:
+        args = ", ".join(f"{k}={render_value(v)}" for k, v in first.args.items())
+        what = f"block `{first.block}({args})`"
+    else:
+        what = "repeat body"
+    if repetitions:
+        params, macs = _totals(model, cost, paths)
+        head = f"{_names(paths)}: {len(scopes)} repetitions of {what}"
+        counts = _counts(params, macs, "", " in all")
+    else:
+        params, macs = _totals(model, cost, [first.path])
+        head = f"{_names(paths)}: {what}"
+        note = f" (applies `{first.shares}`'s weights again)" if first.shares else ""
+        counts = _counts(params, macs, " each" if len(scopes) > 1 else "", note)
+    shapes = "; ".join(fmt_shape(types[t].shape, batch=True) for t in shown.outputs if t in types)
+    return f"{head}\n\noutput {shapes}{' (the last repetition)' if repetitions else ''}\n\n{counts}"
+
+
+def _model_hover(model: Model, line: int, col: int, word) -> str | None:
+    from specc.ir.cost import model_cost
+    from specc.ir.types import fmt_shape
+
+    targets = [_Target(n.span, node=n) for n in model.nodes if _under(n.span, line, col)]
+    targets += [_Target(s.span, scope=s) for s in model.scopes if _under(s.span, line, col)]
+    if not targets and word is not None and word[0] == "repeat":
+        # `repeat N { block(…) }`: the repetitions are the block's instances, written after the keyword
+        after = [s for s in model.scopes if s.span is not None and re.search(r"\.\d+$", s.path) and (s.span.line - 1, s.span.col - 1) > (line, col)]
+        if after:
+            start = min((s.span.line, s.span.col) for s in after)
+            targets = [_Target(s.span, scope=s) for s in after if (s.span.line, s.span.col) == start]
+    if not targets:
+        for i in model.inputs:
+            if _under(i.span, line, col):
+                return f"input `{i.name}`: {i.type.dtype} {fmt_shape(i.type.shape, batch=True)}"
+        return None
+    # the innermost statement under the cursor: the latest start, then the shortest span
+    start = max(t.span.col for t in targets)
+    targets = [t for t in targets if t.span.col == start]
+    cost = {c.name: c for c in model_cost(model).layers}
+    nodes = [t for t in targets if t.node is not None]
+    if nodes:
+        return _node_text(model, cost, nodes)
+    return _scope_text(model, cost, [t.scope for t in targets])
+
+
+def hover_text(text: str, line: int, col: int, model: Model | None) -> str | None:
+    lines = text.split("\n")
+    if not 0 <= line < len(lines):
+        return None
+    word = _word_at(lines[line], col)
+    if model is not None:
+        found = _model_hover(model, line, col, word)
+        if found is not None:
+            return found
+    if word is None:
+        return None
+    name = word[0]
+    for fam_name, fam in families().items():
+        cls = fam.lookup(name)
+        if cls is not None:
+            return vocabulary_doc(fam_name, name, cls)
+    return None
