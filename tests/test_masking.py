@@ -133,6 +133,17 @@ def test_masked_is_not_written():
         specc.loads("model m {\n  input x: float32[5, 3]\n  x -> lstm(4, masked=true)\n}\n")
 
 
+
+@pytest.mark.parametrize("masks", ["[query]", "[query, value, key]", "[query, query]", "[key, value]"])
+def test_masks_written_by_hand_are_an_error_not_an_internal_one(masks):
+    """``masks`` names the inputs' padding ids that specc appends; written by hand with
+    fewer inputs than masks it was an IndexError (exit 3)."""
+    with pytest.raises(specc.SpecError) as e:
+        specc.loads(f"model m {{\n  input x: float32[5, 4]\n  x -> multi_head_attention(heads=2, key_dim=2, masks={masks})\n}}\n")
+    (d,) = e.value.diagnostics
+    assert d.span.line == 3 and "do not write it" in d.hint
+
+
 # --------------------------------------------------------------------------- Keras' semantics
 
 

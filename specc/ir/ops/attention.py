@@ -80,10 +80,13 @@ class MultiHeadAttention(Op):
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         data = self.data(ins)
+        hint = "masks is set where an input carries a padding mask; do not write it"
+        if len(set(self.masks)) != len(self.masks):
+            raise ShapeError("multi_head_attention: masks name each role (query, value, key) at most once", hint=hint)
+        if not data or len(data) > 3:  # (masks written by hand: more masks than inputs, or too many inputs)
+            raise ShapeError(f"multi_head_attention takes 1 to 3 inputs (query, value, key) and a padding mask for each of masks, got {len(ins)} input{'s' if len(ins) != 1 else ''} for {len(self.masks)} mask{'s' if len(self.masks) != 1 else ''}", hint=hint)
         q, v, k = self.qvk(data)
         roles = {"query": q, "value": v, "key": k}
-        if len(set(self.masks)) != len(self.masks) or not data or len(data) > 3:
-            raise ShapeError("multi_head_attention: masks name each role (query, value, key) at most once", hint="masks is set where an input carries a padding mask; do not write it")
         for role, ids in zip(self.masks, ins[len(data) :], strict=True):
             if not ids.is_int or len(ids.shape) != 1 or dims_equal(ids.shape[0], roles[role].shape[0]) is False:
                 raise ShapeError(f"multi_head_attention: the {role}'s padding mask must be its ids (one per step)", hint="masks is set where an input carries a padding mask; do not write it")
