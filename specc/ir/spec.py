@@ -39,6 +39,11 @@ __all__ = [
 ]
 
 
+#: the end of the description of a field specc sets itself and a spec never writes (a
+#: layer reading the padding ids of ``embedding(mask_zero=true)``); editors do not offer it
+SET_BY_SPECC = "(set by specc, not written)"
+
+
 class Symbol(str):
     """A bare name used as a value in a spec: ``relu``, ``same``, ``he_normal``."""
 

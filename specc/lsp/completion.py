@@ -1,8 +1,22 @@
 """What the language server completes (no protocol here; positions are specc's own,
-0-based, see :mod:`specc.lsp.positions`): layer, block and activation names at the start
-of a statement; a layer's options inside its parentheses; the family's names after
-``activation=``, ``init=``, ``loss``, ``optimizer``, ``metrics [`` …; the values of a
-choice option (``padding=same``)."""
+0-based, see :mod:`specc.lsp.positions`) — only what ``specc check`` accepts where the
+cursor is:
+
+* at the start of a statement or a link of a chain: layers, this file's blocks (not the
+  one being defined: blocks cannot call themselves), activations, and the keywords of the
+  body the cursor is in (a model's ``input``, ``output``, ``repeat``, ``train`` and
+  ``verify`` once each; a block's ``input``, ``output``, ``repeat``; a repeat body's
+  ``output``, ``repeat``; ``model`` — once a file — and ``block`` outside them);
+* inside a call: the options of that layer, block, optimizer, … not given yet (by name, or
+  positionally: ``dense(4, `` does not offer ``units=``), never the ones specc sets itself;
+* after ``option=`` (and inside ``option=[…]`` for a list): the values that layer accepts
+  for it — the IR's choices and family members, each validated against that option of
+  that class (:func:`~specc.lsp.analysis.accepted`), so ``padding=`` offers ``causal`` to
+  conv1d only;
+* in ``train { }`` / ``verify { }``: the settings not set yet, and after a setting its
+  values (``optimizer `` the optimizers, ``metrics [`` the metrics);
+* after ``input name:`` the dtypes.  Nothing inside a comment or a string.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +27,13 @@ from dataclasses import dataclass
 from specc.ir.graph import TrainConfig, VerifyConfig
 from specc.ir.types import DType
 
-from .analysis import KEYWORDS, families, fields, option_family, signature
+from .analysis import accepted, families, fields, signature, written
 
 __all__ = ["completions", "Completion"]
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# a string (to its closing quote, or to the cursor when still open) or a comment
+_LITERAL = re.compile(r'"(?:[^"\\\n]|\\[^\n])*(?:"|\\?$)|#[^\n]*')
 
 
 @dataclass(frozen=True)
@@ -25,33 +43,76 @@ class Completion:
     detail: str = ""
 
 
-def _open_call(before: str) -> tuple[str, str] | None:
-    """(callee, text after its '(') of the innermost call still open before the cursor."""
-    depth, i = 0, len(before) - 1
-    while i >= 0:
-        ch = before[i]
+def _mask(before: str) -> str | None:
+    """``before`` with strings and comments blanked (same length), or None when the
+    cursor is inside one."""
+    out = []
+    last = 0
+    for m in _LITERAL.finditer(before):
+        if m.end() == len(before) and (m.group(0).startswith("#") or len(m.group(0)) == 1 or not m.group(0).endswith('"')):
+            return None
+        out += [before[last : m.start()], " " * (m.end() - m.start())]
+        last = m.end()
+    return "".join(out) + before[last:]
+
+
+@dataclass
+class _Body:
+    kind: str  # "model", "block", "repeat", "train", "verify" or "" (another brace)
+    start: int  # offset after its '{'
+    name: str = ""  # a block's name
+
+
+def _bodies(masked: str) -> list[_Body]:
+    """The braces still open before the cursor, outermost first."""
+    stack: list[_Body] = []
+    for m in re.finditer(r"[{}]", masked):
+        if m.group(0) == "}":
+            if stack:
+                stack.pop()
+            continue
+        head = masked[max(0, m.start() - 400) : m.start()]
+        kind, name = "", ""
+        if d := re.search(rf"\b(model|block)\s+({_NAME})\s*(\([^(){{}}]*\))?\s*$", head):
+            kind, name = d.group(1), d.group(2)
+        elif s := re.search(r"\b(train|verify)\s*$", head):
+            kind = s.group(1)
+        elif re.search(r"\brepeat\b[^{};\n]*$", head):
+            kind = "repeat"
+        stack.append(_Body(kind, m.end(), name))
+    return stack
+
+
+def _open_call(masked: str, body_start: int) -> tuple[str, str, str] | None:
+    """(callee, text after its opening bracket, the bracket) of the innermost ``(`` or ``[``
+    still open before the cursor in the current body; callee '' when none precedes it."""
+    depth = 0
+    for i in range(len(masked) - 1, body_start - 1, -1):
+        ch = masked[i]
         if ch in ")]":
             depth += 1
         elif ch in "([":
             if depth == 0:
-                if ch == "(":
-                    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", before[:i])
-                    return (m.group(1) if m else "", before[i + 1 :])
-                return None
+                m = re.search(rf"({_NAME})\s*=?\s*$", masked[:i])
+                return (m.group(1) if m else "", masked[i + 1 :], ch)
             depth -= 1
-        i -= 1
     return None
 
 
-def _section(text_before: str) -> str | None:
-    """'train' or 'verify' when the cursor is inside that section."""
-    m = None
-    for m in re.finditer(r"\b(train|verify)\s*\{", text_before):
-        pass
-    if m is None:
-        return None
-    rest = text_before[m.end() :]
-    return m.group(1) if rest.count("{") >= rest.count("}") else None
+def _top_level_args(inside: str) -> list[str]:
+    """The arguments written so far inside a call (split at commas outside brackets)."""
+    args, depth, cur = [], 0, []
+    for ch in inside:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            args.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    return args  # (the one being typed, after the last comma, is not among them)
 
 
 def _names(fam, kind: str) -> list[Completion]:
@@ -64,66 +125,114 @@ def _names(fam, kind: str) -> list[Completion]:
     return out
 
 
+def _callee(name: str):
+    """(family name, class) of a vocabulary word called as ``name(``."""
+    for fam_name, fam in families().items():
+        cls = fam.lookup(name)
+        if cls is not None:
+            return fam_name, cls
+    return None, None
+
+
+def _values(cls, option: str, in_list: bool, text: str) -> list[Completion]:
+    """The values ``cls`` accepts for ``option`` (inside ``[…]`` when ``in_list``)."""
+    out = [Completion(v, "value", kind) for v, kind in accepted(cls, option, in_list)]
+    if option == "monitor":
+        listed = re.search(r"\bmetrics\s*\[([^\]]*)\]", text)
+        names = ["loss", *(re.findall(_NAME, listed.group(1)) if listed else [])]
+        out += [Completion(p + v, "value") for p in ("val_", "") for v in dict.fromkeys(names) if v not in ("average", "macro", "micro", "threshold")]
+    return out
+
+
+def _in_call(callee: str, inside: str, masked: str, blocks: dict[str, list[str]], text: str) -> list[Completion]:
+    fam_name, cls = _callee(callee)
+    args = _top_level_args(inside)
+    typing_now = inside[inside.rfind(",") + 1 :] if args else inside
+    given = {m.group(1) for a in args if (m := re.match(rf"({_NAME})\s*=", a))}
+    n_positional = sum(1 for a in args if a and not re.match(rf"{_NAME}\s*=(?!=)", a))
+    value = re.match(rf"\s*({_NAME})\s*=\s*({_NAME})?$", typing_now)
+    if value:  # option=value
+        return _values(cls, value.group(1), False, text) if cls is not None else []
+    if not re.fullmatch(rf"\s*({_NAME})?", typing_now):
+        return []  # inside an expression: nothing to offer
+    if cls is not None:
+        positional = [k for k in getattr(cls, "positional", ()) if written(cls, k)][:n_positional]
+        out = [Completion(f"{k}=", "option", f.description or "") for k, f in fields(cls).items() if k not in given and k not in positional and written(cls, k)]
+    elif callee in blocks:
+        params = blocks[callee]
+        out = [Completion(f"{k}=", "option", "block parameter") for k in params[n_positional:] if k not in given]
+    else:
+        return []
+    if fam_name == "layer" or callee in blocks:
+        out += [Completion(f"{k}=", "option", d) for k, d in (("name", "the layer's name"), ("trainable", "false: frozen")) if k not in given]
+    return out
+
+
+def _section(kind: str, body: str, line_before: str, text: str) -> list[Completion]:
+    cfg = TrainConfig if kind == "train" else VerifyConfig
+    key = re.match(rf"\s*({_NAME})\s+(?:\[[^\]]*)?", line_before)
+    if key and key.group(1) in cfg.model_fields:  # `key ` typed: its values
+        rest = line_before[key.end() :]
+        if not re.fullmatch(rf"(?:{_NAME})?", rest) and not re.fullmatch(rf".*[\[,]\s*(?:{_NAME})?", rest):
+            return []
+        return _values(cfg, key.group(1), "[" in line_before[key.end(1) :], text)
+    if not re.fullmatch(rf"\s*({_NAME})?", line_before):
+        return []
+    set_already = set(re.findall(rf"(?:^|[\n;{{])\s*({_NAME})\s", body))
+    return [Completion(k, "setting", f.description or "") for k, f in cfg.model_fields.items() if k != "kind" and k not in set_already]
+
+
 def completions(text: str, line: int, col: int) -> list[Completion]:
     fams = families()
     lines = text.split("\n")
     if not 0 <= line < len(lines):
         return []
-    before_line = lines[line][:col]
-    before = "\n".join(lines[:line] + [before_line])
-    blocks = re.findall(r"\bblock\s+([A-Za-z_][A-Za-z0-9_]*)", text)
-    section = _section(before)
-    # input name: dtype[…]
-    if section is None and re.match(r"\s*input\s+[A-Za-z_][A-Za-z0-9_]*\s*:\s*[A-Za-z0-9_]*$", before_line):
+    before = "\n".join(lines[:line] + [lines[line][:col]])
+    masked = _mask(before)
+    if masked is None:
+        return []  # inside a comment or a string
+    masked_text = (_mask(text + "\n") or text).rstrip("\n")
+    bodies = _bodies(masked)
+    body = bodies[-1] if bodies else None
+    line_before = masked[masked.rfind("\n") + 1 :]
+    # the statement being typed: after the body's '{', a newline or ';'
+    stmt = masked[max(body.start if body else 0, masked.rfind("\n") + 1, masked.rfind(";") + 1) :]
+    blocks = {m.group(1): re.findall(rf"({_NAME})\s*(?:=[^,)]*)?(?:,|$)", m.group(2)) for m in re.finditer(rf"\bblock\s+({_NAME})\s*\(([^)]*)\)", masked_text)}
+    if body is None:  # outside every definition
+        if not re.fullmatch(rf"\s*({_NAME})?", stmt):
+            return []
+        out = [Completion("block", "keyword")]
+        model_elsewhere = re.search(rf"(?m)^\s*model\s+{_NAME}", masked_text[: len(masked) - len(stmt)] + masked_text[len(masked) :])
+        return out + ([] if model_elsewhere else [Completion("model", "keyword")])
+    call = _open_call(masked, body.start)
+    if call is not None and call[2] == "[" and call[0]:
+        # a list: an option's (`masks=[`), or a setting's (`metrics [`)
+        owner = re.search(rf"({_NAME})\s*\(((?:[^()]|\([^()]*\))*)$", masked[body.start : len(masked) - len(call[1]) - 1])
+        if owner is not None and re.search(rf"{re.escape(call[0])}\s*=\s*$", owner.group(2)):
+            cls = _callee(owner.group(1))[1]
+            if cls is None or not re.fullmatch(rf"(?:.*,)?\s*(?:{_NAME})?", call[1], re.S):
+                return []
+            return _values(cls, call[0], True, text)
+    if body.kind in ("train", "verify") and (call is None or call[2] == "["):
+        # the section's settings: before the cursor's line, and after it to the closing brace
+        after = masked_text[len(masked) :]
+        nl = after.find("\n")
+        rest = "" if nl < 0 else after[nl : after.find("}") if after.find("}") > nl else len(after)]
+        return _section(body.kind, masked[body.start : len(masked) - len(line_before)] + rest, line_before, text)
+    if call is not None:
+        return _in_call(call[0], call[1], masked, blocks, text) if call[2] == "(" and call[0] else []
+    if body.kind in ("model", "block") and re.match(rf"\s*input\s+{_NAME}\s*:\s*({_NAME})?$", stmt):
         return [Completion(d, "value", "dtype") for d in typing.get_args(DType)]
-    # option=value: the option's family or choices
-    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_0-9]*)$", before_line)
-    call = _open_call(before_line)
-    if m:
-        option = m.group(1)
-        owner = fams["layer"].lookup(call[0]) if call else None
-        for fam_name in ("callback", "optimizer", "schedule", "loss", "metric", "initializer", "activation", "regularizer"):
-            owner = owner or (fams[fam_name].lookup(call[0]) if call else None)
-        if owner is not None:
-            fam, literals = option_family(owner, option)
-            out = [Completion(v, "value") for v in literals]
-            if fam is not None:
-                out += _names(fam, fam.name)
-            if option == "monitor":
-                listed = re.search(r"\bmetrics\s*\[([^\]]*)\]", text)
-                names = ["loss", *(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", listed.group(1)) if listed else [])]
-                out += [Completion(p + v, "value") for p in ("val_", "") for v in dict.fromkeys(names) if v not in ("average", "macro", "micro", "threshold")]
-            return out
-        if option in ("activation",):
-            return _names(fams["activation"], "activation")
-        if option.endswith("init"):
-            return _names(fams["initializer"], "initializer")
-        if option.endswith("reg"):
-            return _names(fams["regularizer"], "regularizer")
+    # the start of a statement, or a link of a chain
+    link = re.search(rf"(?:->|=|^)\s*({_NAME})?$", stmt)
+    if link is None:
         return []
-    # inside a call's parentheses: its options
-    if call is not None and call[0]:
-        cls = None
-        for fam in fams.values():
-            cls = cls or fam.lookup(call[0])
-        if cls is not None:
-            given = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", call[1]))
-            out = [Completion(f"{k}=", "option", f.description or "") for k, f in fields(cls).items() if k not in given]
-            if fams["layer"].lookup(call[0]) is not None:
-                out += [Completion(f"{k}=", "option", d) for k, d in (("name", "the layer's name"), ("trainable", "false: frozen")) if k not in given]
-            return out
-        return []
-    # train { key … }: the setting's family, or the settings
-    if section is not None:
-        cfg = TrainConfig if section == "train" else VerifyConfig
-        key = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s+", before_line)
-        if key and key.group(1) in cfg.model_fields:  # `key ` typed: its value
-            fam_for = {"loss": "loss", "optimizer": "optimizer", "schedule": "schedule", "metrics": "metric", "callbacks": "callback"}
-            fam = fam_for.get(key.group(1))
-            return _names(fams[fam], fam) if fam else []
-        return [Completion(k, "setting", f.description or "") for k, f in cfg.model_fields.items() if k != "kind"]
-    # the start of a statement, or a link of a chain: layers, blocks, activations, keywords
+    enclosing = {b.name for b in bodies if b.kind == "block"}
     out = _names(fams["layer"], "layer") + _names(fams["activation"], "activation")
-    out += [Completion(b, "block", "block of this file") for b in dict.fromkeys(blocks)]
-    out += [Completion(k, "keyword") for k in KEYWORDS]
-    return out
+    out += [Completion(b, "block", "block of this file") for b in blocks if b not in enclosing]
+    if link.group(0).lstrip().startswith(("->", "=")):
+        return out + [Completion("repeat", "keyword")]
+    own = masked_text[body.start :]  # (this body's sections so far, and after the cursor)
+    keywords = {"model": ["input", "output", "repeat", "train", "verify"], "block": ["input", "output", "repeat"], "repeat": ["output", "repeat"]}.get(body.kind, [])
+    keywords = [k for k in keywords if k not in ("train", "verify") or not re.search(rf"(?:^|[\n;{{]\s*){k}\s*\{{", own)]
+    return out + [Completion(k, "keyword") for k in keywords]

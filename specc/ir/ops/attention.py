@@ -34,6 +34,7 @@ from pydantic import Field
 from specc.ir.initializers import GLOROT_UNIFORM, ZEROS, Initializer
 from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, mul_known, require_rank
 from specc.ir.regularizers import Regularizer
+from specc.ir.spec import SET_BY_SPECC
 from specc.ir.types import TensorType, dims_equal, fmt_shape
 
 
@@ -56,7 +57,7 @@ class MultiHeadAttention(Op):
     bias_init: Initializer = Field(ZEROS, description="initialiser of the biases")
     reg: Regularizer | None = Field(None, description="penalty on the kernels")
     bias_reg: Regularizer | None = Field(None, description="penalty on the biases")
-    masks: tuple[Literal["query", "value", "key"], ...] = Field((), description="roles whose padding ids follow the inputs (set by specc, not written)")
+    masks: tuple[Literal["query", "value", "key"], ...] = Field((), description="roles whose padding ids follow the inputs " + SET_BY_SPECC)
     positional = ("heads", "key_dim")
 
     @property

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from specc.ir.ops.base import LAYERS, Op, ShapeError, known, require_rank, spatial_what
 from specc.ir.ops.padding import Padding, conv_out, normalize_padding
-from specc.ir.spec import positive_int_tuple
+from specc.ir.spec import SET_BY_SPECC, positive_int_tuple
 from specc.ir.types import TensorType, dims_equal
 
 
@@ -125,7 +125,7 @@ class GlobalAvgPool1D(GlobalPoolBase):
     summary: ClassVar[str] = "mean over time"
     spatial: ClassVar[int] = 1
     reduce: ClassVar[str] = "avg"
-    masked: bool = Field(False, description="reads the ids of an embedding(mask_zero=true) as a second input and averages the real steps only (set by specc, not written)")
+    masked: bool = Field(False, description="reads the ids of an embedding(mask_zero=true) as a second input and averages the real steps only " + SET_BY_SPECC)
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         if self.masked:

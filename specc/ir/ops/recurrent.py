@@ -40,6 +40,7 @@ from specc.ir.activations import Activation, Sigmoid, Tanh
 from specc.ir.initializers import GLOROT_UNIFORM, ORTHOGONAL, ZEROS, Initializer
 from specc.ir.ops.base import LAYERS, Op, ShapeError, WeightSpec, float_dtype, known, mul_known, require_rank
 from specc.ir.regularizers import Regularizer
+from specc.ir.spec import SET_BY_SPECC
 from specc.ir.types import TensorType, dims_equal
 
 
@@ -62,7 +63,7 @@ class RecurrentBase(Op):
     reg: Regularizer | None = Field(None, description="penalty on the input kernel")
     recurrent_reg: Regularizer | None = Field(None, description="penalty on the recurrent kernel")
     bias_reg: Regularizer | None = Field(None, description="penalty on the bias")
-    masked: bool = Field(False, description="reads the ids of an embedding(mask_zero=true) as a second input and skips the steps whose id is 0 (set by specc, not written)")
+    masked: bool = Field(False, description="reads the ids of an embedding(mask_zero=true) as a second input and skips the steps whose id is 0 " + SET_BY_SPECC)
     positional = ("units",)
 
     @property
