@@ -156,6 +156,10 @@ model m {
     dense(8)
   }
   outer(3)
+  train {
+    loss mse
+    epochs 3
+  }
 }
 """
 
@@ -182,3 +186,21 @@ def test_hover_on_a_block_call_shows_the_blocks_output_and_totals(client):
     assert "`outer.two`" in text and "39 parameters" in text
     text = client.hover(uri, 11, 9)  # an input: its dtype and shape
     assert text == "input `x`: float32 [batch, 8]"
+
+
+def test_hover_on_the_other_statements(client):
+    """A definition's name, an assignment's and an ``output``'s tensors, a setting."""
+    uri = "file:///tmp/specc-lsp-test/blocks.spec"
+    assert client.change(uri, BLOCKS, 2) == []
+    # the model: 56 + 40 (dense(8) on 4) + 0 (t again) + 400 + 144 + 47
+    assert client.hover(uri, 10, 7).startswith("model `m`: 687 parameters (0 frozen)")
+    text = client.hover(uri, 0, 7)  # `two`: t, t_1, three repetitions, outer's
+    assert "block `two`: used 6 times" in text and "56 parameters (the first)" in text
+    assert client.hover(uri, 12, 2) == "`h`: float32 [batch, 8], the output of `dense`"
+    assert "(train setting)" in client.hover(uri, 23, 5) and "`epochs`" in client.hover(uri, 23, 5)
+    two = "model m2 {\n  input x: float32[8]\n  a = x -> dense(3)\n  b = x -> dense(5)\n  output a, b\n}\n"
+    assert client.change(uri, two, 3) == []
+    assert client.hover(uri, 4, 12) == "output `b`: float32 [batch, 5]"
+    assert client.hover(uri, 4, 9) == "output `a`: float32 [batch, 3]"
+    # 8·3+3 + 8·5+5; a dense uses each weight once per example (torchinfo counts biases too)
+    assert client.hover(uri, 0, 8) == "model `m2`: 72 parameters (0 frozen), 72 MACs per example\n\noutput float32 [batch, 3]; float32 [batch, 5]"

@@ -167,11 +167,12 @@ def accepted(cls, option: str, in_list: bool = False) -> tuple[tuple[str, str], 
             member = fam.lookup(name)
             if getattr(member, "expression_only", False):
                 continue
+            what = fam.name
             try:
                 value = fam.make(ArgValue(Symbol(name), None))
             except SpecError:  # it needs arguments (leaky_relu(0.2) is fine bare; lstm needs units)
-                value = member.model_construct()
-            candidates.append((name, value, fam.name))
+                value, what = member.model_construct(), f"{fam.name}: needs arguments, {name}({signature(member)})"
+            candidates.append((name, value, what))
     else:  # a union of classes of their own (bidirectional's layer: simple_rnn, lstm, gru)
         from specc.ir.spec import Spec, _flatten_union
 

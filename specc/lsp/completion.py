@@ -136,7 +136,7 @@ def _callee(name: str):
 
 def _values(cls, option: str, in_list: bool, text: str) -> list[Completion]:
     """The values ``cls`` accepts for ``option`` (inside ``[…]`` when ``in_list``)."""
-    out = [Completion(v, "value", kind) for v, kind in accepted(cls, option, in_list)]
+    out = [Completion(v, what.split(":")[0], what) for v, what in accepted(cls, option, in_list)]
     if option == "monitor":
         listed = re.search(r"\bmetrics\s*\[([^\]]*)\]", text)
         names = ["loss", *(re.findall(_NAME, listed.group(1)) if listed else [])]

@@ -8,7 +8,10 @@ At a statement of a model that checks, what the model made of it:
   named instance applied again, ``b -> enc``): the instance, its arguments, output shape(s)
   and the block's totals — every layer inside it, nested blocks included;
 * ``repeat``: the repetitions, the output of the last one and the totals of all;
-* an input's declaration: its dtype and shape.
+* an input's declaration, an assignment's target (``h = …``), an ``output``'s tensor: its
+  dtype and shape;
+* the model's name: its parameters, MACs and outputs; a block's name: its uses;
+* a train / verify setting's key: what it sets and its default.
 
 Inside a block definition a statement is one per instance of the block: the first is
 described, every instance named.  Elsewhere, and in a text that does not check, a
@@ -87,9 +90,7 @@ def _scope_text(model: Model, cost: dict, scopes: list) -> str:
     from specc.ir.spec import render_value
     from specc.ir.types import fmt_shape
 
-    types = {i.name: i.type for i in model.inputs}
-    for n in model.nodes:
-        types.update(zip(n.outputs, n.types, strict=True))
+    types = _types(model)
     paths = [s.path for s in scopes]
     # the repetitions of one repeat: paths base.0 … base.k−1 of one base
     bases = {p.rsplit(".", 1)[0] for p in paths}
@@ -140,6 +141,92 @@ def _model_hover(model: Model, line: int, col: int, word) -> str | None:
     return _scope_text(model, cost, [t.scope for t in targets])
 
 
+def _types(model: Model) -> dict:
+    types = {i.name: i.type for i in model.inputs}
+    for n in model.nodes:
+        types.update(zip(n.outputs, n.types, strict=True))
+    return types
+
+
+def _shape(t) -> str:
+    from specc.ir.types import fmt_shape
+
+    return f"{t.dtype} {fmt_shape(t.shape, batch=True)}"
+
+
+def _chain_end(model: Model, lines: list[str], line: int) -> tuple[list[str], str] | None:
+    """(output tensors, what made them) of the chain a statement at ``line`` writes: the
+    link that ends last on the statement's lines (a line starting or ending with ``->``
+    continues it), the first instance's inside a block."""
+    last = line
+    while last + 1 < len(lines) and (lines[last].rstrip().endswith("->") or lines[last + 1].lstrip().startswith("->")):
+        last += 1
+    targets = [(n.span, n.outputs, n.name) for n in model.nodes if n.span is not None and line <= n.span.line - 1 <= last]
+    targets += [(s.span, s.outputs, s.path) for s in model.scopes if s.span is not None and line <= s.span.line - 1 <= last]
+    if not targets:
+        return None
+    end = max(((s.end_line or s.line), (s.end_col or s.col)) for s, _, _ in targets)
+    ends = [t for t in targets if ((t[0].end_line or t[0].line), (t[0].end_col or t[0].col)) == end]
+    span, outputs, name = min(ends, key=lambda t: (t[0].line, t[0].col))
+    return list(outputs), name
+
+
+def _statement_hover(text: str, model: Model, line: int, col: int, word) -> str | None:
+    """At a word of a statement that is no layer: a definition's name, an ``output``'s or
+    an assignment's tensors, a train / verify setting."""
+    from specc.ir.cost import model_cost
+
+    from .completion import _bodies, _mask
+
+    lines = text.split("\n")
+    src, name = lines[line], word[0]
+    masked = _mask("\n".join(lines[:line] + [src[: word[1]]]))
+    if masked is None:
+        return None  # a comment or a string
+    bodies = _bodies(masked)
+    body = bodies[-1] if bodies else None
+    types = _types(model)
+    d = re.match(rf"\s*(model|block)\s+({WORD.pattern})", src)
+    if d and d.start(2) == word[1]:
+        total = model_cost(model)
+        cost = {c.name: c for c in total.layers}
+        if d.group(1) == "model":
+            trainable, frozen = model.count_params()
+            outs = "; ".join(_shape(types[o]) for o in model.outputs)
+            macs = f"{total.macs:,}" + (f" (+ {total.unknown_macs} layers of unknown size)" if total.unknown_macs else "")
+            return f"model `{name}`: {trainable + frozen:,} parameters ({frozen:,} frozen), {macs} MACs per example\n\noutput {outs}"
+        uses = [s for s in model.scopes if s.block == name]
+        if not uses:
+            return f"block `{name}`: not used by the model"
+        params, macs = _totals(model, cost, [uses[0].path])
+        return f"block `{name}`: used {len(uses)} time{'s' if len(uses) != 1 else ''} ({_names([s.path for s in uses])})\n\n{_counts(params, macs, ' (the first)' if len(uses) > 1 else '')}"
+    if body is not None and body.kind in ("train", "verify") and re.match(rf"\s*{name}\b", src) and src.index(name) == word[1]:
+        from specc.ir.graph import TrainConfig, VerifyConfig
+
+        f = (TrainConfig if body.kind == "train" else VerifyConfig).model_fields.get(name)
+        if f is not None and name != "kind":
+            from specc.ir.spec import render_value
+
+            d = None if f.is_required() else f.get_default(call_default_factory=True)
+            default = "" if d is None else f" (default: `{render_value(d.describe() if hasattr(d, 'describe') else d)}`)"
+            return f"`{name}` ({body.kind} setting): {f.description or ''}{default}"
+    o = re.match(r"\s*output\s+", src)
+    if o and word[1] >= o.end() and body is not None and body.kind in ("model", "block"):
+        i = len(re.findall(",", src[o.end() : word[1]]))
+        outs = [model.outputs] if body.kind == "model" else [s.outputs for s in model.scopes if s.block == body.name]
+        if outs and i < len(outs[0]) and outs[0][i] in types:
+            return f"output `{name}`: {_shape(types[outs[0][i]])}" + (f" (each of {len(outs)} instances)" if len(outs) > 1 else "")
+    a = re.match(rf"\s*((?:{WORD.pattern}\s*,\s*)*{WORD.pattern})\s*=(?!=)", src)
+    if a and word[2] <= a.end(1):
+        found = _chain_end(model, lines, line)
+        if found is not None:
+            outputs, what = found
+            i = len(re.findall(",", src[: word[1]]))
+            if i < len(outputs) and outputs[i] in types:
+                return f"`{name}`: {_shape(types[outputs[i]])}, the output of `{what}`"
+    return None
+
+
 def hover_text(text: str, line: int, col: int, model: Model | None) -> str | None:
     lines = text.split("\n")
     if not 0 <= line < len(lines):
@@ -147,6 +234,8 @@ def hover_text(text: str, line: int, col: int, model: Model | None) -> str | Non
     word = _word_at(lines[line], col)
     if model is not None:
         found = _model_hover(model, line, col, word)
+        if found is None and word is not None:
+            found = _statement_hover(text, model, line, col, word)
         if found is not None:
             return found
     if word is None:
