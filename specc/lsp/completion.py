@@ -33,7 +33,7 @@ __all__ = ["completions", "Completion"]
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # a string (to its closing quote, or to the cursor when still open) or a comment
-_LITERAL = re.compile(r'"(?:[^"\\\n]|\\[^\n])*(?:"|\\?$)|#[^\n]*')
+_LITERAL = re.compile(r'"(?:[^"\\\n]|\\[^\n])*(?:(?P<close>")|\\?)|#[^\n]*')
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _mask(before: str) -> str | None:
     out = []
     last = 0
     for m in _LITERAL.finditer(before):
-        if m.end() == len(before) and (m.group(0).startswith("#") or len(m.group(0)) == 1 or not m.group(0).endswith('"')):
+        if m.end() == len(before) and (m.group(0).startswith("#") or m.group("close") is None):
             return None
         out += [before[last : m.start()], " " * (m.end() - m.start())]
         last = m.end()
