@@ -198,8 +198,16 @@ def test_hover_on_the_other_statements(client):
     assert "block `two`: used 6 times" in text and "56 parameters (the first)" in text
     assert client.hover(uri, 12, 2) == "`h`: float32 [batch, 8], the output of `dense`"
     assert "(train setting)" in client.hover(uri, 23, 5) and "`epochs`" in client.hover(uri, 23, 5)
+    # a tensor used by name: what its definition says
+    assert client.hover(uri, 13, 6) == "`h`: float32 [batch, 8], the output of `dense`"
+    assert client.hover(uri, 7, 2) == "input `x` of block `outer`: float32 [batch, 8]"
+    ops = "model m3 {\n  input x: float32[8]\n  a = x -> dense(4)\n  b = x -> dense(4)\n  a - b -> dense(2)\n}\n"
+    assert client.change(uri, ops, 4) == []
+    assert client.hover(uri, 4, 2) == "`a`: float32 [batch, 4], the output of `dense`"  # an operand, not the whole `a - b`
+    assert client.hover(uri, 4, 6) == "`b`: float32 [batch, 4], the output of `dense_1`"
+    assert "`a - b`" in client.hover(uri, 4, 4)  # the operator: the expression
     two = "model m2 {\n  input x: float32[8]\n  a = x -> dense(3)\n  b = x -> dense(5)\n  output a, b\n}\n"
-    assert client.change(uri, two, 3) == []
+    assert client.change(uri, two, 5) == []
     assert client.hover(uri, 4, 12) == "output `b`: float32 [batch, 5]"
     assert client.hover(uri, 4, 9) == "output `a`: float32 [batch, 3]"
     # 8·3+3 + 8·5+5; a dense uses each weight once per example (torchinfo counts biases too)

@@ -93,7 +93,7 @@ def _open_call(masked: str, body_start: int) -> tuple[str, str, str] | None:
             depth += 1
         elif ch in "([":
             if depth == 0:
-                m = re.search(rf"({_NAME})\s*=?\s*$", masked[:i])
+                m = re.search(rf"({_NAME})\s*{'=?' if ch == '[' else ''}\s*$", masked[:i])  # a call's name; a list's option
                 return (m.group(1) if m else "", masked[i + 1 :], ch)
             depth -= 1
     return None

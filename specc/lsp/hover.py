@@ -10,6 +10,8 @@ At a statement of a model that checks, what the model made of it:
 * ``repeat``: the repetitions, the output of the last one and the totals of all;
 * an input's declaration, an assignment's target (``h = …``), an ``output``'s tensor: its
   dtype and shape;
+* a tensor used by name (``x -> …``, each operand of ``a - b``): what its assignment or
+  input declaration says;
 * the model's name: its parameters, MACs and outputs; a block's name: its uses;
 * a train / verify setting's key: what it sets and its default.
 
@@ -46,6 +48,11 @@ def _word_at(line: str, col: int) -> tuple[str, int, int] | None:
         if m.start() <= col <= m.end():
             return m.group(0), m.start(), m.end()
     return None
+
+
+def _called(line: str, word: tuple[str, int, int]) -> bool:
+    """Whether the word is a call (``name(``) or an option (``name=``)."""
+    return re.match(r"\s*[(=]", line[word[2] :]) is not None and not re.match(r"\s*==", line[word[2] :])
 
 
 def _under(span: Span | None, line: int, col: int) -> bool:
@@ -176,7 +183,7 @@ def _statement_hover(text: str, model: Model, line: int, col: int, word) -> str 
     an assignment's tensors, a train / verify setting."""
     from specc.ir.cost import model_cost
 
-    from .completion import _bodies, _mask
+    from .completion import _bodies, _mask, _open_call
 
     lines = text.split("\n")
     src, name = lines[line], word[0]
@@ -185,6 +192,10 @@ def _statement_hover(text: str, model: Model, line: int, col: int, word) -> str 
         return None  # a comment or a string
     bodies = _bodies(masked)
     body = bodies[-1] if bodies else None
+    if body is not None:
+        call = _open_call(masked, body.start)
+        if call is not None and (call[0] or call[2] == "["):
+            return None  # inside a call or a list (`kernel=3` on a line of its own is an option)
     types = _types(model)
     d = re.match(rf"\s*(model|block)\s+({WORD.pattern})", src)
     if d and d.start(2) == word[1]:
@@ -224,6 +235,25 @@ def _statement_hover(text: str, model: Model, line: int, col: int, word) -> str 
             i = len(re.findall(",", src[: word[1]]))
             if i < len(outputs) and outputs[i] in types:
                 return f"`{name}`: {_shape(types[outputs[i]])}, the output of `{what}`"
+        return None
+    # a tensor used by name: where the definition (model or block) it is in names it
+    owner = next((b for b in reversed(bodies) if b.kind in ("model", "block")), None)
+    if owner is None or not re.fullmatch(r"[A-Za-z_]\w*", name):
+        return None
+    first = masked[: owner.start].count("\n")
+    for k in range(line - 1, first - 1, -1):
+        defined = re.match(rf"\s*((?:{WORD.pattern}\s*,\s*)*{WORD.pattern})\s*=(?!=)", lines[k])
+        if defined and name in re.split(r"\s*,\s*", defined.group(1)):
+            at = re.search(rf"\b{name}\b", lines[k]).start()
+            return _statement_hover(text, model, k, at, (name, at, at + len(name)))
+        if re.match(rf"\s*input\s+{name}\b", lines[k]):
+            if owner.kind == "model":
+                return next((f"input `{name}`: {_shape(i.type)}" for i in model.inputs if i.name == name), None)
+            i = sum(1 for j in range(first, k) if re.match(r"\s*input\b", lines[j]))
+            uses = [sc for sc in model.scopes if sc.block == owner.name and i < len(sc.inputs) and sc.inputs[i] in types]
+            if uses:
+                return f"input `{name}` of block `{owner.name}`: {_shape(types[uses[0].inputs[i]])}" + (" (the first use)" if len(uses) > 1 else "")
+            return None
     return None
 
 
@@ -233,7 +263,11 @@ def hover_text(text: str, line: int, col: int, model: Model | None) -> str | Non
         return None
     word = _word_at(lines[line], col)
     if model is not None:
-        found = _model_hover(model, line, col, word)
+        found = None
+        if word is not None and not _called(lines[line], word) and not any(f.lookup(word[0]) for f in families().values()):
+            # a tensor's name (`ea - eb`: each operand, not the whole expression)
+            found = _statement_hover(text, model, line, col, word)
+        found = found or _model_hover(model, line, col, word)
         if found is None and word is not None:
             found = _statement_hover(text, model, line, col, word)
         if found is not None:
