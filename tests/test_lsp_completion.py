@@ -130,6 +130,8 @@ def test_keywords_of_the_body_the_cursor_is_in(client):
 def test_nothing_inside_a_comment_or_a_string(client):
     assert complete(client, MODEL.format(shape="4", line="dense(3)  # dense(|")) == set()
     assert complete(client, MODEL.format(shape="4", line='dense(3, name="de|")')) == set()
+    assert complete(client, MODEL.format(shape="8, 8, 3", line="conv2d(8, kernel=[|")) == set()  # numbers, no words
+    assert complete(client, MODEL.format(shape="4", line="dense(3, activation=relu) * |")) == set()  # an expression
     # after a comment or a string closed on the line: completion as usual
     assert "activation=" in complete(client, MODEL.format(shape="4", line='dense(3, name="a", |)'))
     assert "dense" in complete(client, "# a comment with dense( and train {\n" + MODEL.format(shape="4", line="|"))

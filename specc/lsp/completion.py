@@ -99,8 +99,9 @@ def _open_call(masked: str, body_start: int) -> tuple[str, str, str] | None:
     return None
 
 
-def _top_level_args(inside: str) -> list[str]:
-    """The arguments written so far inside a call (split at commas outside brackets)."""
+def _top_level_args(inside: str) -> tuple[list[str], str]:
+    """The arguments written so far inside a call (split at commas outside brackets), and
+    the one being typed."""
     args, depth, cur = [], 0, []
     for ch in inside:
         if ch in "([":
@@ -112,7 +113,7 @@ def _top_level_args(inside: str) -> list[str]:
             cur = []
         else:
             cur.append(ch)
-    return args  # (the one being typed, after the last comma, is not among them)
+    return args, "".join(cur)
 
 
 def _names(fam, kind: str) -> list[Completion]:
@@ -144,10 +145,9 @@ def _values(cls, option: str, in_list: bool, text: str) -> list[Completion]:
     return out
 
 
-def _in_call(callee: str, inside: str, masked: str, blocks: dict[str, list[str]], text: str) -> list[Completion]:
+def _in_call(callee: str, inside: str, blocks: dict[str, list[str]], text: str) -> list[Completion]:
     fam_name, cls = _callee(callee)
-    args = _top_level_args(inside)
-    typing_now = inside[inside.rfind(",") + 1 :] if args else inside
+    args, typing_now = _top_level_args(inside)
     given = {m.group(1) for a in args if (m := re.match(rf"({_NAME})\s*=", a))}
     n_positional = sum(1 for a in args if a and not re.match(rf"{_NAME}\s*=(?!=)", a))
     value = re.match(rf"\s*({_NAME})\s*=\s*({_NAME})?$", typing_now)
@@ -207,9 +207,10 @@ def completions(text: str, line: int, col: int) -> list[Completion]:
     call = _open_call(masked, body.start)
     if call is not None and call[2] == "[" and call[0]:
         # a list: an option's (`masks=[`), or a setting's (`metrics [`)
-        owner = re.search(rf"({_NAME})\s*\(((?:[^()]|\([^()]*\))*)$", masked[body.start : len(masked) - len(call[1]) - 1])
-        if owner is not None and re.search(rf"{re.escape(call[0])}\s*=\s*$", owner.group(2)):
-            cls = _callee(owner.group(1))[1]
+        prefix = masked[: len(masked) - len(call[1]) - 1]
+        owner = _open_call(prefix, body.start)
+        if owner is not None and owner[2] == "(" and owner[0] and re.search(rf"[(,]\s*{re.escape(call[0])}\s*=\s*$", prefix):
+            cls = _callee(owner[0])[1]
             if cls is None or not re.fullmatch(rf"(?:.*,)?\s*(?:{_NAME})?", call[1], re.S):
                 return []
             return _values(cls, call[0], True, text)
@@ -220,7 +221,7 @@ def completions(text: str, line: int, col: int) -> list[Completion]:
         rest = "" if nl < 0 else after[nl : after.find("}") if after.find("}") > nl else len(after)]
         return _section(body.kind, masked[body.start : len(masked) - len(line_before)] + rest, line_before, text)
     if call is not None:
-        return _in_call(call[0], call[1], masked, blocks, text) if call[2] == "(" and call[0] else []
+        return _in_call(call[0], call[1], blocks, text) if call[2] == "(" and call[0] else []
     if body.kind in ("model", "block") and re.match(rf"\s*input\s+{_NAME}\s*:\s*({_NAME})?$", stmt):
         return [Completion(d, "value", "dtype") for d in typing.get_args(DType)]
     # the start of a statement, or a link of a chain
