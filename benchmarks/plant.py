@@ -134,15 +134,16 @@ BUGS = [
     # ------------------------------------------------------------- keras: losses, optimizers
     Bug("k-sparse-smoothing-ignored", "keras", K + "lib.training:SparseCategoricalCrossentropySmoothed.call", "from_logits=self.from_logits, label_smoothing=self.label_smoothing)", "from_logits=self.from_logits)", "sparse label smoothing ignored", r"label_smoothing"),
     Bug("k-l2-half", "keras", K + "lib.training:Penalty.__call__", "_const(self.l2, x.dtype) * ops.sum(ops.square(x))", "_const(self.l2 / 2, x.dtype) * ops.sum(ops.square(x))", "L2 penalty with a ½", r"l2"),
-    Bug("k-adam-eps-keras-placement", "keras", K + "lib.optimizers:TorchAdam.update_step", "denom = ops.sqrt(second) / bc2_sqrt + eps", "denom = (ops.sqrt(second) + eps) / bc2_sqrt", "Adam ε inside the bias correction (Keras' placement)", r"adam"),
-    Bug("k-adam-no-bias-correction-v", "keras", K + "lib.optimizers:TorchAdam.update_step", "denom = ops.sqrt(second) / bc2_sqrt + eps", "denom = ops.sqrt(second) + eps", "Adam's second moment not bias-corrected", r"adam"),
-    Bug("k-sgd-nesterov-ignored", "keras", K + "lib.optimizers:TorchSGD.update_step", 'g = g + self._c(mu, dtype) * new if h["nesterov"] else new', "g = new", "Nesterov momentum ignored", r"nesterov"),
-    Bug("k-sgd-momentum-lr-folded", "keras", K + "lib.optimizers:TorchSGD.update_step", "ops.where(self.iterations == 0, g, buf * self._c(mu, dtype) + g * self._c(1.0 - h[\"dampening\"], dtype))", "ops.where(self.iterations == 0, g, buf * self._c(mu, dtype) + g * self._c(1.0 - h[\"dampening\"], dtype) * 0.0 + g)", "momentum buffer update ignores dampening", r"dampening"),
+    Bug("k-adam-eps-keras-placement", "keras", K + "lib.optimizers:TorchAdam.update_step", "step * (m / (ops.sqrt(v) / root + self.epsilon))", "step * (m / ((ops.sqrt(v) + self.epsilon) / root))", "Adam ε inside the bias correction (Keras' placement)", r"adam"),
+    Bug("k-adam-no-bias-correction-v", "keras", K + "lib.optimizers:TorchAdam.update_step", "step * (m / (ops.sqrt(v) / root + self.epsilon))", "step * (m / (ops.sqrt(v) + self.epsilon))", "Adam's second moment not bias-corrected", r"adam"),
+    Bug("k-sgd-nesterov-ignored", "keras", K + "lib.optimizers:TorchSGD.update_step", "g = g + new * self.momentum if self.nesterov else new", "g = new", "Nesterov momentum ignored", r"nesterov"),
+    Bug("k-sgd-momentum-lr-folded", "keras", K + "lib.optimizers:TorchSGD.update_step", "buf * self.momentum + g * (1.0 - self.dampening))", "buf * self.momentum + g)", "momentum buffer update ignores dampening", r"dampening"),
     Bug("k-sgd-buffer-zero-start", "keras", K + "lib.optimizers:TorchSGD.update_step", "ops.where(self.iterations == 0, g,", "ops.where(self.iterations < 0, g,", "momentum buffer starts at 0 (dampening applied on the first step)", r"momentum"),
-    Bug("k-rmsprop-eps-inside-root", "keras", K + "lib.optimizers:TorchRMSprop.update_step", "avg = ops.sqrt(sq) + eps", "avg = ops.sqrt(sq + eps)", "RMSprop ε inside the root (Keras' placement)", r"rmsprop"),
-    Bug("k-rmsprop-centered-ignored", "keras", K + "lib.optimizers:TorchRMSprop.update_step", "avg = ops.sqrt(sq - ga * ga) + eps", "avg = ops.sqrt(sq) + eps", "centered RMSprop computed uncentered", r"centered"),
-    Bug("k-adagrad-decay-off-by-one", "keras", K + "lib.optimizers:TorchAdagrad.update_step", "lr / (1.0 + (t - 1.0) * decay)", "lr / (1.0 + t * decay)", "Adagrad lr_decay counted from step 1", r"adagrad"),
-    Bug("k-adadelta-eps-outside-root", "keras", K + "lib.optimizers:TorchAdadelta.update_step", "std = ops.sqrt(sq + eps)", "std = ops.sqrt(sq) + eps", "Adadelta ε outside the root", r"adadelta"),
+    Bug("k-rmsprop-eps-inside-root", "keras", K + "lib.optimizers:TorchRMSprop.update_step", "avg = ops.sqrt(sq) + self.epsilon", "avg = ops.sqrt(sq + self.epsilon)", "RMSprop ε inside the root (Keras' placement)", r"rmsprop"),
+    Bug("k-rmsprop-centered-ignored", "keras", K + "lib.optimizers:TorchRMSprop.update_step", "avg = ops.sqrt(sq - ga * ga) + self.epsilon", "avg = ops.sqrt(sq) + self.epsilon", "centered RMSprop computed uncentered", r"centered"),
+    Bug("k-adagrad-decay-off-by-one", "keras", K + "lib.optimizers:TorchAdagrad.update_step", "(1.0 + (t - 1.0) * self.lr_decay)", "(1.0 + t * self.lr_decay)", "Adagrad lr_decay counted from step 1", r"adagrad"),
+    Bug("k-keras-optimizer-defaults", "keras", K + "bundle:_optimizer_construct", "if defaults[k] != v or type(defaults[k]) is not type(v):", "if False:", "Keras' own defaults for the spec's hyper-parameters (Adam ε 1e-7, RMSprop ρ 0.9, Adadelta ρ 0.95 …)", r"adadelta|rmsprop"),
+    Bug("k-lr-through-float32", "keras", K + "lib.optimizers:TorchLR.__call__", 'ops.convert_to_tensor(self.lr, dtype="float64")', 'ops.cast(ops.convert_to_tensor(self.lr, dtype="float32"), "float64")', "the learning rate rounded to float32 (Keras' own learning-rate variable)", r"optimizer"),
     Bug("k-clip-value-after-norm", "keras", K + "lib.optimizers:TorchClip.__call__",
         "        if value is not None:\n            grads = [None if g is None else ops.clip(g, -value, value) for g in grads]\n",
         "        if value is not None and False:\n            pass\n", "value clipping dropped when a norm is also given", r"clip_value"),
@@ -150,7 +151,7 @@ BUGS = [
     Bug("k-warmup-inclusive", "keras", K + "lib.optimizers:schedule_factor", "ops.where(t < warm, (t + 1.0) / warm, cos)", "ops.where(t <= warm, (t + 1.0) / warm, cos)", "warm-up one step too long", r"warmup"),
     Bug("k-cosine-alpha-ignored", "keras", K + "lib.optimizers:schedule_factor", "cos = (1.0 - alpha) * 0.5 * (1.0 + ops.cos(math.pi * tt / ds)) + alpha", "cos = 0.5 * (1.0 + ops.cos(math.pi * tt / ds))", "cosine schedule without its floor", r"cosine"),
     Bug("k-step-schedule-early", "keras", K + "lib.optimizers:schedule_factor", 'ops.floor(t / schedule["step_size"])', 'ops.floor((t + 1.0) / schedule["step_size"])', "step schedule decays one step early", r"step_size"),
-    Bug("k-decay-without-lr", "keras", K + "lib.optimizers:TorchDecay.__call__", "1.0 - optimizer._lr(v.dtype) * _const(rate, v.dtype)", "1.0 - _const(rate, v.dtype)", "decoupled weight decay not scaled by the learning rate", r"weight_decay"),
+    Bug("k-decay-without-lr", "keras", K + "lib.optimizers:TorchDecay.__call__", "keep = 1.0 - ops.cast(lr, \"float64\") * self.config[\"rate\"]", "keep = 1.0 - self.config[\"rate\"]", "decoupled weight decay not scaled by the learning rate", r"weight_decay"),
 ]
 
 

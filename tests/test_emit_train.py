@@ -111,7 +111,7 @@ def test_clip_norm_is_clip_grad_norm_in_both_backends():
     want = -g * (c / (1e-6 + 1e-6))
     np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-12)
     assert not np.allclose(want, -g * (c / 1e-6), rtol=1e-3)
-    from specc.backends.keras.lib.optimizers import specc_optimizer as KerasOpt
+    from specc.backends.keras.bundle import specc_optimizer as KerasOpt
 
     v = keras.Variable(np.zeros(2), dtype="float64")
     KerasOpt(kind="sgd", lr=1.0, clip_norm=c).apply([keras.ops.convert_to_tensor(g)], [v])

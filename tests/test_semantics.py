@@ -359,7 +359,7 @@ OPTIMIZER_CASES = [
 
 def _run_keras_optimizer(kind, kw, w0, grads):
     from specc.backends.common import optimizer_args
-    from specc.backends.keras.lib.optimizers import specc_optimizer as KerasOpt
+    from specc.backends.keras.bundle import specc_optimizer as KerasOpt
     from specc.ir.graph import TrainConfig
     from specc.ir.losses import MeanSquaredError
     from specc.ir.optimizers import OPTIMIZERS
@@ -420,7 +420,7 @@ def test_decoupled_decay_clipping_and_schedule_in_both(rng):
         buf = g if buf is None else 0.9 * buf + g
         w = w - lr * buf
     close(p.detach().numpy(), w)
-    from specc.backends.keras.lib.optimizers import specc_optimizer as KerasOpt
+    from specc.backends.keras.bundle import specc_optimizer as KerasOpt
 
     kopt = KerasOpt(kind="sgd", lr=0.05, schedule={"kind": "step", "step_size": 1, "gamma": 0.5}, clip_norm=0.8, clip_value=0.5, weight_decay=0.1, hparams={"momentum": 0.9})
     v = keras.Variable(w0.copy(), dtype=F64)

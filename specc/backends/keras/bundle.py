@@ -4,6 +4,7 @@ spec's optimizer, loss, regularisers and metrics), with the canonical weights lo
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import keras
@@ -12,7 +13,7 @@ import numpy as np
 from specc.backends.common import loss_uses_logits, metric_setup, optimizer_args
 from specc.ir.graph import Model
 
-from .lib.optimizers import OPTIMIZER_CLASSES, SpeccOptimizer, TorchClip, TorchDecay, TorchSchedule
+from .lib.optimizers import OPTIMIZER_CLASSES, TorchClip, TorchDecay, TorchLR, TorchSchedule
 from .lib.training import ProbabilityLoss, SparseCategoricalCrossentropySmoothed, SpeccAccuracy, SpeccClassificationScore
 from .model import build_functional, get_canonical, set_canonical
 from .plan import Construct, KPlan, make_plan
@@ -97,26 +98,48 @@ def metric_constructs(model: Model, half_outputs: bool = False) -> list[Construc
     return out
 
 
-def optimizer_construct(model: Model) -> Construct:
-    """The kind's optimizer class with the spec's arguments; its defaults (``kind``, the
-    hyper-parameters in ``defaults``, no schedule, clipping or decay) left out, so the
-    generated code names (and copies) TorchSchedule / TorchClip / TorchDecay only when used."""
-    args = optimizer_args(model.train)
-    cls = OPTIMIZER_CLASSES[args.pop("kind")]
-    kind = model.train.optimizer.kind
-    kw: dict = {} if kind == cls.__init__.__defaults__[0] else {"kind": kind}
-    kw["lr"] = args["lr"]
-    if args["schedule"]:
-        kw["schedule"] = Construct(TorchSchedule, (), args["schedule"])
-    clip = {k: args[f"clip_{k}"] for k in ("value", "norm") if args[f"clip_{k}"] is not None}
+#: the IR's hyper-parameters as Keras' optimizers name them
+_KERAS_HPARAMS = {"beta1": "beta_1", "beta2": "beta_2", "initial_accumulator": "initial_accumulator_value"}
+
+
+def _defaults(cls) -> dict:
+    """The keyword defaults of ``cls``'s constructors (the nearest class's first)."""
+    out: dict = {}
+    for klass in reversed(cls.__mro__):
+        if "__init__" in vars(klass):
+            out.update({p.name: p.default for p in inspect.signature(vars(klass)["__init__"]).parameters.values() if p.default is not p.empty})
+    return out
+
+
+def _optimizer_construct(kind, lr, schedule=None, clip_norm=None, clip_value=None, weight_decay=0.0, hparams=None) -> Construct:
+    cls = OPTIMIZER_CLASSES[kind]
+    kw: dict = {"learning_rate": Construct(TorchSchedule, (lr,), schedule) if schedule else Construct(TorchLR, (lr,))}
+    defaults = _defaults(cls)
+    for k, v in (hparams or {}).items():
+        k = _KERAS_HPARAMS.get(k, k)
+        if k not in defaults:  # pragma: no cover - every IR hyper-parameter is a keyword of its class
+            raise TypeError(f"{cls.__name__} takes no {k}")
+        if defaults[k] != v or type(defaults[k]) is not type(v):
+            kw[k] = v
+    clip = {k: v for k, v in (("value", clip_value), ("norm", clip_norm)) if v is not None}
     if clip:
         kw["clip"] = Construct(TorchClip, (), clip)
-    if args["weight_decay"]:
-        kw["decay"] = Construct(TorchDecay, (), {"rate": args["weight_decay"]})
-    hparams = {k: v for k, v in args["hparams"].items() if cls.defaults.get(k, object()) != v}
-    if hparams:
-        kw["hparams"] = hparams
+    if weight_decay:
+        kw["decay"] = Construct(TorchDecay, (), {"rate": weight_decay})
     return Construct(cls, (), kw)
+
+
+def optimizer_construct(model: Model) -> Construct:
+    """The kind's optimizer class (Keras' own with torch's update) with the spec's arguments:
+    those equal to Keras' defaults left out, TorchClip / TorchDecay only where the spec
+    clips or decays, so the generated code copies only what it uses."""
+    return _optimizer_construct(**optimizer_args(model.train))
+
+
+def specc_optimizer(**args) -> keras.optimizers.Optimizer:
+    """The optimizer of ``specc.backends.common.optimizer_args``' keywords (``schedule``:
+    the IR's schedule as a dict)."""
+    return _optimizer_construct(**args).build()
 
 
 def keras_loss(model: Model, dtype: str):
@@ -130,7 +153,7 @@ def keras_metrics(model: Model, half_outputs: bool = False) -> list:
     return metrics if len(model.outputs) == 1 else [metrics, *([] for _ in model.outputs[1:])]
 
 
-def keras_optimizer(model: Model) -> SpeccOptimizer:
+def keras_optimizer(model: Model) -> keras.optimizers.Optimizer:
     return optimizer_construct(model).build()
 
 

@@ -1,14 +1,16 @@
 """Optimizers and learning-rate schedules with the IR's exact semantics (self-contained:
-copied into generated code, the base class and the one kind a model uses).
+copied into generated code, the one kind a model uses and what it needs).
 
-The optimizers implement PyTorch's update rules (the IR's, see ``specc/ir/optimizers.py``)
-operation for operation, in the variable's own dtype — the learning rate and schedule too,
-so float64 models really train in float64 (Keras' built-ins keep the learning rate in
-float32; their Adam adds ε-hat to the raw root, their RMSprop/Adagrad add ε elsewhere, so
-none computes the IR's step).  Order per step: clip values, clip the global norm,
-decoupled weight decay, the kind's update.  The schedule, clipping and decay are objects
-(TorchSchedule, TorchClip, TorchDecay) the optimizer is given only where the spec has them, so
-generated code copies only what its spec uses.
+Each kind is Keras' own optimizer class (its slots, hyper-parameters and config) stepping
+as torch.optim does (the IR's rules, see ``specc/ir/optimizers.py``): Keras' Adam adds ε to
+the raw root, its RMSprop and Adagrad add ε inside it, its SGD folds the learning rate into
+the momentum buffer — only Adadelta's update is already torch's.  The learning rate is a
+float64 schedule (TorchLR, TorchSchedule), as torch's Python floats (Keras keeps it in a
+float32 variable, so float64 models would step with a rounded rate); the step's scalars are
+computed in float64 too and rounded once to the variable's dtype, as torch rounds its
+Python-float scalars.  Order per step (Keras' two hooks, then the update): gradients made
+dense, clip values, clip the global norm (TorchClip), decoupled weight decay (TorchDecay),
+the kind's update.
 """
 
 from __future__ import annotations
@@ -18,11 +20,6 @@ import math
 import keras
 import tensorflow as tf
 from keras import ops
-
-
-def _dense(g):
-    """A gradient as a dense tensor: embeddings give IndexedSlices (torch's are dense)."""
-    return tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
 
 
 def _const(x, dtype):
@@ -55,9 +52,39 @@ def schedule_factor(schedule, t):
     raise ValueError(f"unknown schedule {kind}")
 
 
+@keras.saving.register_keras_serializable(package="specc")
+class TorchLR(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning rate ``lr`` in float64, as torch keeps it (a Python float)."""
+
+    def __init__(self, lr):
+        self.lr = float(lr)
+
+    def __call__(self, step):
+        return ops.convert_to_tensor(self.lr, dtype="float64")
+
+    def get_config(self):
+        return {"lr": self.lr}
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class TorchSchedule(TorchLR):
+    """``lr`` times the IR's schedule (``kind`` step, exponential, cosine or constant and its
+    parameters) before step ``step`` (0 first), in float64 as torch's schedulers compute it."""
+
+    def __init__(self, lr, **schedule):
+        super().__init__(lr)
+        self.schedule = schedule
+
+    def __call__(self, step):
+        return self.lr * schedule_factor(self.schedule, ops.cast(step, "float64"))
+
+    def get_config(self):
+        return {"lr": self.lr, **self.schedule}
+
+
 class OptimizerPart:
-    """A part of the IR's step an optimizer is given (schedule, clipping, decay): made from
-    its arguments (``config``), saved as them."""
+    """A part of the IR's step an optimizer is given (clipping, decay): made from its
+    arguments (``config``), saved as them."""
 
     def __init__(self, **config):
         self.config = config
@@ -71,16 +98,6 @@ class OptimizerPart:
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class TorchSchedule(OptimizerPart):
-    """The IR's learning-rate schedule (``kind`` step, exponential, cosine or constant and
-    its parameters): called with the step ``t`` (a float tensor, 0 first), the multiplier
-    of the base rate, in ``t``'s dtype."""
-
-    def __call__(self, t):
-        return schedule_factor(self.config, t)
-
-
-@keras.saving.register_keras_serializable(package="specc")
 class TorchClip(OptimizerPart):
     """The IR's gradient clipping, in its order: each value to [−``value``, ``value``], then
     the global norm to ``norm`` (torch's ``clip_grad_norm_``: scaled by
@@ -88,7 +105,6 @@ class TorchClip(OptimizerPart):
 
     def __call__(self, grads):
         value, norm = self.config.get("value"), self.config.get("norm")
-        grads = [None if g is None else _dense(g) for g in grads]
         if value is not None:
             grads = [None if g is None else ops.clip(g, -value, value) for g in grads]
         real = [g for g in grads if g is not None]
@@ -101,257 +117,139 @@ class TorchClip(OptimizerPart):
 
 @keras.saving.register_keras_serializable(package="specc")
 class TorchDecay(OptimizerPart):
-    """The IR's decoupled weight decay before the update: ``w ← w · (1 − lr · rate)``."""
+    """The IR's decoupled weight decay before the update: ``w ← w · (1 − lr · rate)``, the
+    factor in float64 as torch's Python float (Keras' ``weight_decay`` computes
+    ``w − w·rate·lr`` with the rate rounded through float32)."""
 
-    def __call__(self, optimizer, variables):
-        rate = float(self.config["rate"])
+    def __call__(self, lr, variables):
+        keep = 1.0 - ops.cast(lr, "float64") * self.config["rate"]
         for v in variables:
-            keep = optimizer._scalar("decay_keep", v.dtype, lambda v=v: 1.0 - optimizer._lr(v.dtype) * _const(rate, v.dtype))
-            v.assign(v * keep)
+            v.assign(v * ops.cast(keep, v.dtype))
 
 
-@keras.saving.register_keras_serializable(package="specc")
-class SpeccOptimizer(keras.optimizers.Optimizer):
-    """The IR's optimizer step; a subclass per kind (``TorchSGD``, ``TorchAdam``, …) gives
-    its state (``slot_names``) and update (``update_step``).  ``defaults``: the kind's
-    hyper-parameters when ``hparams`` omits them.  ``schedule`` (a TorchSchedule), ``clip``
-    (a TorchClip) and ``decay`` (a TorchDecay) replace Keras' own, which differ."""
+class TorchHooks:
+    """Keras' two hooks before every kind's update, as the IR runs them: the gradients made
+    dense (embeddings give IndexedSlices; torch's are dense) and clipped by ``clip`` (a
+    TorchClip: Keras' ``global_clipnorm`` lacks torch's 1e-6 and takes no value clip with
+    it), then the decay ``decay`` (a TorchDecay)."""
 
-    defaults: dict = {}
-
-    def __init__(self, kind, lr=1e-3, schedule=None, clip=None, decay=None, hparams=None, name=None, **kwargs):
-        kwargs.pop("learning_rate", None)
-        super().__init__(learning_rate=lr, name=name or f"specc_{kind}", **kwargs)
-        self.kind = kind
-        self.base_lr = float(lr)
+    def __init__(self, *args, clip=None, decay=None, **kwargs):
+        super().__init__(*args, **kwargs)
         # each given as the object or its Keras serialization (a dict), or None
-        self.schedule, self.clip, self.decay = (keras.saving.deserialize_keras_object(x) if isinstance(x, dict) else x for x in (schedule, clip, decay))
-        self.hparams = {**self.defaults, **(hparams or {})}
+        self.clip, self.decay = (keras.saving.deserialize_keras_object(x) if isinstance(x, dict) else x for x in (clip, decay))
 
-    # ---- state: the kind's slots, one per variable
-    def slot_names(self):
-        return []
-
-    def slot_initializer(self, name):
-        return "zeros"
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self._slots = {s: [self.add_variable_from_reference(v, s, initializer=self.slot_initializer(s)) for v in variables] for s in self.slot_names()}
-
-    def _slot(self, name, variable):
-        return self._slots[name][self._get_variable_index(variable)]
-
-    # ---- per-step scalars: made once per step and dtype, not once per variable (the
-    # values are the same; the traced graph is smaller: the schedule, bias corrections and
-    # constants are not repeated for every weight)
-    def apply(self, grads, trainable_variables=None):
-        object.__setattr__(self, "_step_scalars", {})  # not tracked: graph tensors of this step
-        try:
-            return super().apply(grads, trainable_variables)
-        finally:
-            object.__setattr__(self, "_step_scalars", None)
-
-    def _scalar(self, key, dtype, make):
-        cache = getattr(self, "_step_scalars", None)
-        if cache is None:  # update_step called outside apply
-            return make()
-        k = (key, str(dtype))
-        if k not in cache:
-            cache[k] = make()
-        return cache[k]
-
-    def _c(self, x, dtype):
-        return self._scalar(("const", x), dtype, lambda: _const(x, dtype))
-
-    def _lr(self, dtype):
-        def make():
-            lr = _const(self.base_lr, dtype)
-            return lr * self.schedule(ops.cast(self.iterations, dtype)) if self.schedule else lr
-
-        return self._scalar("lr", dtype, make)
-
-    def _step_t(self, dtype):
-        """The 1-based number of the step being taken, in ``dtype``."""
-        return self._scalar("t", dtype, lambda: ops.cast(self.iterations + 1, dtype))
-
-    # ---- the IR's clipping and decay (Keras' hooks, called by ``apply`` before the update)
     def _clip_gradients(self, grads):
+        grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
         return self.clip(grads) if self.clip else grads
 
     def _apply_weight_decay(self, variables):
         if self.decay:
-            self.decay(self, variables)
+            self.decay(self.learning_rate, variables)
 
     def get_config(self):
-        cfg = super().get_config()
-        cfg.update(kind=self.kind, lr=self.base_lr, hparams=self.hparams)
-        cfg.update({k: keras.saving.serialize_keras_object(getattr(self, k)) for k in ("schedule", "clip", "decay") if getattr(self, k)})
-        for k in ("learning_rate", "weight_decay_rate"):
-            cfg.pop(k, None)
-        return cfg
+        parts = {k: keras.saving.serialize_keras_object(getattr(self, k)) for k in ("clip", "decay") if getattr(self, k)}
+        return {**super().get_config(), **parts}
 
 
-# ---- the kinds (torch.optim's single-tensor code paths).  ``assign_add(x, d)`` and
-# ``assign_sub(x, d)`` store exactly ``x + d`` and ``x − d``.
+# ---- the kinds: torch.optim's single-tensor code paths on Keras' own classes (their slots
+# and hyper-parameters).  ``assign_add(x, d)`` / ``assign_sub(x, d)`` store exactly x ± d.
 @keras.saving.register_keras_serializable(package="specc")
-class TorchSGD(SpeccOptimizer):
-    """torch.optim.SGD: the momentum buffer starts as the first gradient."""
+class TorchSGD(TorchHooks, keras.optimizers.SGD):
+    """keras.optimizers.SGD stepping as torch.optim.SGD: the momentum buffer holds gradients
+    (Keras': learning rate × gradients), starts as the first one and is damped by ``dampening``."""
 
-    defaults = {"momentum": 0.0, "dampening": 0.0, "nesterov": False}
-
-    def __init__(self, kind="sgd", **kwargs):
-        super().__init__(kind, **kwargs)
-
-    def slot_names(self):
-        return ["momentum"] if self.hparams["momentum"] else []
+    def __init__(self, *args, dampening=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dampening = dampening
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype, h = variable.dtype, self.hparams
-        g = ops.cast(_dense(gradient), dtype)
-        mu = h["momentum"]
-        if mu:
-            buf = self._slot("momentum", variable)
-            new = ops.where(self.iterations == 0, g, buf * self._c(mu, dtype) + g * self._c(1.0 - h["dampening"], dtype))
+        g = ops.cast(gradient, variable.dtype)
+        if self.momentum:
+            buf = self.momentums[self._get_variable_index(variable)]
+            new = ops.where(self.iterations == 0, g, buf * self.momentum + g * (1.0 - self.dampening))
             self.assign(buf, new)
-            g = g + self._c(mu, dtype) * new if h["nesterov"] else new
-        self.assign_sub(variable, self._lr(dtype) * g)
+            g = g + new * self.momentum if self.nesterov else new
+        self.assign_sub(variable, ops.cast(learning_rate, variable.dtype) * g)
+
+    def get_config(self):
+        return {**super().get_config(), "dampening": self.dampening}
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class TorchAdam(SpeccOptimizer):
-    """torch.optim.Adam / AdamW (``kind="adamw"``: the decoupled decay is the base's):
-    ε is added to the bias-corrected root."""
-
-    defaults = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "amsgrad": False}
-
-    def __init__(self, kind="adam", **kwargs):
-        super().__init__(kind, **kwargs)
-
-    def slot_names(self):
-        return ["m", "v"] + (["vmax"] if self.hparams["amsgrad"] else [])
+class TorchAdam(TorchHooks, keras.optimizers.Adam):
+    """keras.optimizers.Adam stepping as torch.optim.Adam: ε added to the bias-corrected
+    root (Keras adds it to the raw root)."""
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype, h = variable.dtype, self.hparams
-        g = ops.cast(_dense(gradient), dtype)
-        lr = self._lr(dtype)
-        b1, b2, eps = self._c(h["beta1"], dtype), self._c(h["beta2"], dtype), self._c(h["epsilon"], dtype)
-        m, v = self._slot("m", variable), self._slot("v", variable)
-        self.assign_add(m, (g - m) * self._scalar("1-b1", dtype, lambda: 1.0 - b1))
-        self.assign(v, v * b2 + g * g * self._scalar("1-b2", dtype, lambda: 1.0 - b2))
-        t = self._step_t(dtype)
-        step = self._scalar("adam_step", dtype, lambda: lr / (1.0 - ops.power(b1, t)))
-        bc2_sqrt = self._scalar("adam_bc2_sqrt", dtype, lambda: ops.sqrt(1.0 - ops.power(b2, t)))
-        second = v
-        if h["amsgrad"]:
-            vmax = self._slot("vmax", variable)
-            self.assign(vmax, ops.maximum(vmax, v))
-            second = vmax
-        denom = ops.sqrt(second) / bc2_sqrt + eps
-        self.assign_sub(variable, step * (m / denom))
+        dtype, i = variable.dtype, self._get_variable_index(variable)
+        g, m, v = ops.cast(gradient, dtype), self._momentums[i], self._velocities[i]
+        self.assign_add(m, (g - m) * (1.0 - self.beta_1))
+        self.assign(v, v * self.beta_2 + g * g * (1.0 - self.beta_2))
+        if self.amsgrad:
+            self.assign(self._velocity_hats[i], ops.maximum(self._velocity_hats[i], v))
+            v = self._velocity_hats[i]
+        t = ops.cast(self.iterations + 1, "float64")
+        step = ops.cast(ops.cast(learning_rate, "float64") / (1.0 - ops.power(self.beta_1, t)), dtype)
+        root = ops.cast(ops.sqrt(1.0 - ops.power(self.beta_2, t)), dtype)
+        self.assign_sub(variable, step * (m / (ops.sqrt(v) / root + self.epsilon)))
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class TorchRMSprop(SpeccOptimizer):
-    """torch.optim.RMSprop: ε is added outside the root."""
-
-    defaults = {"rho": 0.99, "epsilon": 1e-8, "momentum": 0.0, "centered": False}
-
-    def __init__(self, kind="rmsprop", **kwargs):
-        super().__init__(kind, **kwargs)
-
-    def slot_names(self):
-        h = self.hparams
-        return ["square_avg"] + (["grad_avg"] if h["centered"] else []) + (["momentum"] if h["momentum"] else [])
+class TorchRMSprop(TorchHooks, keras.optimizers.RMSprop):
+    """keras.optimizers.RMSprop stepping as torch.optim.RMSprop: ε added outside the root
+    (Keras: inside), the learning rate outside the momentum buffer (Keras: inside)."""
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype, h = variable.dtype, self.hparams
-        g = ops.cast(_dense(gradient), dtype)
-        lr = self._lr(dtype)
-        alpha, eps, mu = self._c(h["rho"], dtype), self._c(h["epsilon"], dtype), h["momentum"]
-        one_minus_alpha = self._scalar("1-alpha", dtype, lambda: 1.0 - alpha)
-        sq = self._slot("square_avg", variable)
-        self.assign(sq, sq * alpha + g * g * one_minus_alpha)
-        if h["centered"]:
-            ga = self._slot("grad_avg", variable)
-            self.assign_add(ga, (g - ga) * one_minus_alpha)
-            avg = ops.sqrt(sq - ga * ga) + eps
+        dtype, i, rho = variable.dtype, self._get_variable_index(variable), self.rho
+        g, sq, lr = ops.cast(gradient, dtype), self._velocities[i], ops.cast(learning_rate, dtype)
+        self.assign(sq, sq * rho + g * g * (1.0 - rho))
+        if self.centered:
+            ga = self._average_gradients[i]
+            self.assign_add(ga, (g - ga) * (1.0 - rho))
+            avg = ops.sqrt(sq - ga * ga) + self.epsilon
         else:
-            avg = ops.sqrt(sq) + eps
-        if mu:
-            buf = self._slot("momentum", variable)
-            self.assign(buf, buf * self._c(mu, dtype) + g / avg)
+            avg = ops.sqrt(sq) + self.epsilon
+        if self.momentum:
+            buf = self._momentums[i]
+            self.assign(buf, buf * self.momentum + g / avg)
             self.assign_sub(variable, lr * buf)
         else:
             self.assign_sub(variable, lr * (g / avg))
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class TorchAdagrad(SpeccOptimizer):
-    """torch.optim.Adagrad: ε outside the root, the learning rate decayed per step."""
+class TorchAdagrad(TorchHooks, keras.optimizers.Adagrad):
+    """keras.optimizers.Adagrad stepping as torch.optim.Adagrad: ε added outside the root
+    (Keras: inside), the learning rate decayed per step by ``lr_decay``, the accumulator
+    started exactly (Keras' Constant initializer rounds through float32)."""
 
-    defaults = {"epsilon": 1e-10, "lr_decay": 0.0, "initial_accumulator": 0.0}
+    def __init__(self, *args, lr_decay=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lr_decay = lr_decay
 
-    def __init__(self, kind="adagrad", **kwargs):
-        super().__init__(kind, **kwargs)
-
-    def slot_names(self):
-        return ["sum"]
-
-    def slot_initializer(self, name):
-        acc = float(self.hparams["initial_accumulator"])
-
-        def filled(shape, dtype=None):  # keras' Constant initializer would round through float32
-            return ops.full(shape, _const(acc, dtype), dtype=dtype)
-
-        return filled if acc else "zeros"
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        for s in self._accumulators:
+            s.assign(ops.full(s.shape, _const(self.initial_accumulator_value, s.dtype), dtype=s.dtype))
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype, h = variable.dtype, self.hparams
-        g = ops.cast(_dense(gradient), dtype)
-        lr = self._lr(dtype)
-        eps, decay = self._c(h["epsilon"], dtype), self._c(h["lr_decay"], dtype)
-        s = self._slot("sum", variable)
+        dtype = variable.dtype
+        g, s = ops.cast(gradient, dtype), self._accumulators[self._get_variable_index(variable)]
+        t = ops.cast(self.iterations + 1, "float64")
+        clr = ops.cast(ops.cast(learning_rate, "float64") / (1.0 + (t - 1.0) * self.lr_decay), dtype)
         self.assign_add(s, g * g)
-        t = self._step_t(dtype)
-        clr = self._scalar("adagrad_lr", dtype, lambda: lr / (1.0 + (t - 1.0) * decay))
-        self.assign_sub(variable, clr * (g / (ops.sqrt(s) + eps)))
+        self.assign_sub(variable, clr * (g / (ops.sqrt(s) + self.epsilon)))
+
+    def get_config(self):
+        return {**super().get_config(), "lr_decay": self.lr_decay}
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class TorchAdadelta(SpeccOptimizer):
-    """torch.optim.Adadelta."""
-
-    defaults = {"rho": 0.9, "epsilon": 1e-6}
-
-    def __init__(self, kind="adadelta", **kwargs):
-        super().__init__(kind, **kwargs)
-
-    def slot_names(self):
-        return ["square_avg", "acc_delta"]
-
-    def update_step(self, gradient, variable, learning_rate):
-        dtype, h = variable.dtype, self.hparams
-        g = ops.cast(_dense(gradient), dtype)
-        rho, eps = self._c(h["rho"], dtype), self._c(h["epsilon"], dtype)
-        one_minus_rho = self._scalar("1-rho", dtype, lambda: 1.0 - rho)
-        sq, acc = self._slot("square_avg", variable), self._slot("acc_delta", variable)
-        self.assign(sq, sq * rho + g * g * one_minus_rho)
-        std = ops.sqrt(sq + eps)
-        delta = ops.sqrt(acc + eps) / std * g
-        self.assign(acc, acc * rho + delta * delta * one_minus_rho)
-        self.assign_sub(variable, self._lr(dtype) * delta)
+class TorchAdadelta(TorchHooks, keras.optimizers.Adadelta):
+    """keras.optimizers.Adadelta: its update is torch.optim.Adadelta's."""
 
 
-#: the class of each optimizer kind
+#: the class of each optimizer kind (AdamW: TorchAdam with a TorchDecay)
 OPTIMIZER_CLASSES = {"sgd": TorchSGD, "adam": TorchAdam, "adamw": TorchAdam, "rmsprop": TorchRMSprop, "adagrad": TorchAdagrad, "adadelta": TorchAdadelta}
-
-
-def specc_optimizer(kind="adam", schedule=None, clip_norm=None, clip_value=None, weight_decay=0.0, **kwargs):
-    """The optimizer of ``kind`` from ``specc.backends.common.optimizer_args``' keywords
-    (``schedule``: the IR's schedule as a dict)."""
-    clip = {k: v for k, v in (("value", clip_value), ("norm", clip_norm)) if v is not None}
-    clip, decay = TorchClip(**clip) if clip else None, TorchDecay(rate=weight_decay) if weight_decay else None
-    return OPTIMIZER_CLASSES[kind](kind=kind, schedule=TorchSchedule(**schedule) if schedule else None, clip=clip, decay=decay, **kwargs)
