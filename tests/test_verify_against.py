@@ -191,22 +191,28 @@ def test_assert_equivalent_against(mnist_spec):
         assert_equivalent(mnist_spec, against=ports.mnist_wrong_flatten, steps=1)
 
 
-def test_cli_verify_against(tmp_path):
-    import subprocess
-    import sys
+def test_cli_verify_against(tmp_path, capsys):
+    """`specc verify --against FILE:NAME` through the CLI (in this process: the `python -m
+    specc` start is tested elsewhere, e.g. test_train's CLI run): a correct port exits 0, a
+    planted bug exits 1 naming the layer, a missing name exits 2 without a traceback."""
     from pathlib import Path
+
+    from specc.cli import main
 
     spec = tmp_path / "tagger.spec"
     make, inputs = reference("torch_gru_tagger").GRUTagger, reference("torch_gru_tagger").INPUTS
     text = import_model(make(), inputs).text.rstrip()
     spec.write_text(text[:-1] + "  train {\n    loss mse\n    optimizer sgd(lr=0.1)\n  }\n}\n")
     port = Path(ports.__file__)
-    ok = subprocess.run([sys.executable, "-m", "specc", "verify", str(spec), "--against", f"{port}:gru_tagger_keras", "--dtype", "float64", "--steps", "1"], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = subprocess.run([sys.executable, "-m", "specc", "verify", str(spec), "--against", f"{port}:gru_tagger_keras_reset_before", "--steps", "1"], capture_output=True, text=True)
-    assert bad.returncode == 1 and "gru" in bad.stdout, bad.stdout + bad.stderr
-    missing = subprocess.run([sys.executable, "-m", "specc", "verify", str(spec), "--against", f"{port}:nothing"], capture_output=True, text=True)
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    ok = main(["verify", str(spec), "--against", f"{port}:gru_tagger_keras", "--dtype", "float64", "--steps", "1"])
+    out = capsys.readouterr()
+    assert ok == 0, out.out + out.err
+    bad = main(["verify", str(spec), "--against", f"{port}:gru_tagger_keras_reset_before", "--steps", "1"])
+    out = capsys.readouterr()
+    assert bad == 1 and "gru" in out.out, out.out + out.err
+    missing = main(["verify", str(spec), "--against", f"{port}:nothing"])
+    out = capsys.readouterr()
+    assert missing == 2 and "Traceback" not in out.err, out.err
 
 
 def test_gru_gate_order_in_the_users_weight_conversion_is_named():
