@@ -41,10 +41,11 @@ def lsp_position(text: str, needle: str, encoding: str, nth: int = 0, after: int
     return len(lines) - 1, units(lines[-1], encoding)
 
 
-@pytest.fixture(scope="module", params=["utf-16", "utf-8"])
+@pytest.fixture(scope="module", params=["utf-16", "utf-8", "utf-32"])
 def session(request):
-    """A client offering no encoding (so UTF-16, LSP's default), and one negotiating UTF-8."""
-    caps = {} if request.param == "utf-16" else {"general": {"positionEncodings": ["utf-8", "utf-16"]}}
+    """A client offering no encoding (so UTF-16, LSP's default), and clients negotiating
+    UTF-8 and UTF-32 (code points)."""
+    caps = {} if request.param == "utf-16" else {"general": {"positionEncodings": [request.param, "utf-16"]}}
     c, server_caps = start(caps)
     assert server_caps.get("positionEncoding", "utf-16") == request.param
     yield c, request.param
