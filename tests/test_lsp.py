@@ -212,3 +212,26 @@ def test_hover_on_the_other_statements(client):
     assert client.hover(uri, 4, 9) == "output `a`: float32 [batch, 3]"
     # 8·3+3 + 8·5+5; a dense uses each weight once per example (torchinfo counts biases too)
     assert client.hover(uri, 0, 8) == "model `m2`: 72 parameters (0 frozen), 72 MACs per example\n\noutput float32 [batch, 3]; float32 [batch, 5]"
+
+
+@pytest.mark.parametrize("name", ["resnet_small", "siamese", "transformer_classifier", "masked_transformer"])
+def test_every_position_answers_without_an_error(name):
+    """Hover and completion at every position of example specs (blocks, shared instances,
+    repeats, masks, train sections) and of cut-off copies (what is typed), with and without
+    a model: an answer or nothing, never an exception (a JSON-RPC error in the editor)."""
+    import random
+
+    from specc.lsp.analysis import analyse
+    from specc.lsp.completion import completions
+    from specc.lsp.hover import hover_text
+
+    full = (ROOT / "specs" / f"{name}.spec").read_text()
+    rng = random.Random(name)
+    answered = 0
+    for text in [full, *(full[: rng.randrange(len(full))] for _ in range(3))]:
+        model = analyse(text, name).model
+        for line, src in enumerate(text.split("\n")):
+            for col in range(len(src) + 1):
+                answered += hover_text(text, line, col, model) is not None
+                completions(text, line, col)
+    assert answered > 100  # (and hover says something on most of a model's text)
