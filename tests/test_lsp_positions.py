@@ -95,6 +95,10 @@ def test_hover_and_completion_after_a_string_on_the_same_line(session, variant):
     c.open(uri, bad)
     line, col = lsp_position(bad, "dense(3", enc, after=4)
     assert "**dense** (layer)" in c.hover(uri, line, col)
+    # the reply's range: the word, in the client's units
+    h = c.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}})
+    start, end = lsp_position(bad, "dense(3", enc), lsp_position(bad, "dense(3", enc, after=5)
+    assert h["range"] == {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}
     line, col = lsp_position(bad, "> dense(3", enc)  # the arrow: nothing to say
     assert c.hover(uri, line, col) is None
     # completion inside the call after the string: the activations after `activation=`

@@ -31,7 +31,7 @@ from specc.ir.graph import Model
 
 from .analysis import WORD, families, vocabulary_doc
 
-__all__ = ["hover_text"]
+__all__ = ["hover_text", "word_at"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class _Target:
     scope: object = None
 
 
-def _word_at(line: str, col: int) -> tuple[str, int, int] | None:
+def word_at(line: str, col: int) -> tuple[str, int, int] | None:
+    """(word, start, end) of the word at or just before ``col``."""
     for m in WORD.finditer(line):
         if m.start() <= col <= m.end():
             return m.group(0), m.start(), m.end()
@@ -261,7 +262,7 @@ def hover_text(text: str, line: int, col: int, model: Model | None) -> str | Non
     lines = text.split("\n")
     if not 0 <= line < len(lines):
         return None
-    word = _word_at(lines[line], col)
+    word = word_at(lines[line], col)
     if model is not None:
         found = None
         if word is not None and not _called(lines[line], word) and not any(f.lookup(word[0]) for f in families().values()):

@@ -14,7 +14,7 @@ from specc.errors import Diagnostic
 
 from .analysis import analyse
 from .completion import completions
-from .hover import hover_text
+from .hover import hover_text, word_at
 from .positions import Positions
 
 __all__ = ["server", "main", "to_lsp"]
@@ -106,7 +106,12 @@ def hover(ls: LanguageServer, params: types.HoverParams) -> types.Hover | None:
     text = hover_text(positions.spec_text, line, col, _models.get(params.text_document.uri))
     if text is None:
         return None
-    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+    word = word_at(positions.spec_text.split("\n")[line], col)
+    rng = None
+    if word is not None:  # the word hovered, in the client's units
+        (l0, c0), (l1, c1) = positions.to_lsp(line + 1, word[1] + 1), positions.to_lsp(line + 1, word[2] + 1)
+        rng = types.Range(start=types.Position(line=l0, character=c0), end=types.Position(line=l1, character=c1))
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text), range=rng)
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["(", "=", " ", "[", ","]))
