@@ -54,30 +54,31 @@ def test_unsupported_options_are_named():
         assert layer.name in str(e.value) and what in str(e.value), str(e.value)
 
 
-def test_cli_import_keras_file(tmp_path):
-    import subprocess
-    import sys
+def test_cli_import_keras_file(tmp_path, capsys):
+    """`specc import FILE.keras` through the CLI, in this process (specc.cli.main; the
+    `python -m specc` start is tested by test_train's and test_readme's CLI runs)."""
+    import re
 
+    import specc
+    import specc.weights
+    from specc.cli import main
     from tests.import_support import reference
 
     src = tmp_path / "mnist.keras"
     reference("keras_mnist_convnet").build().save(src)
     out, w = tmp_path / "m.spec", tmp_path / "m.safetensors"
-    r = subprocess.run([sys.executable, "-m", "specc", "import", str(src), "-o", str(out), "--weights", str(w)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    import re
-
-    assert re.search(r"conv2d(_\d+)?/kernel +→ +conv2d(_\d+)?\.kernel", r.stderr), r.stderr  # the mapping report
-    r = subprocess.run([sys.executable, "-m", "specc", "fmt", "--check", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    import specc
-    import specc.weights
-
+    rc = main(["import", str(src), "-o", str(out), "--weights", str(w)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert re.search(r"conv2d(_\d+)?/kernel +→ +conv2d(_\d+)?\.kernel", err), err  # the mapping report
+    rc = main(["fmt", "--check", str(out)])
+    assert rc == 0, capsys.readouterr()
     model = specc.load(out)
     weights = specc.weights.load(w)
     assert set(weights) == set(model.weight_names())
-    r = subprocess.run([sys.executable, "-m", "specc", "import", str(tmp_path / "none.keras")], capture_output=True, text=True)
-    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+    rc = main(["import", str(tmp_path / "none.keras")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no such file" in err and "Traceback" not in err
 
 
 def test_nested_models_become_one_block_used_under_each_name(rng):

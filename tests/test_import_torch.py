@@ -160,16 +160,20 @@ def test_missing_input_is_explained():
         import_model(make(), [])
 
 
-def test_cli_import_torch_file(tmp_path):
-    import subprocess
-    import sys
+def test_cli_import_torch_file(tmp_path, capsys):
+    """`specc import FILE.py:Class` through the CLI, in this process (specc.cli.main; the
+    `python -m specc` start is tested by test_train's and test_readme's CLI runs)."""
     from pathlib import Path
+
+    from specc.cli import main
 
     src = Path(__file__).parent / "reference_models" / "torch_mnist_net.py"
     out = tmp_path / "net.spec"
-    r = subprocess.run([sys.executable, "-m", "specc", "import", f"{src}:Net", "--input", "x:float32[1,28,28]", "-o", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "NCHW" in r.stderr and "fc1.weight" in r.stderr
+    rc = main(["import", f"{src}:Net", "--input", "x:float32[1,28,28]", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "NCHW" in err and "fc1.weight" in err
     assert specc.load(out).inputs[0].type.shape == (28, 28, 1)
-    r = subprocess.run([sys.executable, "-m", "specc", "import", f"{src}:Net", "--input", "x:float32[1,28]"], capture_output=True, text=True)
-    assert r.returncode == 2 and "Traceback" not in r.stderr and "error" in r.stderr
+    rc = main(["import", f"{src}:Net", "--input", "x:float32[1,28]"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and "error" in err
