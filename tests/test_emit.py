@@ -254,19 +254,56 @@ model m {
 
 
 def test_generated_torch_writes_a_call_inside_the_next(tmp_path):
-    """A layer's call whose one result only the next function reads is written inside it, and
-    the last statement in the return — never a value read twice, nor one the loss reads."""
+    """A call whose one result only the next statement reads is written inside it (a layer
+    with weights only innermost), and the last statement in the return — never a value read
+    twice, nor one the loss reads, nor a block's call."""
     model = specc.loads(FUSED)
     src = emit_torch(model)
     res, root = src[src.index("class Res(") : src.index("class M(")], src[src.index("class M(") :]
-    # fused: dense → relu in the model, dense → tanh in the block's return
-    assert re.search(r"^        \w+ = torch\.relu\(self\.dense\(x\)\)$", root, re.M)
+    # dense → relu → dropout (a layer without weights) in the model, dense → tanh in the block's return
+    assert re.search(r"^        \w+ = self\.dropout\(torch\.relu\(self\.dense\(x\)\)\)$", root, re.M)
     assert re.search(r"^        return torch\.tanh\(self\.dense_1\(\w+\)\)$", res, re.M)
     # the block's first dense is read twice (relu and add): it stays a variable
     assert re.search(r"^        \w+ = self\.dense\(x\)$", res, re.M) and "relu(self.dense(" not in res
     # the logits the loss reads (before the softmax) stay a variable, returned with return_logits
     logits = re.search(r"^        (\w+) = self\.dense_1\(\w+\)$", root, re.M)
     assert logits and f"        return {logits[1]} if return_logits else torch.softmax({logits[1]}, dim=1)\n" in root
-    # a module call never goes inside another module's call, nor a block's
-    assert not re.search(r"self\.\w+\(self\.", src) and "(self.dropout(" not in src
+    # a layer with weights never takes a call as its argument, a block's call neither goes
+    # inside nor takes one
+    assert not re.search(r"self\.(dense\w*|res)\(\w+\(", src) and "(self.res(" not in src
     _check_torch(model, tmp_path, "fused")
+
+
+CHAIN = """
+model m {
+  input a: float32[6]
+  input b: float32[6]
+  x = a -> relu -> tanh -> sigmoid -> relu -> tanh -> softplus -> dense(6)
+  y = (x + b) * a
+  z = (y -> relu) * 2 + x
+  output z
+}
+"""
+
+
+def _nesting(node) -> int:
+    import ast
+
+    inner = max((_nesting(c) for c in ast.iter_child_nodes(node)), default=0)
+    return inner + isinstance(node, ast.Call)
+
+
+def test_generated_torch_nests_at_most_three_calls_and_keeps_precedence(tmp_path):
+    """A long chain is cut into lines of at most three nested calls (100 columns); an
+    operator expression goes inside another only where it binds as it did alone."""
+    import ast
+
+    src = emit_torch(specc.loads(CHAIN))
+    body = src[src.index("    def forward(") : src.index("    def reset_parameters")].splitlines()[1:]
+    lines = [line.strip() for line in body if line.strip() and not line.strip().startswith(('"', "#"))]
+    assert all(len(line) + 8 <= 100 for line in lines)
+    depths = [_nesting(ast.parse(line.removeprefix("return ").split(" = ", 1)[-1], mode="eval")) for line in lines]
+    assert max(depths) == 3 and depths.count(3) >= 2, lines  # six functions: two full lines
+    assert any(re.search(r"= torch\.relu\(\w+ \* a\) \* 2\.0$", line) for line in lines), lines  # operators inside a call, a call inside operators
+    assert any(re.fullmatch(r"\w+ = x \+ b", line) for line in lines), lines  # (x + b) * a: the sum keeps its own line
+    _check_torch(specc.loads(CHAIN), tmp_path, "chain")

@@ -8,6 +8,7 @@ model, so weights load either way.  Each block instance / repetition becomes a c
 
 from __future__ import annotations
 
+import ast
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -165,7 +166,7 @@ class _Emitter:
                 if rel not in made:  # a shared layer's later use calls the module again
                     init.append(f"self.{rel} = {self.ctor(item.construct)}")
                     made[rel] = ""
-                body.append(_Stmt(list(item.outputs), list(item.inputs), lambda rel=rel, item=item: f"self.{rel}({', '.join(self.v(i) for i in item.inputs)})", "module"))
+                body.append(_Stmt(list(item.outputs), list(item.inputs), lambda rel=rel, item=item: f"self.{rel}({', '.join(self.v(i) for i in item.inputs)})", "module", self._has_weights(item)))
             else:
                 body.append(_Stmt(list(item.outputs), list(item.inputs), lambda item=item: self.fn_call(item), "function"))
         for attr, members in containers.items():
@@ -180,32 +181,51 @@ class _Emitter:
 
     def _statements(self, stmts: list[_Stmt], keep: set[str], returned: str | None = None) -> tuple[list[str], str | None]:
         """(lines, returned expression) of a ``forward`` body, written as an expert does: a
-        module call whose one result only the next function call reads is written inside it
-        (``x = torch.relu(self.conv2d(x))``, ``x = x + self.dropout(h)``), and the statement
-        making ``returned`` (the one value returned, read by nothing else) in the ``return``.
-        The operations and their order are the plan's: a call is an argument of the next."""
+        call whose one result only the next statement reads is written inside it, up to
+        ``_NEST`` calls deep in a line of at most ``_WIDTH`` characters
+        (``x = self.maxpool2d(torch.relu(self.conv2d(x)))``, ``x = x + self.dropout(h)``), and
+        the statement making ``returned`` (the one value returned, read by nothing else) in
+        the ``return``.  An expression goes inside only where it binds as it did alone (no
+        precedence to mend: ``x * (a + b)`` stays two lines), only into a function or a
+        one-input layer without weights (a layer with weights starts its line, so each
+        line has at most one), and never a block's call or into one.  The operations and their order are the plan's: a call is an argument of
+        the next."""
         uses = Counter(i for st in stmts for i in st.ins)
         uses.update(keep)
         done: list[tuple[list[str], str]] = []
         i = 0
         while i < len(stmts):
-            st, nxt = stmts[i], stmts[i + 1] if i + 1 < len(stmts) else None
-            v = st.outs[0] if st.kind == "module" and len(st.outs) == 1 else None
-            if v is not None and nxt is not None and nxt.kind == "function" and uses[v] == 1 and v in nxt.ins:
-                self._inlined[v] = st.expr()
-                try:
-                    done.append((nxt.outs, nxt.expr()))
-                finally:
-                    del self._inlined[v]
-                i += 2
-            else:
-                done.append((st.outs, st.expr()))
+            st = stmts[i]
+            outs, expr, kind, depth = st.outs, st.expr(), st.kind, 1
+            while i + 1 < len(stmts) and depth < _NEST:
+                nxt, v = stmts[i + 1], outs[0] if len(outs) == 1 else None
+                if v is None or uses[v] != 1 or v not in nxt.ins or "scope" in (kind, nxt.kind) or (nxt.kind == "module" and (nxt.weighted or len(nxt.ins) != 1)):
+                    break
+                fused, bracketed = (self._render_with(nxt, v, e) for e in (expr, f"({expr})"))
+                if not _same_tree(fused, bracketed) or len(f"        {', '.join(self.v(o) for o in nxt.outs)} = {fused}") > _WIDTH:
+                    break  # the inner expression would bind differently there, or the line is too long
+                outs, expr, kind, depth = nxt.outs, fused, nxt.kind, depth + 1
                 i += 1
+            done.append((outs, expr))
+            i += 1
         ret = None
         if returned is not None and done and done[-1][0] == [returned] and uses[returned] == (returned in keep):
             ret = done.pop()[1]
         lines = [f"{', '.join(self.v(o) for o in outs)} = {expr}" if outs else expr for outs, expr in done]
         return lines, ret
+
+    def _has_weights(self, step: ModuleStep) -> bool:
+        """Whether the module of ``step`` has parameters or buffers (yes where unknown)."""
+        module = self._meta_modules().get(".".join(step.attr))
+        return module is None or any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+    def _render_with(self, st: _Stmt, var: str, expr: str) -> str:
+        """``st`` rendered with ``expr`` written in place of ``var``."""
+        self._inlined[var] = expr
+        try:
+            return st.expr()
+        finally:
+            del self._inlined[var]
 
     def _render_scope(self, sn: ScopeNode, name_hint: str, depth: int) -> str:
         init, stmts = self._members(sn, depth)
@@ -292,7 +312,7 @@ class _Emitter:
         norm layers whose spec init is torch's own (ones, zeros) are left as torch made them."""
         from .weights import weight_targets
 
-        lines = ["    @torch.no_grad()", "    def reset_parameters(self):", '        """Draw initial weights from the spec\'s initialisers."""']
+        lines = ["    def reset_parameters(self):", '        """Draw initial weights from the spec\'s initialisers."""']
         classes = {".".join(st.attr): st.construct.cls for st in self.plan.steps if isinstance(st, ModuleStep)}
         recipes: dict[str, list[str]] = {}  # module key → its init lines, "{}" for the module
         for node in self.model.nodes:
@@ -335,6 +355,8 @@ class _Emitter:
             else:
                 body.append(f"        for layer in ({', '.join(_attr_ref(m) for m in mods)}):")
                 body += [f"            {c.replace(chr(0), 'layer')}" for c in calls]
+        if any(not line.lstrip().startswith(("nn.init.", "for ", "if ")) or ".view(" in line for line in body):
+            lines.insert(0, "    @torch.no_grad()")  # a tensor written in place (nn.init's functions take care of themselves)
         return lines + (body or ["        pass"])
 
     def _frozen_lines(self) -> list[str]:
@@ -413,6 +435,16 @@ class _Emitter:
         return "\n".join(header) + "\n" + body
 
 
+#: a ``forward`` line nests at most this many calls and is at most this wide (see _statements)
+_NEST, _WIDTH = 3, 100
+
+
+def _same_tree(a: str, b: str) -> bool:
+    """Whether two expressions parse alike (brackets aside): an expression written inside
+    another binds as it did alone exactly when adding brackets around it changes nothing."""
+    return ast.dump(ast.parse(a, mode="eval")) == ast.dump(ast.parse(b, mode="eval"))
+
+
 @dataclass
 class _Stmt:
     """One statement of a generated ``forward``: ``outs = expr()`` (``expr`` renders with
@@ -421,7 +453,8 @@ class _Stmt:
     outs: list[str]
     ins: list[str]
     expr: Callable[[], str]
-    kind: str  # "module" (a layer's call: one call expression, safe inside another), "scope" (a block's), "function"
+    kind: str  # "module" (a layer's call), "scope" (a block's), "function"
+    weighted: bool = False  # a module with parameters or buffers
 
 
 def _attr_ref(key: str) -> str:
