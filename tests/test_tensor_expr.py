@@ -153,7 +153,9 @@ def test_negative_controls(case, monkeypatch):
 def test_generated_code_uses_operators(tmp_path):
     model = specc.loads(IMAGES)
     src_t, src_k = emit_torch(model), emit_keras(model)
-    assert re.search(r"^\s+\w+ = \w+ \+ \w+$", src_t, re.M) and re.search(r"^\s+\w+ = \w+ / 3\.0$", src_t, re.M)
+    # (the broadcast's unsqueeze and the division written inside the operators that read them)
+    assert re.search(r"^\s+\w+ = \w+ \+ torch\.unsqueeze\(torch\.unsqueeze\(\w+, dim=1\), dim=1\)$", src_t, re.M)
+    assert re.search(r"^\s+\w+ = self\.conv2d_1\(\w+\) \* \w+$", src_t, re.M) and re.search(r"^\s+\w+ = \w+ - \w+ / 3\.0$", src_t, re.M)
     # (named after its node: Keras' own names for operators count across models, see lib/core.named)
     assert re.search(r"= named\(\w+ \+ keras\.ops\.expand_dims\(keras\.ops\.expand_dims\(\w+, 1\), 1\), '[\w.]+'\)$", src_k, re.M)
     w = random_weights(IMAGES, 2)
